@@ -1,0 +1,62 @@
+"""Installation script for sk_eglpp."""
+
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"',
+    (HERE / "sk_eglpp" / "_version.py").read_text(),
+    re.M,
+).group(1)
+
+INSTALL_REQUIRES = [
+    "numpy>=1.23",
+    "scipy>=1.9",
+    "scikit-learn>=1.2",
+    "torch>=2.2",
+    "skorch>=1.0",
+    "modAL-python>=0.4.1",
+    "joblib>=1.2",
+    "tqdm>=4.60",
+    "matplotlib>=3.5",
+]
+
+EXTRAS_REQUIRE = {
+    "tests": [
+        "pytest>=7",
+        "hypothesis>=6.80",
+        "pandas>=1.5",
+        "ruff>=0.5",
+    ],
+    "docs": [
+        "sphinx>=7",
+        "sphinx-gallery>=0.15",
+        "numpydoc>=1.6",
+        "pydata-sphinx-theme>=0.15",
+    ],
+}
+
+setup(
+    name="sk_eglpp",
+    version=VERSION,
+    description=(
+        "Active learning for regression: EGL++ (expected gradient length) and "
+        "baselines for scikit-learn, skorch and modAL"
+    ),
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    packages=find_packages(include=["sk_eglpp", "sk_eglpp.*"]),
+    python_requires=">=3.10",
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["sk-eglpp = sk_eglpp.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Intended Audience :: Science/Research",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

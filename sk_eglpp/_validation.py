@@ -1,0 +1,195 @@
+"""Input checks shared by the strategies, estimators and the simulation.
+
+Every check raises ``ValueError`` / ``TypeError`` with a message that says what
+was expected and what was got. None of them modifies its input.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+__all__ = [
+    "check_pool",
+    "check_labelled",
+    "check_n_instances",
+    "check_positive_int",
+    "top_indices",
+]
+
+
+def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
+    """Validate a pool (or any sample array) without copying it needlessly.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n_samples, ...)
+        Samples. Images ``(n, c, h, w)`` are accepted as they are.
+    name : str, default="X_pool"
+        Name used in error messages.
+    accept_sparse : bool, default=False
+        Whether scipy sparse matrices are accepted (linear strategies).
+    dtype : str, type or list of types, default="numeric"
+        Passed to :func:`sklearn.utils.check_array`. ``"numeric"`` keeps float32
+        images float32 and converts integers and objects to float64.
+
+    Returns
+    -------
+    X : ndarray or sparse matrix
+        The validated samples; the input itself when no conversion was needed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_pool(np.zeros((3, 2))).shape
+    (3, 2)
+    >>> check_pool(np.zeros((0, 2)))
+    Traceback (most recent call last):
+    ...
+    ValueError: X_pool must contain at least one sample, got an array of shape (0, 2).
+    """
+    if X is None:
+        raise ValueError(f"{name} must be an array of samples, got None.")
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) >= 1 and shape[0] == 0:
+        raise ValueError(
+            f"{name} must contain at least one sample, got an array of shape "
+            f"{tuple(shape)}."
+        )
+    try:
+        X = check_array(
+            X,
+            accept_sparse=accept_sparse and ["csr", "csc", "coo"],
+            dtype=dtype,
+            allow_nd=True,
+            ensure_all_finite=True,
+            ensure_2d=False,
+            ensure_min_samples=1,
+            input_name=name,
+        )
+    except TypeError as exc:  # sparse where dense is required, object arrays
+        raise TypeError(f"{name}: {exc}") from exc
+    if X.ndim < 2:
+        raise ValueError(
+            f"{name} must be 2-D (n_samples, n_features) or an image batch "
+            f"(n_samples, channels, height, width), got an array of shape "
+            f"{X.shape}. Reshape a single feature with X.reshape(-1, 1)."
+        )
+    return X
+
+
+def check_labelled(X, y, *, accept_sparse=False, allow_nan_y=False):
+    """Validate a labelled set: samples and targets of the same length.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        Labelled samples.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Their targets.
+    accept_sparse : bool, default=False
+        Whether scipy sparse matrices are accepted for ``X``.
+    allow_nan_y : bool, default=False
+        Whether NaN marks missing targets (unannotated joints).
+
+    Returns
+    -------
+    X, y : arrays
+        ``y`` is at least 1-D float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X, y = check_labelled(np.ones((2, 3)), [1.0, 2.0])
+    >>> y
+    array([1., 2.])
+    """
+    X = check_pool(X, name="X_labelled", accept_sparse=accept_sparse)
+    if y is None:
+        raise ValueError("y_labelled must be given with X_labelled, got None.")
+    y = check_array(
+        y,
+        dtype="numeric",
+        ensure_2d=False,
+        allow_nd=True,
+        ensure_all_finite="allow-nan" if allow_nan_y else True,
+        input_name="y_labelled",
+    )
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X_labelled and y_labelled must have the same number of samples, "
+            f"got {X.shape[0]} and {y.shape[0]}."
+        )
+    return X, y
+
+
+def check_positive_int(value, name, *, minimum=1):
+    """Return ``value`` as int after checking it is an integer >= ``minimum``.
+
+    Examples
+    --------
+    >>> check_positive_int(3, "n_neighbors")
+    3
+    >>> check_positive_int(0.5, "n_neighbors")
+    Traceback (most recent call last):
+    ...
+    TypeError: n_neighbors must be an integer, got 0.5 (float).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(
+            f"{name} must be an integer, got {value!r} ({type(value).__name__})."
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def check_n_instances(n_instances, n_pool):
+    """Check the number of samples to query against the pool size.
+
+    Examples
+    --------
+    >>> check_n_instances(2, 5)
+    2
+    >>> check_n_instances(6, 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_instances must be in [1, 5], got 6.
+    """
+    if isinstance(n_instances, bool) or not isinstance(n_instances, numbers.Integral):
+        raise TypeError(
+            f"n_instances must be an integer, got {n_instances!r} "
+            f"({type(n_instances).__name__})."
+        )
+    if not 1 <= n_instances <= n_pool:
+        raise ValueError(f"n_instances must be in [1, {n_pool}], got {n_instances}.")
+    return int(n_instances)
+
+
+def top_indices(scores, n_instances):
+    """Indices of the ``n_instances`` largest scores, largest first.
+
+    Ties are broken by the lower index, so the selection is deterministic.
+
+    Examples
+    --------
+    >>> top_indices(np.array([0.1, 0.5, 0.5, 0.2]), 3)
+    array([1, 2, 3])
+    """
+    scores = np.asarray(scores)
+    n_instances = check_n_instances(n_instances, scores.shape[0])
+    if not np.all(np.isfinite(scores)):
+        raise ValueError(
+            f"scores must be finite to rank them, got {np.sum(~np.isfinite(scores))} "
+            "non-finite values."
+        )
+    if n_instances < scores.shape[0]:
+        # argpartition keeps this O(n) for large pools; a stable sort of the
+        # candidates then orders them (ties: lower index first).
+        kth = scores.shape[0] - n_instances
+        threshold = np.partition(scores, kth)[kth]
+        candidates = np.flatnonzero(scores >= threshold)
+    else:
+        candidates = np.arange(scores.shape[0])
+    order = np.argsort(-scores[candidates], kind="stable")
+    return candidates[order][:n_instances]

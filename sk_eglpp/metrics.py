@@ -1,0 +1,3 @@
+"""Pose-estimation metrics (PCK, PCKh) and scikit-learn scorers."""
+
+__all__ = []
