@@ -1,3 +1,18 @@
 """datasets."""
 
-__all__ = []
+from ._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
+from ._loaders import MPII_TO_LSP as MPII_TO_LSP
+from ._loaders import load_lsp, load_lspet, load_mpii
+from ._synthetic import LSP_JOINT_NAMES as LSP_JOINT_NAMES
+from ._synthetic import make_pose_dataset
+
+# The joint-order constants (LSP_JOINT_NAMES, MPII_TO_LSP) are importable from
+# here but left out of __all__, so they stay out of the top-level namespace.
+__all__ = [
+    "heatmaps_to_keypoints",
+    "keypoints_to_heatmaps",
+    "make_pose_dataset",
+    "load_lsp",
+    "load_lspet",
+    "load_mpii",
+]

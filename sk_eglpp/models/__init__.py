@@ -1,3 +1,11 @@
-"""models."""
+"""Torch modules and skorch / scikit-learn estimators (stacked hourglass)."""
 
-__all__ = []
+from ._bootstrap import BootstrapLinearRegressor
+from ._hourglass import StackedHourglass
+from ._regressor import HourglassRegressor
+
+__all__ = [
+    "StackedHourglass",
+    "HourglassRegressor",
+    "BootstrapLinearRegressor",
+]

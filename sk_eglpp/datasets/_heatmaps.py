@@ -1,0 +1,214 @@
+"""Gaussian joint heatmaps: rendering from keypoints and decoding back.
+
+Coordinate convention
+---------------------
+Pixel centres sit at integer coordinates: pixel ``(row v, column u)`` of an
+image covers ``[u - 0.5, u + 0.5] x [v - 0.5, v + 0.5]`` and a keypoint
+``(x, y)`` is given as ``(column, row)``. A heatmap with ``stride`` ``s`` has
+one pixel per ``s x s`` block of input pixels, so heatmap pixel ``u`` covers the
+input pixels ``s * u, ..., s * u + s - 1`` and its centre is the input
+coordinate ``s * u + (s - 1) / 2``:
+
+    x_input = s * u_heatmap + (s - 1) / 2,
+    u_heatmap = (x_input - (s - 1) / 2) / s.
+
+This is the mapping of average pooling by ``s`` (and of a stack of stride-2
+layers with "same" padding), so a feature at heatmap pixel ``u`` is centred on
+the input pixels it summarises.
+"""
+
+import numbers
+
+import numpy as np
+
+__all__ = ["keypoints_to_heatmaps", "heatmaps_to_keypoints"]
+
+
+def _as_joint_array(keypoints, name="keypoints"):
+    """``(n, 2J)`` or ``(n, J, 2)`` -> float64 ``(n, J, 2)``."""
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.ndim == 2:
+        if kp.shape[1] % 2:
+            raise ValueError(
+                f"{name} of shape (n_samples, 2 * n_joints) must have an even "
+                f"number of columns (x0, y0, x1, y1, ...), got shape {kp.shape}."
+            )
+        kp = kp.reshape(kp.shape[0], kp.shape[1] // 2, 2)
+    elif kp.ndim != 3 or kp.shape[2] != 2:
+        raise ValueError(
+            f"{name} must have shape (n_samples, 2 * n_joints) or "
+            f"(n_samples, n_joints, 2), got shape {kp.shape}."
+        )
+    if np.isinf(kp).any():
+        raise ValueError(f"{name} must be finite or NaN (missing joint), got inf.")
+    return kp
+
+
+def _check_stride(stride):
+    if isinstance(stride, bool) or not isinstance(stride, numbers.Real):
+        raise TypeError(f"stride must be a positive number, got {stride!r}.")
+    if not stride > 0:
+        raise ValueError(f"stride must be > 0, got {stride}.")
+    return float(stride)
+
+
+def keypoints_to_heatmaps(keypoints, heatmap_size, *, sigma=1.0, stride=1):
+    """Render one Gaussian heatmap per joint.
+
+    Each joint ``(x, y)`` (input-pixel coordinates) becomes the heatmap
+    ``exp(-((u - u0) ** 2 + (v - v0) ** 2) / (2 * sigma ** 2))`` where
+    ``(u0, v0) = ((x - (stride - 1) / 2) / stride, (y - (stride - 1) / 2) /
+    stride)`` is the joint in heatmap pixels (see the module's coordinate
+    convention). The peak value is 1 when the joint falls on a pixel centre.
+    A joint with a NaN coordinate (not annotated) gets an all-zero heatmap.
+
+    Parameters
+    ----------
+    keypoints : array-like of shape (n_samples, 2 * n_joints) or \
+            (n_samples, n_joints, 2)
+        Joint coordinates ``x0, y0, x1, y1, ...`` in input pixels.
+    heatmap_size : int or tuple of (int, int)
+        ``(height, width)`` of the heatmaps; an int means a square.
+    sigma : float, default=1.0
+        Standard deviation of the Gaussian, in heatmap pixels.
+    stride : float, default=1
+        Input pixels per heatmap pixel (4 for a stacked hourglass).
+
+    Returns
+    -------
+    heatmaps : ndarray of shape (n_samples, n_joints, height, width), float32
+
+    See Also
+    --------
+    heatmaps_to_keypoints : the inverse mapping.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eglpp.datasets import keypoints_to_heatmaps
+    >>> h = keypoints_to_heatmaps([[2.0, 1.0]], (4, 5), sigma=1.0)
+    >>> h.shape, float(h[0, 0, 1, 2])
+    ((1, 1, 4, 5), 1.0)
+    >>> float(keypoints_to_heatmaps([[np.nan, np.nan]], 3).max())
+    0.0
+    """
+    kp = _as_joint_array(keypoints)
+    if isinstance(heatmap_size, numbers.Integral):
+        heatmap_size = (heatmap_size, heatmap_size)
+    try:
+        height, width = (int(s) for s in heatmap_size)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"heatmap_size must be an int or a (height, width) pair, got "
+            f"{heatmap_size!r}."
+        ) from exc
+    if height < 1 or width < 1:
+        raise ValueError(f"heatmap_size must be positive, got {(height, width)}.")
+    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
+        raise TypeError(f"sigma must be a positive number, got {sigma!r}.")
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}.")
+    stride = _check_stride(stride)
+
+    centre = (kp - (stride - 1.0) / 2.0) / stride  # (n, J, 2) in heatmap px
+    visible = ~np.isnan(centre).any(axis=2)
+    centre = np.where(visible[..., None], centre, 0.0)
+    scale = 1.0 / (2.0 * float(sigma) ** 2)
+    # The 2-D Gaussian is separable: an outer product of two 1-D profiles.
+    gx = np.exp(-((np.arange(width) - centre[..., 0:1]) ** 2) * scale)
+    gy = np.exp(-((np.arange(height) - centre[..., 1:2]) ** 2) * scale)
+    heatmaps = gy[..., :, None] * gx[..., None, :]
+    heatmaps *= visible[..., None, None]
+    return heatmaps.astype(np.float32)
+
+
+def _log_parabola_offset(left, centre, right):
+    """Sub-pixel offset of the vertex of a parabola through log-values.
+
+    Exact for a sampled Gaussian. Falls back to a quarter-pixel step towards
+    the larger neighbour when a value is not positive (no logarithm).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        positive = (left > 0) & (centre > 0) & (right > 0)
+        ll = np.log(np.where(positive, left, 1.0))
+        lc = np.log(np.where(positive, centre, 1.0))
+        lr = np.log(np.where(positive, right, 1.0))
+        curvature = ll - 2.0 * lc + lr
+        offset = np.where(
+            positive & (curvature < 0),
+            0.5 * (ll - lr) / np.where(curvature < 0, curvature, -1.0),
+            0.25 * np.sign(right - left),
+        )
+    return np.clip(offset, -0.5, 0.5)
+
+
+def heatmaps_to_keypoints(heatmaps, *, stride=1, refine=True):
+    """Decode keypoints from heatmaps: arg-max plus sub-pixel refinement.
+
+    Parameters
+    ----------
+    heatmaps : array-like of shape (n_samples, n_joints, height, width)
+        One heatmap per joint.
+    stride : float, default=1
+        Input pixels per heatmap pixel; the result is mapped back to input
+        pixels with ``x = stride * u + (stride - 1) / 2`` (see the module's
+        coordinate convention).
+    refine : bool, default=True
+        Refine the arg-max per axis by the vertex of the parabola through the
+        logarithms of the arg-max and its two neighbours (exact for a Gaussian
+        peak; offset clipped to half a pixel). Where a value in that
+        neighbourhood is not positive, move a quarter pixel towards the larger
+        neighbour instead (Newell et al.'s rule). No refinement on the border
+        axis of a peak at the heatmap's edge.
+
+    Returns
+    -------
+    keypoints : ndarray of shape (n_samples, 2 * n_joints), float64
+        ``x0, y0, x1, y1, ...`` in input pixels. An all-zero heatmap (a
+        missing joint) decodes to its first pixel, like any flat heatmap.
+
+    See Also
+    --------
+    keypoints_to_heatmaps : the inverse mapping.
+
+    Examples
+    --------
+    >>> from sk_eglpp.datasets import heatmaps_to_keypoints, keypoints_to_heatmaps
+    >>> h = keypoints_to_heatmaps([[21.3, 40.7]], 16, sigma=1.5, stride=4)
+    >>> heatmaps_to_keypoints(h, stride=4).round(3)
+    array([[21.3, 40.7]])
+    """
+    h = np.asarray(heatmaps, dtype=np.float64)
+    if h.ndim != 4:
+        raise ValueError(
+            "heatmaps must have shape (n_samples, n_joints, height, width), got "
+            f"shape {h.shape}."
+        )
+    if h.shape[2] < 1 or h.shape[3] < 1:
+        raise ValueError(f"heatmaps must not be empty, got shape {h.shape}.")
+    stride = _check_stride(stride)
+    n, n_joints, height, width = h.shape
+    flat = h.reshape(n, n_joints, -1)
+    if np.isnan(flat).any():
+        raise ValueError("heatmaps must not contain NaN.")
+    index = flat.argmax(axis=2)
+    v, u = np.divmod(index, width)
+    x = u.astype(np.float64)
+    y = v.astype(np.float64)
+    if refine:
+
+        def at(rows, cols):
+            return np.take_along_axis(flat, (rows * width + cols)[..., None], 2)[..., 0]
+
+        peak = at(v, u)
+        dx = _log_parabola_offset(
+            at(v, np.maximum(u - 1, 0)), peak, at(v, np.minimum(u + 1, width - 1))
+        )
+        dy = _log_parabola_offset(
+            at(np.maximum(v - 1, 0), u), peak, at(np.minimum(v + 1, height - 1), u)
+        )
+        x += np.where((u > 0) & (u < width - 1), dx, 0.0)
+        y += np.where((v > 0) & (v < height - 1), dy, 0.0)
+    x = stride * x + (stride - 1.0) / 2.0
+    y = stride * y + (stride - 1.0) / 2.0
+    return np.stack([x, y], axis=2).reshape(n, 2 * n_joints)

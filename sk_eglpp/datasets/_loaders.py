@@ -1,0 +1,831 @@
+"""Readers for LSP, LSP extended (LSPET) and MPII Human Pose from a local folder.
+
+Nothing is downloaded and nothing is written: each loader reads the data set's
+own annotation file and images from the folder it is given, crops a square
+around every person, resizes it and maps the keypoints with the same transform.
+
+Conventions shared by the loaders
+---------------------------------
+Coordinates
+    Returned keypoints use the convention of :func:`keypoints_to_heatmaps`:
+    pixel centres at integers, pixel ``(row i, column j)`` covering
+    ``[j - 0.5, j + 0.5) x [i - 0.5, i + 0.5)``. The annotation files hold
+    MATLAB's 1-based pixel coordinates (pixel k's centre at k), so 1 is
+    subtracted when reading them.
+Crop transform
+    A square of side ``s`` (source pixels) centred on ``(cx, cy)`` becomes an
+    ``image_size`` x ``image_size`` image; a point maps as
+    ``u = (x - cx) * image_size / s + (image_size - 1) / 2`` (same for y), so
+    the square's edges land on the output's pixel edges ``-0.5`` and
+    ``image_size - 0.5``. The image is sampled bilinearly at the output pixel
+    centres after a Gaussian anti-aliasing blur of standard deviation
+    ``(s / image_size - 1) / 2`` source pixels (at most 64) when it is
+    shrunk; parts of the square outside the source image are black (0).
+Missing joints
+    A joint is NaN in ``y`` when it is not annotated (non-finite coordinates,
+    or absent from MPII's point list), when it is flagged occluded/invisible
+    and ``occluded="nan"``, or when it falls outside the output image after
+    the crop transform.
+"""
+
+import numbers
+import os
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+from scipy import ndimage
+
+from .._validation import check_positive_int
+
+__all__ = ["load_lsp", "load_lspet", "load_mpii", "MPII_TO_LSP"]
+
+#: MPII joint id (0-based) for each of the 14 LSP joints: ankles, knees, hips,
+#: wrists, elbows and shoulders map one to one, LSP's neck is MPII's upper neck
+#: (8) and the head top is MPII's head top (9). MPII's pelvis (6) and thorax
+#: (7) are dropped.
+MPII_TO_LSP = (0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 8, 9)
+
+_N_JOINTS = 14
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601
+_MAX_SIGMA = 64.0  # source pixels
+
+
+# --------------------------------------------------------------------------
+# validation helpers
+# --------------------------------------------------------------------------
+
+
+def _check_folder(path, dataset):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"path must be a str or os.PathLike pointing at the {dataset} folder, "
+            f"got {type(path).__name__}."
+        )
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{dataset} folder {str(folder)!r} does not exist or is not a folder."
+        )
+    return folder
+
+
+def _check_common(image_size, as_gray, occluded, max_samples):
+    image_size = check_positive_int(image_size, "image_size")
+    if not isinstance(as_gray, (bool, np.bool_)):
+        raise TypeError(f"as_gray must be a bool, got {as_gray!r}.")
+    if occluded not in ("keep", "nan"):
+        raise ValueError(f"occluded must be 'keep' or 'nan', got {occluded!r}.")
+    if max_samples is not None:
+        max_samples = check_positive_int(max_samples, "max_samples")
+    return image_size, bool(as_gray), max_samples
+
+
+def _select(n_available, indices, max_samples, unit):
+    """Positions to read: ``indices`` (validated) then the first ``max_samples``."""
+    if indices is None:
+        selected = np.arange(n_available)
+    else:
+        selected = np.asarray(indices)
+        if selected.ndim != 1:
+            raise ValueError(
+                f"indices must be a 1-D sequence of integers, got an array of "
+                f"shape {selected.shape}."
+            )
+        if selected.size and not np.issubdtype(selected.dtype, np.integer):
+            raise TypeError(f"indices must be integers, got dtype {selected.dtype}.")
+        selected = selected.astype(np.int64)
+        bad = (selected < 0) | (selected >= n_available)
+        if bad.any():
+            raise ValueError(
+                f"indices must be in [0, {n_available}) ({n_available} {unit}), "
+                f"got {selected[bad][:5].tolist()}."
+            )
+    if max_samples is not None:
+        selected = selected[:max_samples]
+    if selected.size == 0:
+        raise ValueError(f"no {unit} selected: the selection is empty.")
+    return selected
+
+
+def _load_mat(file, dataset, **kwargs):
+    if not file.is_file():
+        raise FileNotFoundError(f"{dataset} annotation file {str(file)!r} not found.")
+    try:
+        return scipy.io.loadmat(file, **kwargs)
+    except NotImplementedError as exc:  # MATLAB v7.3 (HDF5) files
+        raise ValueError(
+            f"{str(file)!r} is a MATLAB v7.3 (HDF5) file; expected the original "
+            f"{dataset} release (MATLAB v5 format), which scipy.io.loadmat reads."
+        ) from exc
+    except Exception as exc:  # scipy raises several types for corrupt files
+        raise ValueError(
+            f"could not read {str(file)!r} as a MATLAB .mat file "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _read_image(file, dataset, as_gray):
+    """Image as float32 (h, w, c) in [0, 1]; c = 1 when ``as_gray`` else 3."""
+    if not file.is_file():
+        raise FileNotFoundError(f"{dataset} image {str(file)!r} not found.")
+    from matplotlib import image as mpimg  # imported here: keeps import light
+
+    try:
+        img = np.asarray(mpimg.imread(file))
+    except Exception as exc:  # Pillow raises several types for bad files
+        raise ValueError(
+            f"could not read {dataset} image {str(file)!r} "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+    if img.dtype == np.uint8:
+        img = img.astype(np.float32) / 255.0
+    elif np.issubdtype(img.dtype, np.integer):
+        img = img.astype(np.float32) / np.iinfo(img.dtype).max
+    else:
+        img = img.astype(np.float32)
+    if img.ndim == 2:
+        img = img[:, :, None]
+    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4) or min(img.shape[:2]) < 1:
+        raise ValueError(
+            f"{dataset} image {str(file)!r} must be a grey, grey+alpha, RGB or "
+            f"RGBA image, got an array of shape {img.shape}."
+        )
+    if img.shape[2] in (1, 2):  # grey (+ alpha, dropped)
+        img = img[:, :, :1]
+        return img if as_gray else np.repeat(img, 3, axis=2)
+    img = img[:, :, :3]  # alpha dropped
+    if as_gray:
+        return (img @ _LUMA)[:, :, None]
+    return img
+
+
+def _crop(image, centre, side, size):
+    """Square crop of ``side`` source pixels around ``centre``, resized.
+
+    Returns ``(c, size, size)`` float32. See the module docstring for the
+    transform; sampling is bilinear at the output pixel centres.
+    """
+    h, w, c = image.shape
+    k = side / size  # source pixels per output pixel
+    # Capped so that absurd crops (huge annotated scales) stay cheap; at that
+    # blur the crop is many times the image and nearly black anyway.
+    sigma = min(max(0.0, (k - 1.0) / 2.0), _MAX_SIGMA)
+    offsets = (np.arange(size) - (size - 1) / 2.0) * k
+    xs = centre[0] + offsets
+    ys = centre[1] + offsets
+    pad = int(np.ceil(4.0 * sigma)) + 2
+    # Only the part of the image the samples (and the blur) can reach.
+    r0 = max(0, int(np.floor(ys[0])) - pad)
+    r1 = min(h, int(np.ceil(ys[-1])) + pad + 1)
+    c0 = max(0, int(np.floor(xs[0])) - pad)
+    c1 = min(w, int(np.ceil(xs[-1])) + pad + 1)
+    out = np.zeros((c, size, size), dtype=np.float32)
+    if r0 >= r1 or c0 >= c1:
+        return out  # the square lies entirely outside the image
+    window = image[r0:r1, c0:c1]
+    rr, cc = np.meshgrid(ys - r0, xs - c0, indexing="ij")
+    for ch in range(c):
+        plane = window[:, :, ch]
+        if sigma > 0:
+            plane = ndimage.gaussian_filter(plane, sigma, mode="constant", cval=0.0)
+        out[ch] = ndimage.map_coordinates(
+            plane, [rr, cc], order=1, mode="grid-constant", cval=0.0
+        )
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def _transform_points(points, centre, side, size):
+    """Apply the crop transform to ``(..., 2)`` points."""
+    return (points - np.asarray(centre)) * (size / side) + (size - 1) / 2.0
+
+
+def _outside_to_nan(kp, size):
+    kp = kp.copy()
+    outside = np.any((kp < -0.5) | (kp >= size - 0.5), axis=-1)
+    kp[outside] = np.nan
+    return kp
+
+
+# --------------------------------------------------------------------------
+# LSP and LSPET
+# --------------------------------------------------------------------------
+
+
+def _leeds_joints(mat, file, dataset, layout):
+    """(n, 14, 2) coordinates (0-based) and (n, 14) visibility from joints.mat."""
+    if "joints" not in mat:
+        keys = sorted(k for k in mat if not k.startswith("__"))
+        raise ValueError(
+            f"{str(file)!r} must contain a variable 'joints' ({dataset} format), "
+            f"got variables {keys}."
+        )
+    joints = np.asarray(mat["joints"])
+    if not np.issubdtype(joints.dtype, np.number) or joints.dtype.kind == "c":
+        raise ValueError(
+            f"'joints' in {str(file)!r} must be a real numeric array, got dtype "
+            f"{joints.dtype}."
+        )
+    expected = (3, _N_JOINTS) if layout == "lsp" else (_N_JOINTS, 3)
+    if joints.ndim == 2 and joints.shape == expected:  # a single image
+        joints = joints[:, :, None]
+    if joints.ndim != 3 or joints.shape[:2] != expected or joints.shape[2] < 1:
+        hint = ""
+        if joints.ndim == 3 and joints.shape[:2] == expected[::-1]:
+            other = "load_lspet" if layout == "lsp" else "load_lsp"
+            hint = f" This is the other Leeds layout; use {other}."
+        raise ValueError(
+            f"'joints' in {str(file)!r} must have shape {expected[0]} x "
+            f"{expected[1]} x n_images ({dataset} format), got shape "
+            f"{joints.shape}.{hint}"
+        )
+    joints = joints.astype(np.float64)
+    if layout == "lsp":
+        xy = joints[:2].transpose(2, 1, 0)  # (n, 14, 2)
+        flag = joints[2].T
+        visible = flag == 0  # LSP: the third row is 1 for occluded joints
+    else:
+        xy = joints[:, :2].transpose(2, 0, 1)
+        flag = joints[:, 2].T
+        visible = flag != 0  # LSPET: the third column is 1 for visible joints
+    return xy - 1.0, visible
+
+
+def _load_leeds(
+    path,
+    dataset,
+    layout,
+    digits,
+    image_size,
+    as_gray,
+    occluded,
+    margin,
+    indices,
+    max_samples,
+):
+    folder = _check_folder(path, dataset)
+    image_size, as_gray, max_samples = _check_common(
+        image_size, as_gray, occluded, max_samples
+    )
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
+        raise TypeError(f"margin must be a non-negative number, got {margin!r}.")
+    if not (np.isfinite(margin) and margin >= 0):
+        raise ValueError(f"margin must be finite and >= 0, got {margin}.")
+    file = folder / "joints.mat"
+    xy, visible = _leeds_joints(_load_mat(file, dataset), file, dataset, layout)
+    selected = _select(xy.shape[0], indices, max_samples, "images")
+
+    n_channels = 1 if as_gray else 3
+    X = np.empty((selected.size, n_channels, image_size, image_size), np.float32)
+    y = np.empty((selected.size, _N_JOINTS, 2))
+    for row, i in enumerate(selected):
+        image = _read_image(
+            folder / "images" / f"im{i + 1:0{digits}d}.jpg", dataset, as_gray
+        )
+        kp = xy[i]
+        annotated = np.all(np.isfinite(kp), axis=1)
+        keep = annotated & (visible[i] | (occluded == "keep"))
+        # The crop frames the visible joints (occluded positions may be rough
+        # guesses); with fewer than two, the kept joints; else the image.
+        frame = annotated & visible[i]
+        if frame.sum() < 2:
+            frame = keep
+        centre, side = _leeds_square(kp[frame], image.shape, margin)
+        X[row] = _crop(image, centre, side, image_size)
+        out = _transform_points(kp, centre, side, image_size)
+        out[~keep] = np.nan
+        y[row] = _outside_to_nan(out, image_size)
+    return X, y.reshape(selected.size, 2 * _N_JOINTS)
+
+
+def _leeds_square(points, image_shape, margin):
+    """Square around the joints' bounding box, ``margin`` x its side per edge."""
+    h, w = image_shape[:2]
+    if points.shape[0]:
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        extent = float(np.max(hi - lo))
+        if extent > 0:
+            return (lo + hi) / 2.0, extent * (1.0 + 2.0 * margin)
+    # No joints or a single point: the whole image.
+    return np.array([(w - 1) / 2.0, (h - 1) / 2.0]), float(max(h, w))
+
+
+_LEEDS_COMMON_DOC = """
+    image_size : int, default=64
+        Height and width of the returned square images (the EGL++ paper uses
+        256).
+    as_gray : bool, default=False
+        Return grey-level images (one channel, ITU-R BT.601 luma) instead of
+        RGB (three channels).
+    occluded : {{"keep", "nan"}}, default="keep"
+        What to do with joints flagged occluded: keep their annotated
+        (estimated) position or set them to NaN.
+        {occluded_note}
+    margin : float, default=0.2
+        The crop is the square around the bounding box of the visible joints
+        (of all kept joints when fewer than two are visible; the whole image
+        when the box is a single point or empty), enlarged by ``margin`` times
+        the box's larger side on every edge.
+    indices : array-like of int, default=None
+        0-based image numbers to read, in that order (``i`` reads
+        ``{pattern}`` with number ``i + 1``); ``None`` reads every annotated
+        image.
+    max_samples : int, default=None
+        Read at most this many images (the first of the selection).
+"""
+
+
+def load_lsp(
+    path,
+    *,
+    image_size=64,
+    as_gray=False,
+    occluded="keep",
+    margin=0.2,
+    indices=None,
+    max_samples=None,
+):
+    """Load the Leeds Sports Pose (LSP) data set from a local folder.
+
+    Reads ``joints.mat`` (variable ``joints`` of shape 3 x 14 x 2000: x, y and
+    an occlusion flag per joint, 1-based MATLAB pixel coordinates) and the
+    images ``images/im0001.jpg`` ... from ``path``, crops a square around each
+    person and resizes it (see the module's conventions). Nothing is
+    downloaded or written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The LSP folder (holding ``joints.mat`` and ``images/``).
+    {common}
+    Returns
+    -------
+    X : ndarray of shape (n_samples, c, image_size, image_size), dtype float32
+        Images in [0, 1]; ``c`` is 3, or 1 with ``as_gray=True``.
+    y : ndarray of shape (n_samples, 28), dtype float64
+        Keypoints ``x0, y0, ..., x13, y13`` of the 14 LSP joints (0 right
+        ankle ... 13 head top) in the returned image's pixel coordinates
+        (pixel centres at integers); NaN for missing joints.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder, ``joints.mat`` or a selected image does not exist.
+    ValueError
+        ``joints.mat`` is unreadable or has no 3 x 14 x n array ``joints``; an
+        image cannot be decoded; a parameter is out of range.
+
+    See Also
+    --------
+    load_lspet, load_mpii, make_pose_dataset
+
+    Notes
+    -----
+    In the original LSP release the third row of ``joints`` is 0 for a visible
+    joint and 1 for an occluded one (whose position the annotators
+    estimated); the LSP PCK protocol scores all 14 joints, hence the default
+    ``occluded="keep"``. The LSP authors' split uses images 1-1000 for
+    training and 1001-2000 for testing: ``indices=range(1000)`` and
+    ``indices=range(1000, 2000)``.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.io, tempfile, pathlib
+    >>> from matplotlib.image import imsave
+    >>> from sk_eglpp.datasets import load_lsp
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
+    >>> (folder / "images").mkdir()
+    >>> imsave(folder / "images" / "im0001.jpg", np.zeros((40, 30, 3), np.uint8))
+    >>> joints = np.zeros((3, 14, 1))
+    >>> joints[0, :, 0] = np.linspace(6, 25, 14)   # x (1-based)
+    >>> joints[1, :, 0] = np.linspace(5, 36, 14)   # y (1-based)
+    >>> scipy.io.savemat(folder / "joints.mat", {{"joints": joints}})
+    >>> X, y = load_lsp(folder, image_size=32)
+    >>> X.shape, y.shape
+    ((1, 3, 32, 32), (1, 28))
+    >>> tmp.cleanup()
+    """
+    return _load_leeds(
+        path,
+        "LSP",
+        "lsp",
+        4,
+        image_size,
+        as_gray,
+        occluded,
+        margin,
+        indices,
+        max_samples,
+    )
+
+
+def load_lspet(
+    path,
+    *,
+    image_size=64,
+    as_gray=False,
+    occluded="keep",
+    margin=0.2,
+    indices=None,
+    max_samples=None,
+):
+    """Load the LSP extended training set (LSPET) from a local folder.
+
+    Reads ``joints.mat`` (variable ``joints`` of shape 14 x 3 x 10000: x, y
+    and a visibility flag per joint, 1-based MATLAB pixel coordinates) and the
+    images ``images/im00001.jpg`` ... from ``path``, crops a square around each
+    person and resizes it (see the module's conventions). Nothing is
+    downloaded or written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The LSPET folder (holding ``joints.mat`` and ``images/``).
+    {common}
+    Returns
+    -------
+    X : ndarray of shape (n_samples, c, image_size, image_size), dtype float32
+        Images in [0, 1]; ``c`` is 3, or 1 with ``as_gray=True``.
+    y : ndarray of shape (n_samples, 28), dtype float64
+        Keypoints of the 14 LSP joints in the returned image's pixel
+        coordinates; NaN for missing joints.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder, ``joints.mat`` or a selected image does not exist.
+    ValueError
+        ``joints.mat`` is unreadable or has no 14 x 3 x n array ``joints``; an
+        image cannot be decoded; a parameter is out of range.
+
+    See Also
+    --------
+    load_lsp, load_mpii, make_pose_dataset
+
+    Notes
+    -----
+    LSPET's flag is 1 for a visible joint and 0 otherwise (the reverse of
+    LSP's). LSPET's images are not tightly cropped around the person, so the
+    crop follows the visible joints.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.io, tempfile, pathlib
+    >>> from matplotlib.image import imsave
+    >>> from sk_eglpp.datasets import load_lspet
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
+    >>> (folder / "images").mkdir()
+    >>> imsave(folder / "images" / "im00001.jpg", np.zeros((40, 30, 3), np.uint8))
+    >>> joints = np.ones((14, 3, 1))
+    >>> joints[:, 0, 0] = np.linspace(6, 25, 14)   # x (1-based)
+    >>> joints[:, 1, 0] = np.linspace(5, 36, 14)   # y (1-based)
+    >>> scipy.io.savemat(folder / "joints.mat", {{"joints": joints}})
+    >>> X, y = load_lspet(folder, image_size=32, as_gray=True)
+    >>> X.shape, y.shape
+    ((1, 1, 32, 32), (1, 28))
+    >>> tmp.cleanup()
+    """
+    return _load_leeds(
+        path,
+        "LSPET",
+        "lspet",
+        5,
+        image_size,
+        as_gray,
+        occluded,
+        margin,
+        indices,
+        max_samples,
+    )
+
+
+def _fill_doc(func, **kwargs):
+    if func.__doc__:  # None under python -OO
+        func.__doc__ = func.__doc__.format(
+            common=_LEEDS_COMMON_DOC.format(**kwargs).lstrip()
+        )
+
+
+_fill_doc(
+    load_lsp,
+    occluded_note="The LSP PCK protocol scores occluded joints too.",
+    pattern="images/im%04d.jpg",
+)
+_fill_doc(
+    load_lspet,
+    occluded_note="Choose ``'nan'`` to keep only the joints LSPET marks visible.",
+    pattern="images/im%05d.jpg",
+)
+
+
+# --------------------------------------------------------------------------
+# MPII
+# --------------------------------------------------------------------------
+
+
+def _as_list(value):
+    """A MATLAB struct array / cell read with ``squeeze_me=True`` as a list."""
+    if value is None:
+        return []
+    if isinstance(value, np.ndarray):
+        return list(value.ravel())
+    return [value]
+
+
+def _scalar(value):
+    """A number from a squeezed MATLAB field; ``None`` when the field is empty."""
+    if value is None:
+        return None
+    if isinstance(value, np.ndarray):
+        if value.size == 0:
+            return None
+        if value.size != 1:
+            raise ValueError(f"expected a single number, got an array {value!r}")
+        value = value.item()
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+    return float(value)
+
+
+def _is_struct(value):
+    return isinstance(value, scipy.io.matlab.mat_struct)
+
+
+def _mpii_people(release, file, subset, single_person, require_keypoints):
+    """One record per usable person: (image name, centre, scale, kp, vis, head)."""
+    if not _is_struct(release) or not hasattr(release, "annolist"):
+        raise ValueError(
+            f"'RELEASE' in {str(file)!r} must be a struct with a field 'annolist' "
+            f"(MPII format), got {type(release).__name__}."
+        )
+    annolist = _as_list(release.annolist)
+    n_images = len(annolist)
+
+    def per_image(field):
+        if not hasattr(release, field):
+            raise ValueError(
+                f"'RELEASE' in {str(file)!r} has no field {field!r}, needed for "
+                f"subset={subset!r} / single_person={single_person!r}."
+            )
+        values = _as_list(getattr(release, field))
+        if len(values) != n_images:
+            raise ValueError(
+                f"RELEASE.{field} in {str(file)!r} must have one entry per image "
+                f"({n_images}), got {len(values)}."
+            )
+        return values
+
+    train = per_image("img_train") if subset != "all" else None
+    singles = per_image("single_person") if single_person else None
+
+    people = []
+    for i, ann in enumerate(annolist):
+        try:
+            if train is not None and (_scalar(train[i]) == 1) != (subset == "train"):
+                continue
+            allowed = None
+            if singles is not None:
+                allowed = {int(_scalar(v)) - 1 for v in _as_list(singles[i])}
+            name = ann.image.name
+            if not isinstance(name, str):
+                raise ValueError(f"image.name must be a string, got {name!r}")
+            for r, rect in enumerate(_as_list(getattr(ann, "annorect", None))):
+                if allowed is not None and r not in allowed:
+                    continue
+                person = _mpii_person(rect, require_keypoints)
+                if person is not None:
+                    people.append((name, *person))
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"malformed MPII annotation in {str(file)!r} at annolist({i + 1}): "
+                f"{exc}. Expected the release struct of "
+                "mpii_human_pose_v1_u12_1.mat (image.name, annorect with objpos, "
+                "scale, x1/y1/x2/y2 and annopoints.point with id/x/y/is_visible)."
+            ) from exc
+    return people
+
+
+def _mpii_person(rect, require_keypoints):
+    if not _is_struct(rect):
+        raise TypeError(f"annorect must be a struct, got {type(rect).__name__}")
+    objpos = getattr(rect, "objpos", None)
+    scale = _scalar(getattr(rect, "scale", None))
+    if not _is_struct(objpos) or scale is None:
+        return None  # no rough person position: cannot be cropped
+    cx, cy = _scalar(objpos.x), _scalar(objpos.y)
+    if cx is None or cy is None or not np.isfinite([cx, cy, scale]).all():
+        return None
+    if not scale > 0:
+        return None
+    kp = np.full((16, 2), np.nan)
+    vis = np.ones(16, dtype=bool)
+    annopoints = getattr(rect, "annopoints", None)
+    points = _as_list(annopoints.point) if _is_struct(annopoints) else []
+    for p in points:
+        joint = _scalar(p.id)
+        if joint is None or joint != int(joint) or not 0 <= joint < 16:
+            raise ValueError(f"joint id must be an integer in [0, 16), got {p.id!r}")
+        joint = int(joint)
+        x, y = _scalar(p.x), _scalar(p.y)
+        if x is None or y is None:
+            continue
+        kp[joint] = (x - 1.0, y - 1.0)
+        flag = _scalar(getattr(p, "is_visible", None))
+        vis[joint] = flag is None or flag != 0  # empty flag: treated as visible
+    if require_keypoints and not np.isfinite(kp).any():
+        return None
+    head = np.full(4, np.nan)
+    corners = [_scalar(getattr(rect, f, None)) for f in ("x1", "y1", "x2", "y2")]
+    if all(v is not None for v in corners):
+        head = np.array(corners) - 1.0
+    idx = list(MPII_TO_LSP)
+    return np.array([cx - 1.0, cy - 1.0]), scale, kp[idx], vis[idx], head
+
+
+def load_mpii(
+    path,
+    *,
+    image_size=64,
+    as_gray=False,
+    occluded="keep",
+    subset="train",
+    single_person=False,
+    require_keypoints=True,
+    scale_factor=1.25,
+    annotation_file="mpii_human_pose_v1_u12_1.mat",
+    indices=None,
+    max_samples=None,
+    return_head_boxes=False,
+):
+    """Load MPII Human Pose from a local folder, one sample per person.
+
+    Reads the release annotation ``mpii_human_pose_v1_u12_1.mat`` (struct
+    ``RELEASE``: ``annolist`` with ``image.name`` and ``annorect`` per image,
+    ``img_train``, ``single_person``) and the images under ``images/``. Every
+    annotated person becomes a sample: a square of side
+    ``200 * scale * scale_factor`` pixels centred on the person's ``objpos``
+    (MPII's ``scale`` is the person's height / 200 px) is cropped and resized
+    (see the module's conventions). The 16 MPII joints are mapped to the 14
+    LSP joints (:data:`MPII_TO_LSP`; pelvis, thorax dropped, upper neck used
+    as the neck). Nothing is downloaded or written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The MPII folder (holding the annotation file and ``images/``).
+    image_size : int, default=64
+        Height and width of the returned square images (the EGL++ paper uses
+        256).
+    as_gray : bool, default=False
+        Return grey-level images (one channel) instead of RGB.
+    occluded : {"keep", "nan"}, default="keep"
+        Joints with ``is_visible == 0`` keep their annotated position
+        (``"keep"``, the PCKh protocol scores every annotated joint) or become
+        NaN. An empty ``is_visible`` counts as visible.
+    subset : {"train", "test", "all"}, default="train"
+        Images with ``img_train == 1``, ``== 0`` (whose people carry no
+        keypoints in the public release), or all.
+    single_person : bool, default=False
+        Keep only the people listed in ``single_person`` (sufficiently
+        separated individuals).
+    require_keypoints : bool, default=True
+        Skip people without any annotated joint; when False they are returned
+        with all-NaN keypoints. People without ``objpos``/``scale`` are always
+        skipped (they cannot be cropped).
+    scale_factor : float, default=1.25
+        Enlargement of the person box (1.25 as in Newell et al.'s hourglass
+        code).
+    annotation_file : str, default="mpii_human_pose_v1_u12_1.mat"
+        Name of the annotation file, relative to ``path``.
+    indices : array-like of int, default=None
+        0-based positions among the people the other options select, in that
+        order; ``None`` reads them all.
+    max_samples : int, default=None
+        Read at most this many people (the first of the selection).
+    return_head_boxes : bool, default=False
+        Also return the head boxes (for PCKh).
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, c, image_size, image_size), dtype float32
+        Images in [0, 1]; ``c`` is 3, or 1 with ``as_gray=True``.
+    y : ndarray of shape (n_samples, 28), dtype float64
+        Keypoints of the 14 LSP joints in the returned image's pixel
+        coordinates (pixel centres at integers); NaN for missing joints.
+    head_boxes : ndarray of shape (n_samples, 4), dtype float64
+        ``(x1, y1, x2, y2)`` of the head box mapped by the crop transform (NaN
+        when the person has none). Only returned when ``return_head_boxes``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder, the annotation file or a selected image does not exist.
+    ValueError
+        The annotation file is unreadable or not in the MPII release format;
+        no person matches the options; an image cannot be decoded; a parameter
+        is out of range.
+
+    See Also
+    --------
+    load_lsp, load_lspet, make_pose_dataset
+
+    Notes
+    -----
+    The file is read with ``scipy.io.loadmat(..., struct_as_record=False,
+    squeeze_me=True)``: structs become attribute objects and one-element
+    arrays scalars, so a single person, a single point and an empty field are
+    all handled as the release stores them. Newell et al. also move the centre
+    down by 15 * scale pixels; this loader does not.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.io, tempfile, pathlib
+    >>> from matplotlib.image import imsave
+    >>> from sk_eglpp.datasets import load_mpii
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name)
+    >>> (folder / "images").mkdir()
+    >>> imsave(folder / "images" / "a.jpg", np.zeros((60, 80, 3), np.uint8))
+    >>> point = np.array([(0, 31.0, 41.0, 1), (9, 41.0, 11.0, 0)],
+    ...     dtype=[("id", "O"), ("x", "O"), ("y", "O"), ("is_visible", "O")])
+    >>> rect = {"x1": 35.0, "y1": 6.0, "x2": 47.0, "y2": 16.0, "scale": 0.25,
+    ...         "objpos": {"x": 40.0, "y": 30.0}, "annopoints": {"point": point}}
+    >>> annolist = np.array([({"name": "a.jpg"}, rect)],
+    ...     dtype=[("image", "O"), ("annorect", "O")])
+    >>> release = {"annolist": annolist, "img_train": np.array([1]),
+    ...            "single_person": np.array([1.0])}
+    >>> scipy.io.savemat(folder / "mpii_human_pose_v1_u12_1.mat",
+    ...                  {"RELEASE": release})
+    >>> X, y, heads = load_mpii(folder, image_size=32, return_head_boxes=True)
+    >>> X.shape, y.shape, heads.shape
+    ((1, 3, 32, 32), (1, 28), (1, 4))
+    >>> tmp.cleanup()
+    """
+    folder = _check_folder(path, "MPII")
+    image_size, as_gray, max_samples = _check_common(
+        image_size, as_gray, occluded, max_samples
+    )
+    if subset not in ("train", "test", "all"):
+        raise ValueError(f"subset must be 'train', 'test' or 'all', got {subset!r}.")
+    for name, value in (
+        ("single_person", single_person),
+        ("require_keypoints", require_keypoints),
+        ("return_head_boxes", return_head_boxes),
+    ):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {value!r}.")
+    if isinstance(scale_factor, bool) or not isinstance(scale_factor, numbers.Real):
+        raise TypeError(
+            f"scale_factor must be a positive number, got {scale_factor!r}."
+        )
+    if not (np.isfinite(scale_factor) and scale_factor > 0):
+        raise ValueError(f"scale_factor must be finite and > 0, got {scale_factor}.")
+    if not isinstance(annotation_file, (str, os.PathLike)):
+        raise TypeError(
+            f"annotation_file must be a file name, got {annotation_file!r}."
+        )
+    file = folder / annotation_file
+    mat = _load_mat(file, "MPII", struct_as_record=False, squeeze_me=True)
+    if "RELEASE" not in mat:
+        keys = sorted(k for k in mat if not k.startswith("__"))
+        raise ValueError(
+            f"{str(file)!r} must contain the struct 'RELEASE' (MPII format), got "
+            f"variables {keys}."
+        )
+    people = _mpii_people(
+        mat["RELEASE"], file, subset, single_person, require_keypoints
+    )
+    if not people:
+        raise ValueError(
+            f"no person in {str(file)!r} matches subset={subset!r}, "
+            f"single_person={single_person}, require_keypoints={require_keypoints}."
+        )
+    selected = _select(len(people), indices, max_samples, "people")
+
+    n_channels = 1 if as_gray else 3
+    X = np.empty((selected.size, n_channels, image_size, image_size), np.float32)
+    y = np.empty((selected.size, _N_JOINTS, 2))
+    heads = np.empty((selected.size, 4))
+    cached_name, image = None, None
+    for row, i in enumerate(selected):
+        name, centre, scale, kp, vis, head = people[i]
+        if name != cached_name:  # people of one image are consecutive
+            image = _read_image(folder / "images" / name, "MPII", as_gray)
+            cached_name = name
+        side = 200.0 * scale * scale_factor
+        X[row] = _crop(image, centre, side, image_size)
+        out = _transform_points(kp, centre, side, image_size)
+        if occluded == "nan":
+            out[~vis] = np.nan
+        y[row] = _outside_to_nan(out, image_size)
+        heads[row] = _transform_points(
+            head.reshape(2, 2), centre, side, image_size
+        ).ravel()
+    y = y.reshape(selected.size, 2 * _N_JOINTS)
+    if return_head_boxes:
+        return X, y, heads
+    return X, y

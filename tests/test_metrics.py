@@ -1,0 +1,208 @@
+"""PCK / PCKh against hand-computed values and a per-joint loop."""
+
+import math
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.neighbors import KNeighborsRegressor
+
+from sk_eglpp.metrics import (
+    make_pck_scorer,
+    make_pckh_scorer,
+    pck,
+    pck_scorer,
+    pckh,
+)
+
+
+def _pck_reference(y_true, y_pred, alpha, torso):
+    """Loop over samples and joints (torso = joint pair)."""
+    t = np.asarray(y_true, float).reshape(len(y_true), -1, 2)
+    p = np.asarray(y_pred, float).reshape(len(y_pred), -1, 2)
+    hits = total = 0
+    pairs = [torso] if np.ndim(torso) == 1 else torso
+    for n in range(len(t)):
+        size = math.nan
+        for a, b in pairs:  # the first annotated pair
+            if math.isnan(size):
+                size = math.dist(t[n, a], t[n, b])
+        if math.isnan(size) or size == 0:
+            continue
+        for j in range(t.shape[1]):
+            if np.isnan(t[n, j]).any():
+                continue
+            total += 1
+            d = math.dist(t[n, j], p[n, j])
+            hits += d <= alpha * size  # NaN distance: False
+    return hits / total
+
+
+def _lsp_pose():
+    """A 14-joint LSP pose: right shoulder (8) at (0, 0), left hip (3) at (30, 40)."""
+    pose = np.zeros((14, 2))
+    pose[:, 0] = np.arange(14) * 3.0
+    pose[:, 1] = 100.0
+    pose[8] = (0.0, 0.0)
+    pose[3] = (30.0, 40.0)  # torso size 50 -> PCK@0.2 threshold 10 px
+    return pose
+
+
+def test_pck_hand_computed():
+    truth = _lsp_pose()[None]
+    pred = truth.copy()
+    pred[0, 0] += (6.0, 8.0)  # distance 10: correct (<=)
+    pred[0, 1] += (0.0, 10.5)  # 10.5: wrong
+    pred[0, 2] += (40.0, 0.0)  # wrong
+    truth_nan = truth.copy()
+    truth_nan[0, 5] = np.nan  # ignored
+    pred[0, 5] += 100.0  # would be wrong, but not annotated
+    # 13 annotated joints, 2 wrong -> 11 / 13
+    assert pck(truth_nan, pred) == pytest.approx(11 / 13)
+    assert pck(truth_nan.reshape(1, -1), pred.reshape(1, -1)) == pytest.approx(11 / 13)
+    # alpha 0.1 -> 5 px: joints 0, 1, 2 wrong -> 10 / 13
+    assert pck(truth_nan, pred, alpha=0.1) == pytest.approx(10 / 13)
+
+
+def test_pck_perfect_far_and_nan_prediction(rng):
+    truth = _lsp_pose()[None] + rng.normal(0, 1, (5, 14, 2))
+    assert pck(truth, truth) == 1.0
+    assert pck(truth, truth + 1000.0) == 0.0
+    pred = truth.copy()
+    pred[:, 4] = np.nan  # a NaN prediction is a miss
+    assert pck(truth, pred) == pytest.approx(13 / 14)
+
+
+def test_pck_matches_reference(rng):
+    truth = _lsp_pose()[None] + rng.normal(0, 5, (30, 14, 2))
+    pred = truth + rng.normal(0, 6, truth.shape)
+    truth[rng.random((30, 14)) < 0.2] = np.nan
+    truth[0, 8] = np.nan  # right shoulder missing: other diagonal (9, 2)
+    truth[1, [3, 2]] = np.nan  # both hips missing: sample 1 left out
+    for alpha in (0.1, 0.2, 0.5):
+        expected = _pck_reference(truth, pred, alpha, [(8, 3), (9, 2)])
+        assert pck(truth, pred, alpha) == pytest.approx(expected)
+        expected = _pck_reference(truth, pred, alpha, (8, 3))
+        assert pck(truth, pred, alpha, torso=(8, 3)) == pytest.approx(expected)
+        expected = _pck_reference(truth, pred, alpha, (12, 13))
+        assert pck(truth, pred, alpha, torso=(12, 13)) == pytest.approx(expected)
+
+
+def test_pck_torso_fallback_hand_computed():
+    truth = _lsp_pose()[None].copy()
+    truth[0, 9] = (0.0, 0.0)
+    truth[0, 2] = (60.0, 80.0)  # other diagonal: 100 -> threshold 20 px
+    pred = truth.copy()
+    pred[0, 0] += (0.0, 15.0)  # wrong for torso 50, right for torso 100
+    assert pck(truth, pred) == pytest.approx(13 / 14)
+    truth[0, 8] = np.nan  # right shoulder not annotated: second diagonal
+    pred[0, 8] = np.nan
+    assert pck(truth, pred) == pytest.approx(1.0)
+    assert pck(truth, pred, torso=[(8, 3), (0, 13)]) == pytest.approx(
+        _pck_reference(truth, pred, 0.2, [(8, 3), (0, 13)])
+    )
+
+
+def test_pck_per_joint(rng):
+    truth = _lsp_pose()[None] + rng.normal(0, 2, (10, 14, 2))
+    pred = truth.copy()
+    pred[:, 0] += 100.0
+    pred[:5, 1] += 100.0
+    per_joint = pck(truth, pred, average="joints")
+    assert per_joint.shape == (14,)
+    np.testing.assert_allclose(per_joint[:3], [0.0, 0.5, 1.0])
+
+
+def test_pck_default_torso_other_joint_counts(rng):
+    # 16 joints (MPII order): right shoulder 12, left hip 3
+    truth = rng.normal(0, 20, (8, 16, 2))
+    pred = truth + rng.normal(0, 4, truth.shape)
+    assert pck(truth, pred) == pytest.approx(_pck_reference(truth, pred, 0.2, (12, 3)))
+    # 5 joints: bounding-box diagonal of the ground truth
+    truth = np.array([[[0.0, 0.0], [30.0, 40.0], [10.0, 10.0], [5.0, 5.0], [1, 1]]])
+    pred = truth.copy()
+    pred[0, 2] += (0.0, 10.0)  # 10 <= 0.2 * 50
+    pred[0, 3] += (0.0, 10.1)  # miss
+    assert pck(truth, pred) == pytest.approx(4 / 5)
+    assert pck(truth, pred, torso="bbox") == pytest.approx(4 / 5)
+
+
+def test_pck_nothing_to_score_warns():
+    truth = np.full((2, 14, 2), np.nan)
+    with pytest.warns(UserWarning, match="no annotated joint"):
+        assert math.isnan(pck(truth, np.zeros_like(truth)))
+
+
+def test_pckh_hand_computed():
+    truth = np.array([[[0.0, 0.0], [10.0, 10.0], [20.0, 20.0], [np.nan, np.nan]]])
+    pred = truth.copy()
+    pred[0, 0] += (3.0, 0.0)  # threshold 0.5 * 0.6 * 10 = 3: correct
+    pred[0, 1] += (0.0, 3.1)  # wrong
+    pred[0, 3] = (0.0, 0.0)  # not annotated
+    boxes = np.array([[5.0, 5.0, 11.0, 13.0]])  # diagonal 10
+    assert pckh(truth, pred, boxes) == pytest.approx(2 / 3)
+    assert pckh(truth, pred, boxes, alpha=1.0) == pytest.approx(1.0)
+    assert pckh(truth, truth + 100, boxes) == 0.0
+    assert pckh(truth, np.nan_to_num(truth), boxes) == 1.0
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="same samples and joints"):
+        pck(np.zeros((2, 28)), np.zeros((2, 26)))
+    with pytest.raises(ValueError, match="even number of columns"):
+        pck(np.zeros((2, 27)), np.zeros((2, 27)))
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        pck(np.zeros((2, 28)), np.zeros((2, 28)), alpha=0)
+    with pytest.raises(ValueError, match=r"torso joints must be in \[0, 13\]"):
+        pck(np.zeros((2, 28)), np.zeros((2, 28)), torso=(0, 14))
+    with pytest.raises(ValueError, match="torso must be a pair"):
+        pck(np.zeros((2, 28)), np.zeros((2, 28)), torso="hips")
+    with pytest.raises(ValueError, match="torso pairs must hold two joints"):
+        pck(np.zeros((2, 28)), np.zeros((2, 28)), torso=[(1, 2, 3)])
+    with pytest.raises(TypeError, match="torso must be a pair of joint indices"):
+        pck(np.zeros((2, 28)), np.zeros((2, 28)), torso=[(1, None)])
+    with pytest.raises(ValueError, match='average must be "all" or "joints"'):
+        pck(np.ones((2, 28)), np.ones((2, 28)), torso="bbox", average="mean")
+    with pytest.raises(
+        ValueError, match=r"head_boxes must have shape \(n_samples, 4\)"
+    ):
+        pckh(np.zeros((2, 4)), np.zeros((2, 4)), np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="at least one sample"):
+        pck(np.zeros((0, 28)), np.zeros((0, 28)))
+
+
+def _tabular_pose_data(rng, n=40):
+    X = rng.normal(size=(n, 3))
+    base = _lsp_pose().ravel()
+    y = base + 10 * X @ rng.normal(size=(3, 28))
+    return X, y
+
+
+def test_pck_scorer_in_grid_search(rng):
+    X, y = _tabular_pose_data(rng)
+    search = GridSearchCV(
+        KNeighborsRegressor(), {"n_neighbors": [1, 3]}, scoring=pck_scorer, cv=2
+    ).fit(X, y)
+    assert 0.0 <= search.best_score_ <= 1.0
+    est = KNeighborsRegressor(n_neighbors=3).fit(X, y)
+    assert pck_scorer(est, X, y) == pytest.approx(pck(y, est.predict(X)))
+    strict = make_pck_scorer(alpha=0.01)
+    assert strict(est, X, y) <= pck_scorer(est, X, y)
+
+
+def test_pckh_scorer_with_metadata_routing(rng):
+    X, y = _tabular_pose_data(rng)
+    boxes = np.tile([0.0, 0.0, 30.0, 40.0], (len(X), 1))
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_pckh_scorer(alpha=0.5)
+        scores = cross_validate(
+            KNeighborsRegressor(n_neighbors=2),
+            X,
+            y,
+            cv=2,
+            scoring=scorer,
+            params={"head_boxes": boxes},
+        )["test_score"]
+    est = KNeighborsRegressor(n_neighbors=2).fit(X[20:], y[20:])
+    assert scores[0] == pytest.approx(pckh(y[:20], est.predict(X[:20]), boxes[:20]))

@@ -1,0 +1,431 @@
+"""HourglassRegressor: learning, reproducibility, the loss identity, Learning Loss,
+scikit-learn compatibility and input errors."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import spearmanr
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk_eglpp.datasets import (
+    heatmaps_to_keypoints,
+    keypoints_to_heatmaps,
+    make_pose_dataset,
+)
+from sk_eglpp.metrics import pck
+from sk_eglpp.models import HourglassRegressor, StackedHourglass
+from sk_eglpp.models._regressor import _HeatmapsAndFeatures, _ranking_loss
+
+TINY = dict(
+    module__n_features=8,
+    module__depth=1,
+    max_epochs=2,
+    batch_size=8,
+    lr=2e-3,
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def pose_data():
+    X, y = make_pose_dataset(n_samples=600, random_state=0)
+    return X[:450], y[:450], X[450:], y[450:]
+
+
+@pytest.fixture(scope="module")
+def trained(pose_data):
+    """One fit per module: default network, with a loss-prediction head.
+
+    The head's ranking loss is down-weighted (0.01): the heatmap loss is of
+    order 1e-2, so with weight 1 the ranking gradient would dominate the
+    backbone's training.
+    """
+    X, y, _, _ = pose_data
+    net = HourglassRegressor(
+        max_epochs=6,
+        lr=2e-3,
+        loss_prediction=True,
+        loss_prediction_weight=0.01,
+        random_state=0,
+    )
+    return net.fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def tiny_data():
+    X, y = make_pose_dataset(n_samples=24, random_state=1)
+    return X, y
+
+
+def _per_sample_losses(net, X, y):
+    heatmaps = net.predict_heatmaps(X, all_stacks=True)
+    targets, weights = net.render_targets(y)
+    return (weights[None] * (heatmaps - targets[None]) ** 2).sum(axis=(0, 2, 3, 4))
+
+
+# -- learning -----------------------------------------------------------------
+
+
+def test_learns_better_than_mean_pose(trained, pose_data):
+    X, y, X_test, y_test = pose_data
+    mean_pose = np.tile(np.nanmean(y, axis=0), (len(y_test), 1))
+    baseline = pck(y_test, mean_pose)
+    score = trained.score(X_test, y_test)
+    # measured: baseline 0.12, score 0.41 (seed 0)
+    assert score > baseline + 0.15, (score, baseline)
+    assert score == pytest.approx(pck(y_test, trained.predict(X_test)))
+
+
+def test_learning_loss_ranks_held_out_losses(trained, pose_data):
+    _, _, X_test, y_test = pose_data
+    predicted = trained.predict_loss(X_test)
+    assert predicted.shape == (len(X_test),)
+    true = _per_sample_losses(trained, X_test, y_test)
+    rho = spearmanr(predicted, true).statistic
+    # measured 0.60 with seed 0
+    assert rho > 0.3, rho
+
+
+def test_predict_decodes_last_stack(trained, pose_data):
+    _, _, X_test, _ = pose_data
+    X_small = X_test[:5]
+    heatmaps = trained.predict_heatmaps(X_small)
+    assert heatmaps.shape == (5, 14, 16, 16)
+    all_stacks = trained.predict_heatmaps(X_small, all_stacks=True)
+    assert all_stacks.shape == (2, 5, 14, 16, 16)
+    np.testing.assert_array_equal(all_stacks[-1], heatmaps)
+    np.testing.assert_allclose(
+        trained.predict(X_small),
+        heatmaps_to_keypoints(heatmaps, stride=4),
+        rtol=1e-6,
+    )
+    assert trained.embed(X_small).shape == (5, 32)
+
+
+# -- reproducibility ------------------------------------------------------------
+
+
+def test_same_random_state_same_fit(tiny_data):
+    X, y = tiny_data
+    state = torch.get_rng_state()
+    a = HourglassRegressor(module__dropout=0.2, **TINY).fit(X, y)
+    b = HourglassRegressor(module__dropout=0.2, **TINY).fit(X, y)
+    # the global torch generator is left alone
+    assert torch.equal(state, torch.get_rng_state())
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    for (name, p), q in zip(
+        a.module_.state_dict().items(), b.module_.state_dict().values(), strict=True
+    ):
+        assert torch.equal(p, q), name
+    c = HourglassRegressor(module__dropout=0.2, **{**TINY, "random_state": 1})
+    c.fit(X, y)
+    assert not np.array_equal(a.predict_heatmaps(X), c.predict_heatmaps(X))
+
+
+# -- the loss -------------------------------------------------------------------
+
+
+def _reference_loss(heatmaps, y, sigma):
+    """Mean over annotated joints and pixels, summed over stacks (a loop)."""
+    h, w = heatmaps[0].shape[-2:]
+    targets = keypoints_to_heatmaps(y, (h, w), sigma=sigma, stride=4)
+    kp = y.reshape(len(y), -1, 2)
+    losses = []
+    for n in range(len(y)):
+        joints = [j for j in range(kp.shape[1]) if not np.isnan(kp[n, j]).any()]
+        total = 0.0
+        for stack in heatmaps:
+            errors = [np.mean((stack[n, j] - targets[n, j]) ** 2) for j in joints]
+            total += np.mean(errors) if joints else 0.0
+        losses.append(total)
+    return np.array(losses)
+
+
+def test_render_targets_identity_with_get_loss(tiny_data):
+    X, y = tiny_data
+    net = HourglassRegressor(sigma=1.5, **TINY).fit(X, y)
+    y = y.copy()
+    y[0, 4:8] = np.nan  # two joints not annotated
+    targets, weights = net.render_targets(y[:3])
+    assert targets.dtype == weights.dtype == np.float32
+    assert targets.shape == (3, 14, 16, 16) and weights.shape == (3, 14, 1, 1)
+    net.module_.eval()
+    with torch.no_grad():
+        heatmaps = net.infer(X[:3])
+        stacks = [h.numpy().astype(np.float64) for h in heatmaps]
+        reference = _reference_loss(stacks, y[:3], sigma=1.5)
+        for n in range(3):  # batch of 1: the identity itself
+            loss = net.get_loss(
+                [h[n : n + 1] for h in heatmaps], torch.tensor(y[n : n + 1])
+            )
+            identity = sum(
+                np.sum(weights[n] * (s[n] - targets[n]) ** 2) for s in stacks
+            )
+            assert float(loss) == pytest.approx(identity, rel=1e-5)
+            assert identity == pytest.approx(reference[n], rel=1e-5)
+        batch = net.get_loss(heatmaps, torch.tensor(y[:3]))
+        # skorch's forward gives a tuple of stacks: the same loss
+        as_tuple = net.get_loss(tuple(heatmaps), torch.tensor(y[:3]))
+        assert float(as_tuple) == pytest.approx(float(batch))
+    assert float(batch) == pytest.approx(reference.mean(), rel=1e-5)
+    assert not targets[0, 2].any() and weights[0, 2, 0, 0] == 0
+
+
+def test_ranking_loss_matches_reference(rng):
+    p = rng.normal(size=7)
+    t = rng.normal(size=7)
+    t[2] = t[5]  # a tie: sign 0
+    expected = np.mean(
+        [
+            max(0.0, -np.sign(t[i] - t[i + 3]) * (p[i] - p[i + 3]) + 0.5)
+            for i in range(3)
+        ]
+    )
+    predicted, true = torch.tensor(p), torch.tensor(t)
+    assert float(_ranking_loss(predicted, true, 0.5)) == pytest.approx(expected)
+    assert float(_ranking_loss(predicted[:1], true[:1], 0.5)) == 0.0
+
+
+@pytest.mark.parametrize("stop, detached", [(None, False), (0, True)])
+def test_loss_prediction_stop_epoch(tiny_data, stop, detached):
+    X, y = tiny_data
+    net = HourglassRegressor(
+        loss_prediction=True, loss_prediction_stop_epoch=stop, **TINY
+    ).initialize()
+    net.history.new_epoch()  # as during the first epoch of fit
+    X_t = torch.as_tensor(X[:8])
+    y_t = torch.as_tensor(y[:8])
+
+    def backbone_grads(loss):
+        params = list(net.module_.parameters())
+        return torch.autograd.grad(loss, params, allow_unused=True)
+
+    net.module_.train()
+    heatmaps, features = net.module_(X_t, return_features=True)
+    total = backbone_grads(net.get_loss(_HeatmapsAndFeatures(heatmaps, features), y_t))
+    heatmaps, features = net.module_(X_t, return_features=True)
+    pose_only = backbone_grads(net.get_loss(heatmaps, y_t))
+    same = all(
+        (a is None and b is None) or torch.allclose(a, b)
+        for a, b in zip(total, pose_only, strict=True)
+    )
+    assert same == detached
+
+
+def test_fit_with_missing_joints_and_3d_y(tiny_data):
+    X, y = tiny_data
+    y_nan = y.copy()
+    y_nan[::2, :6] = np.nan
+    a = HourglassRegressor(**TINY).fit(X, y_nan)
+    b = HourglassRegressor(**TINY).fit(X, y_nan.reshape(len(y), 14, 2))
+    assert np.isfinite(a.history[:, "train_loss"]).all()
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    assert a.predict(X).shape == (len(X), 28)
+
+
+# -- scikit-learn / skorch integration ----------------------------------------
+
+
+def test_clone_pickle_pipeline_grid_search(tiny_data):
+    X, y = tiny_data
+    net = HourglassRegressor(loss_prediction=True, **TINY)
+    params = clone(net).get_params()
+    assert params["loss_prediction"] is True and params["module__n_features"] == 8
+    net.fit(X, y)
+    restored = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(restored.predict(X), net.predict(X))
+    np.testing.assert_array_equal(restored.predict_loss(X), net.predict_loss(X))
+
+    pipe = make_pipeline(FunctionTransformer(lambda a: a * 2.0), clone(net))
+    pipe.fit(X, y)
+    assert pipe.predict(X).shape == y.shape
+    assert 0.0 <= pipe.score(X, y) <= 1.0
+
+    search = GridSearchCV(
+        HourglassRegressor(**{**TINY, "max_epochs": 1}), {"lr": [1e-3, 1e-2]}, cv=2
+    ).fit(X, y)
+    assert set(search.cv_results_["params"][0]) == {"lr"}
+    assert search.best_estimator_.predict(X).shape == y.shape
+
+
+def test_warm_start_and_partial_fit(tiny_data):
+    X, y = tiny_data
+    net = HourglassRegressor(warm_start=True, **{**TINY, "max_epochs": 1})
+    net.fit(X, y)
+    first = net.predict_heatmaps(X)
+    net.fit(X, y)
+    assert len(net.history) == 2
+    assert not np.array_equal(first, net.predict_heatmaps(X))
+    cold = HourglassRegressor(**{**TINY, "max_epochs": 1}).fit(X, y).fit(X, y)
+    assert len(cold.history) == 1
+    # a cold refit is a fresh fit: same weights as the first warm fit
+    np.testing.assert_array_equal(cold.predict_heatmaps(X), first)
+    net.partial_fit(X, y)
+    assert len(net.history) == 3
+
+
+def test_module_parameters_inferred(tiny_data):
+    X, y = tiny_data
+    X3 = np.repeat(X[:8], 3, axis=1)
+    net = HourglassRegressor(**TINY).fit(X3, y[:8, :10])
+    assert net.module_.in_channels == 3 and net.module_.n_joints == 5
+    assert net.n_joints_ == 5 and net.heatmap_size_ == (16, 16)
+    paper = HourglassRegressor(
+        module__n_features=256, module__depth=4, module__n_stacks=2
+    ).initialize()
+    assert isinstance(paper.module_, StackedHourglass)
+    assert paper.module_.size_multiple == 64
+
+
+def test_prediction_restores_modes_and_forward(tiny_data):
+    X, y = tiny_data
+    net = HourglassRegressor(module__dropout=0.5, **TINY).fit(X, y)
+    net.module_.eval()
+    drops = [m for m in net.module_.modules() if isinstance(m, torch.nn.Dropout2d)]
+    for d in drops:  # as Monte Carlo dropout would
+        d.train()
+    heatmaps = net.predict_heatmaps(X)
+    assert all(d.training for d in drops) and not net.module_.training
+    net.module_.eval()
+    np.testing.assert_allclose(net.predict_heatmaps(X), heatmaps, rtol=1e-5)
+    # skorch's forward: one tensor per stack
+    stacks = net.forward(X)
+    assert isinstance(stacks, tuple) and len(stacks) == 2
+    np.testing.assert_allclose(stacks[-1].numpy(), heatmaps, rtol=1e-5)
+
+
+def test_modal_active_learner_loop(tiny_data):
+    from sk_eglpp import ActiveLearner
+
+    X, y = tiny_data
+    learner = ActiveLearner(
+        estimator=HourglassRegressor(**{**TINY, "max_epochs": 1}),
+        X_training=X[:8],
+        y_training=y[:8],
+        force_all_finite=False,  # NaN keypoints: joints not annotated
+    )
+    learner.teach(X[8:12], y[8:12])
+    assert learner.X_training.shape[0] == 12
+    assert learner.predict(X[12:]).shape == (12, 28)
+    assert learner.score(X[12:], y[12:]) == pytest.approx(
+        pck(y[12:], learner.estimator.predict(X[12:]))
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_device(tiny_data):  # pragma: no cover - CPU-only CI
+    X, y = tiny_data
+    net = HourglassRegressor(device="cuda", loss_prediction=True, **TINY).fit(X, y)
+    assert next(net.module_.parameters()).is_cuda
+    assert net.predict(X).shape == y.shape
+    assert net.predict_loss(X).shape == (len(X),)
+
+
+# -- errors -------------------------------------------------------------------
+
+
+def test_errors(tiny_data):
+    X, y = tiny_data
+    net = HourglassRegressor(**TINY)
+    with pytest.raises(NotFittedError):
+        net.predict(X)
+    with pytest.raises(ValueError, match=r"image batch of shape \(n_samples, channels"):
+        net.fit(X.reshape(len(X), -1), y)
+    X_nan = X.copy()
+    X_nan[0, 0, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="must not contain NaN"):
+        net.fit(X_nan, y)
+    with pytest.raises(ValueError, match="multiples of 8"):
+        net.fit(X[:, :, :60, :60], y)
+    with pytest.raises(ValueError, match=r"y must be keypoints of shape"):
+        net.fit(X, y[:, :27])
+    with pytest.raises(ValueError, match="same number of samples"):
+        net.fit(X, y[:5])
+    with pytest.raises(ValueError, match="requires y to be passed"):
+        net.fit(X, None)
+    with pytest.raises(ValueError, match=r"module predicts 5 heatmaps"):
+        HourglassRegressor(module__n_joints=5, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        HourglassRegressor(sigma=0.0, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="loss_prediction_stop_epoch must be None"):
+        HourglassRegressor(loss_prediction_stop_epoch=-1, **TINY).fit(X, y)
+    with pytest.raises(TypeError, match="Sparse data is not supported"):
+        import scipy.sparse as sp
+
+        net.fit(sp.csr_matrix(np.ones((3, 3))), y[:3])
+    net.fit(X, y)
+    with pytest.raises(ValueError, match="predict_loss needs a loss-prediction head"):
+        net.predict_loss(X)
+    with pytest.raises(ValueError, match=r"input must have shape \(n_samples, 1"):
+        net.predict(np.repeat(X, 3, axis=1))
+    with pytest.raises(ValueError, match="sample_weight"):
+        net.score(X, y, sample_weight=np.ones(len(X)))
+
+
+# -- scikit-learn's estimator checks ------------------------------------------
+
+_IMAGE = (
+    "X must be an image batch (n_samples, channels, height, width); the check "
+    "passes tabular 2-D X, which is rejected with a shape error"
+)
+_EXPECTED_FAILED = {
+    "check_no_attributes_set_in_init": (
+        "skorch's NeuralNet.__init__ sets history_, initialized_, virtual_params_ "
+        "and stores module__ parameters as attributes"
+    ),
+    "check_set_params": (
+        "skorch's set_params validates and re-initialises components eagerly and "
+        "fails on the check's arbitrary values (e.g. a float as callbacks)"
+    ),
+    "check_estimators_nan_inf": (
+        _IMAGE + "; NaN/inf in images are rejected (tested in test_errors)"
+    ),
+    "check_estimators_empty_data_messages": _IMAGE,
+    "check_fit2d_1sample": _IMAGE,
+    "check_fit2d_1feature": _IMAGE,
+    "check_positive_only_tag_during_fit": _IMAGE,
+    **{
+        name: _IMAGE
+        for name in [
+            "check_fit_score_takes_y",
+            "check_estimators_overwrite_params",
+            "check_dont_overwrite_parameters",
+            "check_estimators_fit_returns_self",
+            "check_readonly_memmap_input",
+            "check_n_features_in_after_fitting",
+            "check_estimators_dtypes",
+            "check_dtype_object",
+            "check_pipeline_consistency",
+            "check_estimators_pickle",
+            "check_f_contiguous_array_estimator",
+            "check_regressors_train",
+            "check_regressor_data_not_an_array",
+            "check_estimators_partial_fit_n_features",
+            "check_regressor_multioutput",
+            "check_regressors_no_decision_function",
+            "check_regressors_int",
+            "check_methods_sample_order_invariance",
+            "check_methods_subset_invariance",
+            "check_dict_unchanged",
+            "check_fit_idempotent",
+            "check_fit_check_is_fitted",
+            "check_n_features_in",
+            "check_fit2d_predict1d",
+        ]
+    },
+}
+
+
+@parametrize_with_checks(
+    [HourglassRegressor(**{**TINY, "max_epochs": 1})],
+    expected_failed_checks=lambda est: _EXPECTED_FAILED,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
