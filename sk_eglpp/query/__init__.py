@@ -1,16 +1,34 @@
 """Query strategies: one module per strategy, callables in modAL's convention.
 
-Each strategy class has a module-level default instance (``egl_pp`` for
-:class:`EGLPlusPlusQuery`, ...). Add a strategy by importing it here and listing
 its class and default instance in ``__all__`` and ``STRATEGIES``.
 """
 
 from ._base import BaseQueryStrategy
+from ._coreset import CoreSetQuery, coreset
+from ._learning_loss import LearningLossQuery, learning_loss
+from ._linear import EMCMQuery, LinearEGLQuery, egl_linear, emcm
+from ._mc_dropout import MCDropoutQuery, mc_dropout
+from ._multipeak import MultiPeakEntropyQuery, multipeak_entropy
+from ._random import RandomQuery, random_query
 
 __all__ = ["BaseQueryStrategy", "STRATEGIES", "get_strategy"]
 
 #: name -> default instance of every built-in strategy
 STRATEGIES = {}
+
+__all__ += ["LinearEGLQuery", "egl_linear", "EMCMQuery", "emcm"]
+STRATEGIES["egl_linear"] = egl_linear
+STRATEGIES["emcm"] = emcm
+__all__ += ["RandomQuery", "random_query"]
+STRATEGIES["random_query"] = random_query
+__all__ += ["CoreSetQuery", "coreset"]
+STRATEGIES["coreset"] = coreset
+__all__ += ["MultiPeakEntropyQuery", "multipeak_entropy"]
+STRATEGIES["multipeak_entropy"] = multipeak_entropy
+__all__ += ["MCDropoutQuery", "mc_dropout"]
+STRATEGIES["mc_dropout"] = mc_dropout
+__all__ += ["LearningLossQuery", "learning_loss"]
+STRATEGIES["learning_loss"] = learning_loss
 
 
 def get_strategy(name):

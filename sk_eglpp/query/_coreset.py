@@ -1,0 +1,220 @@
+"""Core-set selection by k-center greedy (Sener & Savarese, 2018)."""
+
+import numpy as np
+from scipy.spatial.distance import cdist
+from sklearn.utils import check_random_state
+
+from .._validation import check_n_instances, check_positive_int
+from ._base import BaseQueryStrategy, _expects_metrics, _n_samples
+
+__all__ = ["CoreSetQuery", "coreset"]
+
+
+def _embed(strategy, context, X, name):
+    """Embeddings ``(n, d)`` of ``X`` as float64, following ``strategy.embedding``."""
+    estimator = context.estimator
+    if strategy.embedding is not None:
+        if not callable(strategy.embedding):
+            raise TypeError(
+                "embedding must be None or a callable X -> (n_samples, n_dims), "
+                f"got {type(strategy.embedding).__name__}."
+            )
+        Z = strategy.embedding(X)
+        source = "embedding(X)"
+    elif hasattr(estimator, "embed"):
+        Z = estimator.embed(X)
+        source = f"{type(estimator).__name__}.embed(X)"
+    else:
+        if X.ndim != 2:
+            raise ValueError(
+                f"CoreSetQuery needs embeddings: {type(estimator).__name__} has no "
+                f"embed method and {name} is not 2-D (got shape {X.shape}); pass "
+                "embedding=callable or a model with embed(X) -> (n, d)."
+            )
+        Z = X
+        source = name
+    Z = np.asarray(Z, dtype=np.float64)
+    if Z.ndim != 2 or Z.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{source} must return an array of shape ({X.shape[0]}, n_dims), got "
+            f"shape {Z.shape}."
+        )
+    if not np.all(np.isfinite(Z)):
+        raise ValueError(f"{source} returned non-finite values (NaN or inf).")
+    return Z
+
+
+def _min_distances(Z, centres, chunk_size):
+    """Distance of every row of ``Z`` to its nearest row of ``centres``.
+
+    Rows of ``Z`` are processed ``chunk_size`` at a time, so that at most a
+    ``chunk_size x n_centres`` block of distances is held in memory.
+    """
+    out = np.empty(Z.shape[0])
+    for start in range(0, Z.shape[0], chunk_size):
+        stop = start + chunk_size
+        out[start:stop] = cdist(Z[start:stop], centres).min(axis=1)
+    return out
+
+
+class CoreSetQuery(BaseQueryStrategy):
+    """Core-set query strategy: k-center greedy in an embedding space.
+
+    Sener & Savarese (2018) choose the batch that minimises the covering radius
+    of the pool: the largest distance from a pool sample to its nearest centre.
+    The greedy 2-approximation starts with the labelled samples as centres and
+    repeatedly adds the pool sample farthest from all current centres. The
+    selection is exact (no approximate neighbour search).
+
+    Parameters
+    ----------
+    embedding : callable, default=None
+        ``embedding(X) -> ndarray (n_samples, n_dims)``, the space distances are
+        measured in. ``None`` uses the model's ``embed(X)`` (e.g.
+        :meth:`HourglassRegressor.embed <sk_eglpp.HourglassRegressor.embed>`)
+        and, for a model without ``embed``, the raw samples when they are 2-D
+        ``(n_samples, n_features)``. With a pipeline, ``X`` is the output of the
+        steps before the final one.
+    chunk_size : int, default=1024
+        Number of pool samples whose distances to the labelled set are computed
+        at once; memory for distances is ``chunk_size x n_labelled`` floats.
+    random_state : int, RandomState instance or None, default=None
+        Used only without a labelled set, to draw the first centre uniformly
+        from the pool.
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_pool,)
+        Distance of every pool sample to its nearest labelled sample, from the
+        last :meth:`score` or :meth:`select` call.
+    pick_distances_ : ndarray of shape (n_instances,)
+        After :meth:`select`: the distance of each chosen sample to the nearest
+        centre at the moment it was chosen (``inf`` for a random first pick).
+    covering_radius_ : float
+        After :meth:`select`: the largest distance from a pool sample to its
+        nearest centre (labelled and selected samples).
+
+    See Also
+    --------
+    EGLPlusPlusQuery : also works on the model's embeddings.
+    RandomQuery : the baseline.
+
+    Notes
+    -----
+    With the pool embeddings ``z_i`` and centres ``C`` (the labelled set), every
+    step picks ``argmax_i min_{c in C} ||z_i - c||`` (lowest index on ties) and
+    adds it to ``C``. Only the vector of minimum distances is kept and it is
+    updated with the distances to the new centre, so ``B`` picks cost
+    ``O(B * n_pool * d)`` after the initial ``O(n_pool * n_labelled * d)``.
+    Without a labelled set the first centre is drawn uniformly at random with
+    ``random_state``. The pool's embeddings (``n_pool x d``) are held in
+    memory; distances never exceed a ``chunk_size x n_labelled`` block. A
+    sample already chosen is never chosen again, even when duplicates make all
+    remaining distances zero.
+
+    :meth:`score` returns the distance to the nearest labelled sample (``inf``
+    for every sample when there is no labelled set: the minimum over an empty
+    set); :meth:`select` does *not* take the top of these scores, since the
+    greedy choice accounts for the samples picked before.
+
+    References
+    ----------
+    .. [1] O. Sener and S. Savarese, "Active Learning for Convolutional Neural
+       Networks: A Core-Set Approach", ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sk_eglpp import CoreSetQuery
+    >>> X_lab, y_lab = np.array([[0.0, 0.0]]), np.array([0.0])
+    >>> X_pool = np.array([[1.0, 0.0], [5.0, 0.0], [0.0, 3.0]])
+    >>> model = LinearRegression().fit(X_lab, y_lab)
+    >>> strategy = CoreSetQuery()
+    >>> strategy.select(model, X_pool, n_instances=2,
+    ...                 X_labelled=X_lab, y_labelled=y_lab)
+    array([1, 2])
+    >>> float(strategy.covering_radius_)
+    1.0
+    """
+
+    #: y is never read, so unannotated (NaN) joints are fine
+    _allow_nan_y = True
+
+    def __init__(self, embedding=None, chunk_size=1024, random_state=None):
+        self.embedding = embedding
+        self.chunk_size = chunk_size
+        self.random_state = random_state
+
+    def _initial_distances(self, context):
+        """Pool embeddings and their distances to the labelled set."""
+        chunk_size = check_positive_int(self.chunk_size, "chunk_size")
+        Z = _embed(self, context, context.X_pool, "X_pool")
+        if context.X_labelled is None:
+            return Z, np.full(Z.shape[0], np.inf)
+        Z_lab = _embed(self, context, context.X_labelled, "X_labelled")
+        if Z_lab.shape[1] != Z.shape[1]:
+            raise ValueError(
+                "Pool and labelled embeddings must have the same dimension, got "
+                f"{Z.shape[1]} and {Z_lab.shape[1]}."
+            )
+        return Z, _min_distances(Z, Z_lab, chunk_size)
+
+    def _score(self, context):
+        return self._initial_distances(context)[1]
+
+    def select(self, learner, X_pool, n_instances=1, *, X_labelled=None,
+               y_labelled=None):
+        """Choose ``n_instances`` pool samples by k-center greedy.
+
+        Parameters
+        ----------
+        learner : modAL learner or fitted estimator
+            Where the model (and, for a modAL learner, the labelled data) come
+            from.
+        X_pool : array-like of shape (n_pool, ...)
+            Unlabelled samples.
+        n_instances : int, default=1
+            Number of samples to select, in ``[1, n_pool]``.
+        X_labelled, y_labelled : array-like, default=None
+            Labelled data (the initial centres) when ``learner`` is an
+            estimator; they take precedence over a modAL learner's.
+
+        Returns
+        -------
+        indices : ndarray of shape (n_instances,)
+            Indices into ``X_pool`` in the order they were chosen.
+        """
+        n_instances = check_n_instances(n_instances, _n_samples(X_pool))
+        context = self._context(learner, X_pool, X_labelled, y_labelled)
+        Z, min_dist = self._initial_distances(context)
+        self.scores_ = min_dist.copy()
+        available = np.ones(Z.shape[0], dtype=bool)
+        indices = np.empty(n_instances, dtype=np.intp)
+        gains = np.empty(n_instances)
+        for b in range(n_instances):
+            if b == 0 and context.X_labelled is None:
+                idx = int(check_random_state(self.random_state).randint(Z.shape[0]))
+            else:
+                idx = int(np.argmax(np.where(available, min_dist, -1.0)))
+            indices[b], gains[b] = idx, min_dist[idx]
+            available[idx] = False
+            np.minimum(min_dist, cdist(Z, Z[idx : idx + 1])[:, 0], out=min_dist)
+        self.pick_distances_ = gains
+        self.covering_radius_ = float(min_dist.max())
+        return indices
+
+    def __call__(self, learner, X_pool, n_instances=1, **kwargs):
+        """Select samples in modAL's query-strategy convention.
+
+        The utilities returned to modAL-python >= 0.4.2 are
+        :attr:`pick_distances_`.
+        """
+        indices = self.select(learner, X_pool, n_instances=n_instances, **kwargs)
+        if _expects_metrics(learner):
+            return indices, self.pick_distances_
+        return indices
+
+
+#: default :class:`CoreSetQuery` instance
+coreset = CoreSetQuery()

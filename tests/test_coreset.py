@@ -1,0 +1,307 @@
+"""Tests of CoreSetQuery: k-center greedy against a brute-force reference."""
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LinearRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+
+import sk_eglpp.query._coreset as coreset_module
+from sk_eglpp import ActiveLearner, CoreSetQuery, coreset
+from sk_eglpp.query import STRATEGIES, get_strategy
+
+
+def brute_force_k_center(Z_pool, Z_lab, n_instances, first=None):
+    """Slow, obvious k-center greedy: recompute every min distance from scratch."""
+    n_pool = len(Z_pool)
+    centres = [list(z) for z in Z_lab]
+    chosen = []
+
+    def nearest(i):
+        return min(
+            (math.dist(Z_pool[i], c) for c in centres), default=math.inf
+        )
+
+    for step in range(n_instances):
+        if step == 0 and first is not None:
+            best = first
+        else:
+            best, best_d = None, -1.0
+            for i in range(n_pool):
+                if i in chosen:
+                    continue
+                d = nearest(i)
+                if d > best_d:  # strict: the lowest index wins ties
+                    best, best_d = i, d
+        chosen.append(best)
+        centres.append(list(Z_pool[best]))
+    radius = max(nearest(i) for i in range(n_pool))
+    return np.array(chosen), radius
+
+
+class Embedder:
+    """Stand-in for a fitted network exposing ``embed``."""
+
+    def __init__(self, W):
+        self.W = W
+
+    def fit(self, X, y):
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+    def embed(self, X):
+        return np.asarray(X).reshape(len(X), -1) @ self.W
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize(
+    "n_pool, n_lab, d, n_instances", [(40, 5, 3, 10), (25, 1, 7, 25), (60, 12, 2, 1)]
+)
+def test_matches_brute_force(seed, n_pool, n_lab, d, n_instances):
+    rng = np.random.default_rng(seed)
+    X_pool, X_lab = rng.normal(size=(n_pool, d)), rng.normal(size=(n_lab, d))
+    model = LinearRegression().fit(X_lab, np.zeros(n_lab))
+    strategy = CoreSetQuery(chunk_size=7)
+    idx = strategy.select(
+        model, X_pool, n_instances, X_labelled=X_lab, y_labelled=np.zeros(n_lab)
+    )
+    ref_idx, ref_radius = brute_force_k_center(X_pool, X_lab, n_instances)
+    np.testing.assert_array_equal(idx, ref_idx)
+    np.testing.assert_allclose(strategy.covering_radius_, ref_radius, rtol=1e-12)
+    assert len(set(idx.tolist())) == n_instances
+
+
+def test_without_labelled_set_first_pick_is_random_state_controlled():
+    rng = np.random.default_rng(3)
+    X_pool = rng.normal(size=(30, 4))
+    model = Embedder(np.eye(4))
+    a = CoreSetQuery(random_state=7).select(model, X_pool, 6)
+    b = CoreSetQuery(random_state=7).select(model, X_pool, 6)
+    first = check_random_state(7).randint(30)
+    ref_idx, ref_radius = brute_force_k_center(X_pool, [], 6, first=first)
+    np.testing.assert_array_equal(a, ref_idx)
+    np.testing.assert_array_equal(a, b)
+    strategy = CoreSetQuery(random_state=7)
+    strategy.select(model, X_pool, 6)
+    np.testing.assert_allclose(strategy.covering_radius_, ref_radius, rtol=1e-12)
+    assert np.isinf(strategy.pick_distances_[0])
+    firsts = {
+        CoreSetQuery(random_state=s).select(model, X_pool, 1)[0] for s in range(8)
+    }
+    assert len(firsts) > 1
+
+
+def test_chunk_size_changes_nothing_and_bounds_distance_blocks(monkeypatch):
+    rng = np.random.default_rng(4)
+    X_pool, X_lab = rng.normal(size=(50, 3)), rng.normal(size=(9, 3))
+    model = LinearRegression().fit(X_lab, np.zeros(9))
+    shapes = []
+    real_cdist = coreset_module.cdist
+
+    def recording_cdist(A, B):
+        shapes.append((len(A), len(B)))
+        return real_cdist(A, B)
+
+    monkeypatch.setattr(coreset_module, "cdist", recording_cdist)
+    results = []
+    for chunk_size in (1, 8, 1000):
+        shapes.clear()
+        s = CoreSetQuery(chunk_size=chunk_size)
+        results.append(
+            s.select(model, X_pool, 5, X_labelled=X_lab, y_labelled=np.zeros(9))
+        )
+        # every block against the labelled set has at most chunk_size rows; the
+        # incremental updates are n_pool x 1
+        for rows, cols in shapes:
+            assert (cols == 9 and rows <= chunk_size) or cols == 1
+        assert sum(cols == 1 for _, cols in shapes) == 5
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+
+
+def test_score_is_distance_to_nearest_labelled_sample():
+    rng = np.random.default_rng(5)
+    X_pool, X_lab = rng.normal(size=(20, 3)), rng.normal(size=(4, 3))
+    model = LinearRegression().fit(X_lab, np.zeros(4))
+    scores = CoreSetQuery(chunk_size=3).score(
+        model, X_pool, X_labelled=X_lab, y_labelled=np.zeros(4)
+    )
+    expected = [min(math.dist(p, q) for q in X_lab) for p in X_pool]
+    np.testing.assert_allclose(scores, expected, rtol=1e-12)
+    assert scores.shape == (20,)
+    assert np.all(np.isinf(CoreSetQuery().score(Embedder(np.eye(3)), X_pool)))
+
+
+def test_uses_embed_and_embedding_callable():
+    rng = np.random.default_rng(6)
+    X_pool = rng.normal(size=(30, 2, 3, 3)).astype(np.float32)  # image-like
+    X_lab = rng.normal(size=(4, 2, 3, 3)).astype(np.float32)
+    y_lab = np.zeros((4, 2))
+    W = rng.normal(size=(18, 5))
+    model = Embedder(W)
+    idx = CoreSetQuery().select(model, X_pool, 4, X_labelled=X_lab, y_labelled=y_lab)
+    ref, _ = brute_force_k_center(
+        model.embed(X_pool).astype(np.float64),
+        model.embed(X_lab).astype(np.float64), 4,
+    )
+    np.testing.assert_array_equal(idx, ref)
+
+    # an explicit embedding takes precedence over the model's embed
+    def first_two(X):
+        return np.asarray(X).reshape(len(X), -1)[:, :2]
+
+    idx2 = CoreSetQuery(embedding=first_two).select(
+        model, X_pool, 4, X_labelled=X_lab, y_labelled=y_lab
+    )
+    ref2, _ = brute_force_k_center(
+        first_two(X_pool).astype(np.float64), first_two(X_lab).astype(np.float64), 4
+    )
+    np.testing.assert_array_equal(idx2, ref2)
+
+
+def test_pipeline_works_in_the_space_of_the_final_step():
+    rng = np.random.default_rng(7)
+    X_pool = rng.normal(size=(30, 2)) * [1.0, 100.0]
+    X_lab = rng.normal(size=(5, 2)) * [1.0, 100.0]
+    y_lab = rng.normal(size=5)
+    pipe = make_pipeline(StandardScaler(), LinearRegression()).fit(X_lab, y_lab)
+    idx = CoreSetQuery().select(pipe, X_pool, 5, X_labelled=X_lab, y_labelled=y_lab)
+    scaler = pipe[0]
+    ref, _ = brute_force_k_center(scaler.transform(X_pool), scaler.transform(X_lab), 5)
+    np.testing.assert_array_equal(idx, ref)
+
+
+def test_duplicates_never_selected_twice():
+    X_pool = np.zeros((6, 2))
+    X_lab = np.zeros((2, 2))
+    model = LinearRegression().fit(X_lab, np.zeros(2))
+    strategy = CoreSetQuery()
+    idx = strategy.select(model, X_pool, 6, X_labelled=X_lab, y_labelled=np.zeros(2))
+    assert sorted(idx.tolist()) == list(range(6))
+    assert strategy.covering_radius_ == 0.0
+
+
+def test_modal_loop_three_cycles():
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    learner = ActiveLearner(
+        LinearRegression(), coreset, X_training=X[:5], y_training=y[:5]
+    )
+    pool = np.arange(5, 60)
+    seen = set()
+    for _ in range(3):
+        idx, X_sel = learner.query(X[pool], n_instances=4)
+        assert len(set(idx.tolist())) == 4
+        assert np.all((idx >= 0) & (idx < len(pool)))
+        np.testing.assert_array_equal(X_sel, X[pool][idx])
+        ref, _ = brute_force_k_center(X[pool], learner.X_training, 4)
+        np.testing.assert_array_equal(idx, ref)
+        assert not seen & set(pool[idx].tolist())
+        seen |= set(pool[idx].tolist())
+        learner.teach(X[pool][idx], y[pool][idx])
+        pool = np.delete(pool, idx)
+    assert learner.X_training.shape == (17, 3)
+
+
+def test_params_clone_and_registry():
+    s = CoreSetQuery(chunk_size=3, random_state=1)
+    assert clone(s).get_params() == {
+        "embedding": None, "chunk_size": 3, "random_state": 1
+    }
+    assert STRATEGIES["coreset"] is coreset
+    assert isinstance(get_strategy("coreset"), CoreSetQuery)
+
+
+@pytest.mark.parametrize("n_instances", [0, 11])
+def test_bad_n_instances(n_instances):
+    X = np.random.default_rng(0).normal(size=(10, 2))
+    with pytest.raises(ValueError, match=r"n_instances must be in \[1, 10\]"):
+        CoreSetQuery().select(Embedder(np.eye(2)), X, n_instances)
+
+
+def test_bad_inputs():
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(10, 2))
+    model = LinearRegression().fit(X, np.zeros(10))
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        CoreSetQuery().select(model, bad, 2)
+    with pytest.raises(ValueError, match="has no embed method"):
+        CoreSetQuery().select(model, rng.normal(size=(10, 1, 2, 2)), 2)
+    with pytest.raises(ValueError, match=r"return an array of shape \(10, n_dims\)"):
+        CoreSetQuery(embedding=lambda X: np.zeros(len(X))).select(model, X, 2)
+    with pytest.raises(ValueError, match="non-finite"):
+        CoreSetQuery(embedding=lambda X: np.full((len(X), 2), np.nan)).select(
+            model, X, 2
+        )
+    with pytest.raises(TypeError, match="embedding must be None or a callable"):
+        CoreSetQuery(embedding="embed").select(model, X, 2)
+    with pytest.raises(ValueError, match="chunk_size must be >= 1, got 0"):
+        CoreSetQuery(chunk_size=0).select(model, X, 2)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        CoreSetQuery().select(model, X, 2, foo=1)
+
+
+# -- with the stacked-hourglass regressor ------------------------------------
+
+
+def test_hourglass_modal_loop_three_cycles():
+    from sk_eglpp import HourglassRegressor, make_pose_dataset
+
+    X, y = make_pose_dataset(
+        40, image_size=32, occlusion=0.0, truncation=0.0, random_state=0
+    )
+    net = HourglassRegressor(
+        module__n_features=8, module__n_stacks=1, module__depth=1, max_epochs=1,
+        batch_size=8, random_state=0,
+    )
+    learner = ActiveLearner(net, coreset, X_training=X[:8], y_training=y[:8])
+    pool = np.arange(8, 40)
+    for _ in range(3):
+        idx, X_sel = learner.query(X[pool], n_instances=4)
+        assert len(set(idx.tolist())) == 4 and np.all((idx >= 0) & (idx < len(pool)))
+        np.testing.assert_array_equal(X_sel, X[pool][idx])
+        model = learner.estimator
+        ref, _ = brute_force_k_center(
+            model.embed(X[pool]).astype(np.float64),
+            model.embed(learner.X_training).astype(np.float64), 4,
+        )
+        np.testing.assert_array_equal(idx, ref)
+        learner.teach(X[pool][idx], y[pool][idx])
+        pool = np.delete(pool, idx)
+    assert learner.X_training.shape[0] == 20
+
+
+def test_call_returns_pick_distances_to_learners_expecting_metrics():
+    class MetricsLearner(ActiveLearner):
+        """Like modAL >= 0.4.2, whose query unpacks (indices, utilities)."""
+
+        def query(self, X_pool, *args, return_metrics=False, **kwargs):
+            indices, metrics = self.query_strategy(self, X_pool, *args, **kwargs)
+            return (indices, X_pool[indices], metrics) if return_metrics else (
+                indices, X_pool[indices]
+            )
+
+    rng = np.random.default_rng(10)
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    learner = MetricsLearner(
+        LinearRegression(), coreset, X_training=X[:4], y_training=y[:4]
+    )
+    idx, _, metrics = learner.query(X[4:], n_instances=3, return_metrics=True)
+    ref, _ = brute_force_k_center(X[4:], X[:4], 3)
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_array_equal(metrics, coreset.pick_distances_)
+    assert np.all(np.diff(metrics) <= 0)  # greedy gains never increase
+    # modAL 0.4.1 (the installed one) gets bare indices
+    plain = ActiveLearner(LinearRegression(), coreset, X_training=X[:4],
+                          y_training=y[:4])
+    out = coreset(plain, X[4:], 3)
+    assert isinstance(out, np.ndarray)
+    np.testing.assert_array_equal(out, ref)
