@@ -3,7 +3,7 @@
 import numpy as np
 from modAL.models import ActiveLearner as _ModalActiveLearner
 from modAL.utils.data import data_vstack
-from sklearn.utils import check_X_y
+from sklearn.utils import check_array, check_consistent_length
 
 __all__ = ["ActiveLearner"]
 
@@ -33,7 +33,8 @@ class ActiveLearner(_ModalActiveLearner):
         always scored in the space of its final step).
     force_all_finite : bool, default=True
         Reject NaN / inf in taught data. Set it to ``False`` to teach keypoints
-        with unannotated (NaN) joints.
+        with unannotated (NaN) joints: ``y`` may then hold NaN (never inf), which
+        modAL's own check rejects whatever this flag says.
     **fit_kwargs
         Passed to the estimator's ``fit``.
 
@@ -56,16 +57,29 @@ class ActiveLearner(_ModalActiveLearner):
     """
 
     def _check_X_y(self, X, y):
-        check_X_y(
+        # modAL's check_X_y(..., force_all_finite=...) with the new keyword. X and
+        # y are checked separately because check_X_y always rejects NaN in y,
+        # while unannotated joints are NaN keypoints (force_all_finite=False).
+        finite = self.force_all_finite
+        check_array(
             X,
+            accept_sparse=True,
+            ensure_2d=False,
+            allow_nd=True,
+            dtype=None,
+            ensure_all_finite=finite,
+            input_name="X",
+        )
+        check_array(
             y,
             accept_sparse=True,
             ensure_2d=False,
             allow_nd=True,
-            multi_output=True,
             dtype=None,
-            ensure_all_finite=self.force_all_finite,
+            ensure_all_finite=True if finite else "allow-nan",
+            input_name="y",
         )
+        check_consistent_length(X, y)
 
     def _add_training_data(self, X, y):
         self._check_X_y(X, y)

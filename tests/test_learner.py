@@ -10,6 +10,7 @@ import warnings
 import modAL.models
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -33,6 +34,17 @@ class _DistanceQuery(BaseQueryStrategy):
             self.calls.append(1)
         centre = context.X_labelled.mean(axis=0)
         return np.linalg.norm(context.X_pool - centre, axis=1)
+
+
+class _NanMean(RegressorMixin, BaseEstimator):
+    """Predicts the NaN-ignoring mean of each target (accepts NaN targets)."""
+
+    def fit(self, X, y):
+        self.mean_ = np.nanmean(np.asarray(y, dtype=float), axis=0)
+        return self
+
+    def predict(self, X):
+        return np.tile(self.mean_, (len(X), 1))
 
 
 @pytest.fixture
@@ -224,3 +236,25 @@ def test_modal_0421_convention(modal_0421_path, tmp_path):
     assert out["sizes"] == [[3, 3]] * 3
     assert out["calls"] == 4  # exactly one strategy call per query
     assert len(out["metrics"]) == 2
+
+
+def test_nan_targets_allowed_when_not_forcing_finite(data):
+    X, y = data
+    Y = np.column_stack([y, y])
+    learner = ActiveLearner(
+        _NanMean(),
+        _DistanceQuery(),
+        X_training=X[:10],
+        y_training=Y[:10],
+        force_all_finite=False,
+    )
+    Y_new = Y[10:12].copy()
+    Y_new[0, 1] = np.nan
+    learner.teach(X[10:12], Y_new)
+    assert np.isnan(learner.y_training).sum() == 1
+    np.testing.assert_allclose(learner.estimator.mean_[0], Y[:12, 0].mean())
+    strict = ActiveLearner(
+        LinearRegression(), _DistanceQuery(), X_training=X[:10], y_training=Y[:10]
+    )
+    with pytest.raises(ValueError, match="NaN"):
+        strict.teach(X[10:12], Y_new)
