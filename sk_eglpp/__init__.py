@@ -6,7 +6,7 @@ regressor is a skorch ``NeuralNetRegressor``. See the user guide for EGL++
 Human Pose Estimation").
 """
 
-from . import datasets, metrics, models, query
+from . import datasets, gradients, metrics, models, neighbors, query
 from ._version import __version__
 from .datasets import *  # noqa: F403
 from .learner import ActiveLearner
