@@ -1,10 +1,13 @@
 """Query strategies: one module per strategy, callables in modAL's convention.
 
+Each strategy class has a module-level default instance (``egl_pp`` for
+:class:`EGLPlusPlusQuery`, ...). Add a strategy by importing it here and listing
 its class and default instance in ``__all__`` and ``STRATEGIES``.
 """
 
 from ._base import BaseQueryStrategy
 from ._coreset import CoreSetQuery, coreset
+from ._egl_pp import EGLPlusPlusQuery, egl_pp
 from ._learning_loss import LearningLossQuery, learning_loss
 from ._linear import EMCMQuery, LinearEGLQuery, egl_linear, emcm
 from ._mc_dropout import MCDropoutQuery, mc_dropout
@@ -16,6 +19,8 @@ __all__ = ["BaseQueryStrategy", "STRATEGIES", "get_strategy"]
 #: name -> default instance of every built-in strategy
 STRATEGIES = {}
 
+__all__ += ["EGLPlusPlusQuery", "egl_pp"]
+STRATEGIES["egl_pp"] = egl_pp
 __all__ += ["LinearEGLQuery", "egl_linear", "EMCMQuery", "emcm"]
 STRATEGIES["egl_linear"] = egl_linear
 STRATEGIES["emcm"] = emcm

@@ -1,0 +1,320 @@
+"""EGL++: expected gradient length with neighbour probabilities (Algorithm 1)."""
+
+import numbers
+import warnings
+
+import numpy as np
+import torch
+
+from .._validation import check_positive_int
+from ..gradients import expected_gradient_norms, squared_gradient_norms
+from ..neighbors import top_k_neighbors
+from ._base import BaseQueryStrategy
+
+__all__ = ["EGLPlusPlusQuery", "egl_pp"]
+
+_TARGETS = ("label", "prediction")
+
+
+class EGLPlusPlusQuery(BaseQueryStrategy):
+    """EGL++ query strategy for neural regressors (paper Algorithm 1).
+
+    For every unlabelled sample ``x_i`` the strategy estimates the expected
+    squared gradient length of paper Eq. 7,
+
+    .. math:: \\mathrm{score}(x_i) = \\sum_{j \\in \\mathrm{top}K(i)}
+              q(h_j \\mid h_i) \\, \\| \\nabla_\\theta \\ell(x_i, y_j) \\|^2,
+
+    where ``h`` are the model's embeddings, ``q(h_j | h_i)`` the t-SNE
+    conditional probability of labelled sample ``j`` being a neighbour of
+    ``i`` (paper Eq. 8, bandwidth set per sample by the ``perplexity``), and
+    ``y_j`` the neighbour's label stands in for the unknown label of ``x_i``.
+    The steps are:
+
+    1. embeddings of pool and labelled set (``estimator.embed``, the
+       ``embedding`` callable, or the flattened inputs);
+    2. conditional probabilities and the top-``n_neighbors`` labelled
+       neighbours of every pool sample (:func:`sk_eglpp.neighbors.top_k_neighbors`);
+    3. targets: the neighbours' labels rendered into the model's output space
+       (``target="label"``) or the model's own predictions for the neighbours
+       (``target="prediction"``);
+    4. squared gradient norms of the squared-error loss for each (pool input,
+       neighbour target) pair over the selected parameters, model in eval mode
+       (:func:`sk_eglpp.gradients.squared_gradient_norms`);
+    5. the expectation above; :meth:`select` returns the top ``n_instances``.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=30
+        K, the number of labelled neighbours per pool sample. When the labelled
+        set is smaller, all labelled samples are used and a warning says so.
+    perplexity : float, default=20.0
+        Target Shannon perplexity (2 ** entropy in bits) of every row of the
+        neighbour distribution, as in scikit-learn's TSNE. The paper's
+        reference code uses 2 ** (entropy in nats) instead, so its "20" is a
+        standard perplexity of about 75.
+    target : {"label", "prediction"}, default="label"
+        What the neighbours contribute as the assumed label of ``x_i``.
+    renormalize : bool, default=False
+        If False, the top-K probabilities are the Eq. 8 values over the whole
+        labelled set (the truncated sum of Eq. 7, as in the paper). If True,
+        they are renormalised to sum to one over the K neighbours.
+    parameters : {"default", "all", "last"}, callable or list, default="default"
+        Parameters the gradient is taken over: ``"default"`` the weights and
+        biases of convolution and linear layers (BatchNorm excluded, the
+        paper's theta_fast); see :func:`sk_eglpp.gradients.squared_gradient_norms`.
+    method : str, default="exact"
+        ``"exact"`` computes every pair's gradient norm exactly. Other values
+        are the approximate modes of
+        :func:`sk_eglpp.gradients.expected_gradient_norms`.
+    embedding : callable, default=None
+        ``embedding(X) -> (n, d)`` used instead of ``estimator.embed``. When
+        neither exists the flattened (pipeline-transformed) inputs are used.
+    batch_size : int, default=16
+        Pool inputs per forward pass in the gradient stage.
+    chunk_size : int, default=1024
+        Pool rows per chunk in the neighbour stage (memory is bounded by
+        ``chunk_size x n_labelled``).
+    n_jobs : int, default=None
+        Joblib workers for the gradient loop over the pool.
+    device : str or torch.device, default=None
+        Device of the gradient stage; ``None`` uses the estimator's ``device``.
+    random_state : int, RandomState instance or None, default=None
+        Accepted for the common strategy interface. The exact method is
+        deterministic and does not use it.
+    verbose : bool, default=False
+        Show a progress bar over the pool.
+
+    Attributes
+    ----------
+    scores_ : ndarray of shape (n_pool,)
+        Expected gradient lengths of the last query.
+    neighbors_ : ndarray of shape (n_pool, K)
+        Indices into the labelled set of each pool sample's neighbours.
+    probabilities_ : ndarray of shape (n_pool, K)
+        Their probabilities (renormalised when ``renormalize=True``).
+    pair_gradient_norms_ : ndarray of shape (n_pool, K) or None
+        Squared gradient norm of every pair (``method="exact"`` only).
+
+    See Also
+    --------
+    LinearEGLQuery : the closed form for linear regression (paper Eq. 6).
+    CoreSetQuery : the diversity baseline working on the same embeddings.
+
+    References
+    ----------
+    .. [1] M. Shukla, "EGL++: Extending Expected Gradient Length to Active
+       Learning for Human Pose Estimation", Algorithm 1 and Eq. 7-8.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skorch import NeuralNetRegressor
+    >>> from sk_eglpp import EGLPlusPlusQuery
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3)).astype(np.float32)
+    >>> y = (X @ [1.0, -2.0, 0.5]).astype(np.float32).reshape(-1, 1)
+    >>> net = NeuralNetRegressor(torch.nn.Linear(3, 1), max_epochs=5,
+    ...                          train_split=None, verbose=0).fit(X[:20], y[:20])
+    >>> strategy = EGLPlusPlusQuery(n_neighbors=5, perplexity=3.0)
+    >>> idx = strategy.select(net, X[20:], n_instances=3,
+    ...                       X_labelled=X[:20], y_labelled=y[:20])
+    >>> idx.shape, strategy.neighbors_.shape
+    ((3,), (20, 5))
+    """
+
+    _needs_labelled = True
+    _allow_nan_y = True
+
+    def __init__(
+        self,
+        n_neighbors=30,
+        perplexity=20.0,
+        target="label",
+        renormalize=False,
+        parameters="default",
+        method="exact",
+        embedding=None,
+        batch_size=16,
+        chunk_size=1024,
+        n_jobs=None,
+        device=None,
+        random_state=None,
+        verbose=False,
+    ):
+        self.n_neighbors = n_neighbors
+        self.perplexity = perplexity
+        self.target = target
+        self.renormalize = renormalize
+        self.parameters = parameters
+        self.method = method
+        self.embedding = embedding
+        self.batch_size = batch_size
+        self.chunk_size = chunk_size
+        self.n_jobs = n_jobs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self):
+        n_neighbors = check_positive_int(self.n_neighbors, "n_neighbors")
+        if (
+            isinstance(self.perplexity, bool)
+            or not isinstance(self.perplexity, numbers.Real)
+            or not np.isfinite(self.perplexity)
+            or self.perplexity <= 0
+        ):
+            raise ValueError(
+                f"perplexity must be a positive finite number, got {self.perplexity!r}."
+            )
+        if self.target not in _TARGETS:
+            raise ValueError(f"target must be one of {_TARGETS}, got {self.target!r}.")
+        if self.embedding is not None and not callable(self.embedding):
+            raise TypeError(
+                "embedding must be a callable X -> (n, d) or None, got "
+                f"{type(self.embedding).__name__}."
+            )
+        check_positive_int(self.batch_size, "batch_size")
+        check_positive_int(self.chunk_size, "chunk_size")
+        return n_neighbors
+
+    def _score(self, context):
+        n_neighbors = self._check_params()
+        estimator = context.estimator
+        module = _fitted_module(estimator)
+
+        H_pool = self._embed(estimator, context.X_pool, "X_pool")
+        H_labelled = self._embed(estimator, context.X_labelled, "X_labelled")
+        if H_pool.shape[1] != H_labelled.shape[1]:
+            raise ValueError(
+                "Pool and labelled embeddings must have the same dimension, got "
+                f"{H_pool.shape[1]} and {H_labelled.shape[1]}."
+            )
+        n_labelled = H_labelled.shape[0]
+        if n_neighbors > n_labelled:
+            warnings.warn(
+                f"n_neighbors={n_neighbors} is larger than the labelled set "
+                f"({n_labelled} samples); using all {n_labelled} labelled samples.",
+                UserWarning,
+                stacklevel=4,
+            )
+            n_neighbors = n_labelled
+
+        neighbors, probabilities = top_k_neighbors(
+            H_pool,
+            H_labelled,
+            n_neighbors,
+            perplexity=self.perplexity,
+            chunk_size=self.chunk_size,
+            renormalize=self.renormalize,
+        )
+
+        # Only the labelled samples that are someone's neighbour need targets.
+        used, bank_index = np.unique(neighbors, return_inverse=True)
+        bank_index = bank_index.reshape(neighbors.shape)
+        y_used = context.y_labelled[used]
+        if self.target == "prediction":
+            y_used = estimator.predict(context.X_labelled[used])
+        target_bank, weight_bank = _render_targets(estimator, y_used)
+
+        device = self.device if self.device is not None else _device_of(estimator)
+        common = dict(
+            weight_bank=weight_bank,
+            parameters=self.parameters,
+            batch_size=self.batch_size,
+            n_jobs=self.n_jobs,
+            device=device,
+            verbose=self.verbose,
+        )
+        X_pool = _as_module_input(context.X_pool, module)
+        if self.method == "exact":
+            pair_norms = squared_gradient_norms(
+                module, X_pool, target_bank, bank_index, **common
+            )
+            scores = np.sum(probabilities * pair_norms, axis=1)
+        else:
+            pair_norms = None
+            scores = expected_gradient_norms(
+                module,
+                X_pool,
+                target_bank,
+                bank_index,
+                probabilities,
+                method=self.method,
+                **common,
+            )
+        self.neighbors_ = neighbors
+        self.probabilities_ = probabilities
+        self.pair_gradient_norms_ = pair_norms
+        return scores
+
+    def _embed(self, estimator, X, name):
+        if self.embedding is not None:
+            H = self.embedding(X)
+        elif hasattr(estimator, "embed"):
+            H = estimator.embed(X)
+        else:
+            H = np.asarray(X).reshape(X.shape[0], -1)
+        H = np.asarray(H, dtype=np.float64)
+        if H.ndim != 2 or H.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"The embedding of {name} must have shape ({X.shape[0]}, d), got "
+                f"{H.shape}."
+            )
+        if not np.all(np.isfinite(H)):
+            raise ValueError(f"The embedding of {name} contains NaN or inf values.")
+        return H
+
+
+def _fitted_module(estimator):
+    """The fitted torch module of a skorch net (or a bare module)."""
+    if isinstance(estimator, torch.nn.Module):
+        return estimator
+    if not hasattr(estimator, "check_is_fitted") or not hasattr(
+        type(estimator), "initialize_module"
+    ):
+        raise TypeError(
+            "EGL++ needs a skorch neural net (e.g. HourglassRegressor or "
+            "NeuralNetRegressor) or a torch.nn.Module, got "
+            f"{type(estimator).__name__}."
+        )
+    estimator.check_is_fitted()
+    return estimator.module_
+
+
+def _device_of(estimator):
+    device = getattr(estimator, "device", None)
+    return "cpu" if device is None else device
+
+
+def _render_targets(estimator, y):
+    """Targets and loss weights in the model's output space.
+
+    Estimators with ``render_targets`` (the hourglass: keypoints -> heatmaps)
+    provide both. Otherwise ``y`` is the output itself and the weights are those
+    of a mean squared error over the outputs, with NaN entries masked out.
+    """
+    if hasattr(estimator, "render_targets"):
+        targets, weights = estimator.render_targets(y)
+        return np.asarray(targets, dtype=np.float32), np.asarray(
+            weights, dtype=np.float32
+        )
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 1:
+        y = y.reshape(-1, 1)
+    observed = np.isfinite(y)
+    n_outputs = int(np.prod(y.shape[1:]))
+    weights = observed.astype(np.float32) / n_outputs
+    return np.where(observed, y, 0.0).astype(np.float32), weights
+
+
+def _as_module_input(X, module):
+    """The pool as a float tensor in the dtype of the module's parameters."""
+    dtype = next((p.dtype for p in module.parameters()), torch.float32)
+    X = np.ascontiguousarray(X)
+    if not X.flags.writeable:  # torch wants writable memory; never touch the user's
+        X = X.copy()
+    return torch.from_numpy(X).to(dtype)
+
+
+egl_pp = EGLPlusPlusQuery()
