@@ -1,7 +1,9 @@
 """modAL's ``ActiveLearner`` with what current scikit-learn broke repaired."""
 
+
 import numpy as np
 from modAL.models import ActiveLearner as _ModalActiveLearner
+from modAL.uncertainty import uncertainty_sampling
 from modAL.utils.data import data_vstack
 from sklearn.utils import check_array, check_consistent_length
 
@@ -15,8 +17,9 @@ class ActiveLearner(_ModalActiveLearner):
     ``check_X_y(..., force_all_finite=...)``; scikit-learn 1.8 removed that
     argument (it is ``ensure_all_finite`` since 1.6), so modAL's ``fit`` and
     ``teach`` raise ``TypeError``. This subclass performs the same checks with
-    the new argument and changes nothing else: construction, ``query``,
-    ``predict`` and ``score`` are modAL's own.
+    the new argument and changes nothing else: ``query``, ``predict`` and
+    ``score`` are modAL's own. It also keeps ``force_all_finite`` out of the
+    estimator's ``fit`` keywords, where modAL 0.4.2.1's constructor puts it.
 
     Parameters
     ----------
@@ -55,6 +58,39 @@ class ActiveLearner(_ModalActiveLearner):
     >>> learner.X_training.shape
     (7, 2)
     """
+
+    def __init__(
+        self,
+        estimator,
+        query_strategy=uncertainty_sampling,
+        X_training=None,
+        y_training=None,
+        bootstrap_init=False,
+        on_transformed=False,
+        force_all_finite=True,
+        **fit_kwargs,
+    ):
+        # modAL checks the strategy with ``assert`` (silently skipped under
+        # ``python -O``); a user mistake deserves a TypeError that says so.
+        if not callable(query_strategy):
+            raise TypeError(
+                "query_strategy must be a callable such as sk_eglpp.egl_pp (or "
+                "sk_eglpp.query.get_strategy(name)), got "
+                f"{query_strategy!r} ({type(query_strategy).__name__})."
+            )
+        # modAL 0.4.2.1 passes force_all_finite on to the estimator's fit when it
+        # fits the initial data: construct without data, then fit here.
+        super().__init__(
+            estimator,
+            query_strategy,
+            on_transformed=on_transformed,
+            force_all_finite=force_all_finite,
+            **fit_kwargs,
+        )
+        self.force_all_finite = force_all_finite
+        self.X_training, self.y_training = X_training, y_training
+        if X_training is not None:
+            self._fit_to_known(bootstrap=bootstrap_init, **fit_kwargs)
 
     def _check_X_y(self, X, y):
         # modAL's check_X_y(..., force_all_finite=...) with the new keyword. X and
