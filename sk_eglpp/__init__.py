@@ -6,16 +6,25 @@ regressor is a skorch ``NeuralNetRegressor``. See the user guide for EGL++
 Human Pose Estimation").
 """
 
-from . import datasets, gradients, metrics, models, neighbors, query
+# submodules reachable as attributes (sk_eglpp.neighbors, ...)
+from . import datasets as datasets
+from . import gradients as gradients
+from . import metrics as metrics
+from . import models as models
+from . import neighbors as neighbors
+from . import query as query
+from . import simulation as simulation
 from ._version import __version__
 from .datasets import *  # noqa: F403
 from .learner import ActiveLearner
 from .metrics import *  # noqa: F403
 from .models import *  # noqa: F403
 from .query import *  # noqa: F403
+from .simulation import compare, plot_learning_curves, plot_selection_map, simulate
 
 __all__ = (
     ["ActiveLearner", "__version__"]
+    + ["simulate", "compare", "plot_learning_curves", "plot_selection_map"]
     + list(query.__all__)
     + list(models.__all__)
     + list(datasets.__all__)

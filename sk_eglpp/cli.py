@@ -1,2 +1,584 @@
+"""The ``sk-eglpp`` console command.
+
+``sk-eglpp simulate`` runs the paper's active-learning simulation (section 4,
+Table 1) with :func:`sk_eglpp.simulation.simulate`: by default on the
+embedded synthetic pose data with a stacked-hourglass regressor and EGL++,
+random, Core-set, multi-peak entropy and Learning Loss; with
+``--task toy-regression`` on a heavy-tailed linear regression problem with
+linear-model pipelines. It prints the Table-1 report and writes
+``results.csv``, ``table.txt`` and ``learning_curves.png`` to ``--output-dir``.
+"""
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._version import __version__
+
+__all__ = ["main", "build_parser"]
+
+#: every strategy name of the package (some may be missing from an install)
+KNOWN_STRATEGIES = (
+    "egl_pp",
+    "random_query",
+    "coreset",
+    "multipeak_entropy",
+    "learning_loss",
+    "mc_dropout",
+    "egl_linear",
+    "emcm",
+)
+
+DEFAULT_STRATEGIES = {
+    "pose": "egl_pp,random_query,coreset,multipeak_entropy,learning_loss",
+    "toy-regression": "egl_linear,emcm,random_query",
+}
+REFERENCE = {"pose": "egl_pp", "toy-regression": "egl_linear"}
+
+# Defaults per task, then with --quick. The pose defaults keep the whole run
+# within about 10 minutes on a 2-core CPU, --quick within 2 minutes.
+DEFAULTS = {
+    ("pose", False): dict(
+        n_pool=300,
+        n_test=100,
+        initial=40,
+        budget=20,
+        cycles=3,
+        runs=3,
+        image_size=64,
+        epochs=8,
+        features=16,
+    ),
+    ("pose", True): dict(
+        n_pool=160,
+        n_test=60,
+        initial=32,
+        budget=16,
+        cycles=2,
+        runs=2,
+        image_size=32,
+        epochs=8,
+        features=8,
+    ),
+    ("toy-regression", False): dict(
+        n_pool=1000,
+        n_test=1000,
+        initial=12,
+        budget=4,
+        cycles=8,
+        runs=10,
+        image_size=None,
+        epochs=None,
+        features=10,
+    ),
+    ("toy-regression", True): dict(
+        n_pool=300,
+        n_test=300,
+        initial=12,
+        budget=4,
+        cycles=3,
+        runs=5,
+        image_size=None,
+        epochs=None,
+        features=10,
+    ),
+}
+
+DESCRIPTION = """\
+Simulate pool-based active learning as in the EGL++ paper (section 4, Table 1):
+per run, a base model is trained on a random initial labelled set shared by all
+strategies; every strategy then runs CYCLES cycles of "query BUDGET samples,
+label them, continue training, score on the test set". The report gives, per
+labelled-set size, each strategy's mean and standard deviation over the runs
+and the p-value of a one-tailed paired t-test against the reference strategy
+(EGL++ for pose, the linear EGL for toy-regression); * marks significance at
+90 % confidence.
+
+Tasks:
+  pose            stacked-hourglass regressor (skorch) on 64x64 pose images;
+                  score PCK@0.2 (higher is better). Data: the embedded
+                  synthetic figures, or LSP / LSPET / MPII read from --data-dir
+                  (converted to grey level; a random --test-size split).
+  toy-regression  ridge regression in a StandardScaler pipeline on a linear
+                  problem with heavy-tailed (Student t, 3 dof) inputs; score
+                  RMSE (lower is better).
+
+Output (in --output-dir): results.csv (one row per run x strategy x cycle),
+table.txt (the report), learning_curves.png, selection_map.png (what each
+strategy selected in run 0 on a PCA map of the pool's embeddings, coloured by
+synthetic video sequence: the paper's Fig. 2 idea), and state/ (what makes an
+interrupted run resumable: rerun the same command to continue; nothing
+already computed is recomputed).
+"""
+
+
+def build_parser():
+    """The argument parser of ``sk-eglpp`` (exposed for the docs).
+
+    Examples
+    --------
+    >>> parser = build_parser()
+    >>> args = parser.parse_args(["simulate", "--task", "toy-regression", "--quick"])
+    >>> args.task, args.quick
+    ('toy-regression', True)
+    """
+    parser = argparse.ArgumentParser(
+        prog="sk-eglpp",
+        description="Active learning for regression with EGL++ (sk_eglpp).",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sim = commands.add_parser(
+        "simulate",
+        help="run the paper's active-learning simulation and print Table 1",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sim.add_argument(
+        "--task",
+        choices=["pose", "toy-regression"],
+        default="pose",
+        help="what to simulate (default: pose)",
+    )
+    sim.add_argument(
+        "--data",
+        choices=["synthetic", "lsp", "lspet", "mpii"],
+        default="synthetic",
+        help="pose data set (default: synthetic, the embedded generator); lsp, "
+        "lspet and mpii are read from --data-dir",
+    )
+    sim.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder of the LSP / LSPET / MPII data set (its own annotation files "
+        "and images; nothing is downloaded)",
+    )
+    sim.add_argument(
+        "--max-samples",
+        type=_positive_int,
+        default=None,
+        help="read at most this many images of a real data set",
+    )
+    sim.add_argument(
+        "--test-size",
+        type=float,
+        default=0.2,
+        help="fraction of a real data set held out for testing (default: 0.2)",
+    )
+    sim.add_argument(
+        "--strategies",
+        default=None,
+        help="comma-separated strategy names (default for pose: "
+        f"{DEFAULT_STRATEGIES['pose']}; for toy-regression: "
+        f"{DEFAULT_STRATEGIES['toy-regression']}); available: "
+        f"{', '.join(KNOWN_STRATEGIES)}",
+    )
+    sim.add_argument(
+        "--reference",
+        default=None,
+        help="strategy the others are tested against (default: egl_pp for pose, "
+        "egl_linear for toy-regression, else the first strategy)",
+    )
+    for option, key, text in [
+        ("--cycles", "cycles", "active-learning cycles per run"),
+        ("--budget", "budget", "samples queried per cycle"),
+        ("--initial", "initial", "size of the initial labelled set (base models)"),
+        ("--runs", "runs", "independent runs, one base model each"),
+        ("--pool-size", "n_pool", "synthetic samples in the pool"),
+        ("--test-samples", "n_test", "synthetic samples in the test set"),
+        (
+            "--image-size",
+            "image_size",
+            "side of the square pose images in pixels, a multiple of 16",
+        ),
+        (
+            "--epochs",
+            "epochs",
+            "training epochs of the base model and of every cycle (a cycle "
+            "continues training the previous cycle's network)",
+        ),
+    ]:
+        sim.add_argument(
+            option,
+            type=_positive_int,
+            default=None,
+            help=f"{text} (default: {_default_help(key)})",
+        )
+    sim.add_argument(
+        "--device",
+        default="cpu",
+        help="torch device of the pose network, e.g. cpu or cuda (default: cpu)",
+    )
+    sim.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the data and of the whole simulation (default: 0)",
+    )
+    sim.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="runs executed in parallel (joblib; default: one at a time)",
+    )
+    sim.add_argument(
+        "--output-dir",
+        type=Path,
+        default=Path("sk_eglpp_results"),
+        help="where the results, the report and the plot are written "
+        "(default: sk_eglpp_results)",
+    )
+    sim.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="discard the saved state of a previous simulation in --output-dir "
+        "instead of resuming it",
+    )
+    sim.add_argument(
+        "--quick",
+        action="store_true",
+        help="a small, fast configuration (about 2 minutes for pose on a 2-core "
+        "CPU): smaller pool, images, networks and fewer cycles, runs and epochs",
+    )
+    sim.add_argument(
+        "--no-progress", action="store_true", help="do not show progress bars"
+    )
+    parser.set_defaults(simulate_parser=sim)
+    return parser
+
+
+def _default_help(key):
+    parts = []
+    for task in ("pose", "toy-regression"):
+        full, quick = DEFAULTS[(task, False)][key], DEFAULTS[(task, True)][key]
+        if full is not None:
+            parts.append(f"{task} {full}, with --quick {quick}")
+    return "; ".join(parts)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
 def main(argv=None):
-    raise SystemExit("sk-eglpp: not implemented yet")
+    """Run ``sk-eglpp``; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments (``sys.argv[1:]`` when ``None``).
+
+    Returns
+    -------
+    status : int
+        0 on success, 1 when the simulation cannot run (a message says why).
+        Usage errors exit with status 2 (argparse).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> status = main(["simulate", "--task", "toy-regression", "--quick",
+    ...                "--no-progress", "--output-dir", tempfile.mkdtemp()])
+    sk-eglpp simulate: task=toy-regression ...
+    RMSE: mean +- sigma over 5 runs
+    ...
+    >>> status
+    0
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return _simulate(args, args.simulate_parser)
+    except _UserError as exc:
+        print(f"sk-eglpp simulate: error: {exc}", file=sys.stderr)
+        return 1
+
+
+class _UserError(Exception):
+    """A problem the user can fix (reported without a traceback)."""
+
+
+def _settings(args, parser):
+    defaults = DEFAULTS[(args.task, args.quick)]
+    s = {
+        "n_pool": args.pool_size or defaults["n_pool"],
+        "n_test": args.test_samples or defaults["n_test"],
+        "initial": args.initial or defaults["initial"],
+        "budget": args.budget or defaults["budget"],
+        "cycles": args.cycles or defaults["cycles"],
+        "runs": args.runs or defaults["runs"],
+        "image_size": args.image_size or defaults["image_size"],
+        "epochs": args.epochs or defaults["epochs"],
+        "features": defaults["features"],
+    }
+    names = args.strategies or DEFAULT_STRATEGIES[args.task]
+    strategies = [name.strip() for name in names.split(",") if name.strip()]
+    if not strategies:
+        parser.error(f"--strategies must name at least one strategy, got {names!r}")
+    if len(set(strategies)) != len(strategies):
+        parser.error(f"--strategies names a strategy twice: {names!r}")
+    from .query import STRATEGIES
+
+    for name in strategies:
+        if name in STRATEGIES:
+            continue
+        if name in KNOWN_STRATEGIES:
+            parser.error(
+                f"strategy {name!r} is not available in this installation; "
+                f"registered strategies: {', '.join(sorted(STRATEGIES))}"
+            )
+        parser.error(
+            f"unknown strategy {name!r}; expected one of "
+            f"{', '.join(sorted(STRATEGIES))}"
+        )
+    s["strategies"] = strategies
+    reference = args.reference or REFERENCE[args.task]
+    if args.reference is not None and reference not in strategies:
+        parser.error(
+            f"--reference {reference!r} is not among the strategies {strategies}"
+        )
+    s["reference"] = reference if reference in strategies else strategies[0]
+    if args.task == "pose":
+        if s["image_size"] % 16:
+            parser.error(
+                f"--image-size must be a multiple of 16, got {s['image_size']}"
+            )
+        if args.data != "synthetic" and args.data_dir is None:
+            parser.error(f"--data {args.data} needs --data-dir")
+    elif args.data != "synthetic":
+        parser.error("--data applies to --task pose only")
+    if not 0 < args.test_size < 1:
+        parser.error(f"--test-size must be in (0, 1), got {args.test_size}")
+    return s
+
+
+def _pose_problem(args, s):
+    from .datasets import load_lsp, load_lspet, load_mpii, make_pose_dataset
+    from .models import HourglassRegressor
+
+    if args.data == "synthetic":
+        X, y, sequences = make_pose_dataset(
+            s["n_pool"] + s["n_test"],
+            image_size=s["image_size"],
+            return_sequences=True,
+            random_state=args.seed,
+        )
+        X_pool, y_pool = X[: s["n_pool"]], y[: s["n_pool"]]
+        X_test, y_test = X[s["n_pool"] :], y[s["n_pool"] :]
+        groups = sequences[: s["n_pool"]]
+    else:
+        loader = {"lsp": load_lsp, "lspet": load_lspet, "mpii": load_mpii}[args.data]
+        try:
+            loaded = loader(
+                args.data_dir,
+                image_size=s["image_size"],
+                as_gray=True,
+                max_samples=args.max_samples,
+            )
+        except (OSError, ValueError) as exc:
+            raise _UserError(
+                f"cannot read {args.data} from {args.data_dir}: {exc}"
+            ) from exc
+        X, y = loaded[0], loaded[1]
+        rng = np.random.default_rng(args.seed)
+        order = rng.permutation(len(X))
+        n_test = max(1, int(round(args.test_size * len(X))))
+        X_test, y_test = X[order[:n_test]], y[order[:n_test]]
+        X_pool, y_pool = X[order[n_test:]], y[order[n_test:]]
+        groups = None
+    depth = 3 if s["image_size"] >= 64 else 2
+    estimator = HourglassRegressor(
+        module__n_joints=y_pool.shape[1] // 2,
+        module__n_stacks=2,
+        module__n_features=s["features"],
+        module__depth=depth,
+        module__in_channels=X_pool.shape[1],
+        max_epochs=s["epochs"],
+        lr=3e-3,
+        batch_size=8,
+        device=args.device,
+        loss_prediction="learning_loss" in s["strategies"],
+    )
+    return estimator, X_pool, y_pool, X_test, y_test, None, "PCK@0.2", groups
+
+
+def _toy_problem(args, s):
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(args.seed)
+    n = s["n_pool"] + s["n_test"]
+    n_features = s["features"]
+    X = rng.standard_t(3, size=(n, n_features))
+    coef = rng.normal(size=n_features)
+    y = X @ coef + rng.normal(scale=1.0, size=n)
+    estimator = make_pipeline(StandardScaler(), Ridge(alpha=1e-2))
+    pool, test = slice(0, s["n_pool"]), slice(s["n_pool"], n)
+    return (
+        estimator,
+        X[pool],
+        y[pool],
+        X[test],
+        y[test],
+        "neg_root_mean_squared_error",
+        "RMSE",
+        None,
+    )
+
+
+def _selection_map(out, results, estimator, X, groups, state, task, run=0):
+    """``selection_map.png``: what each strategy picked in run 0 (paper's Fig. 2).
+
+    Pose: the pool's embeddings by run 0's base model (read back from its
+    checkpoint), coloured by synthetic video sequence; toy-regression: the
+    inputs themselves. Both projected to 2-D with PCA.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .simulation import _Store, _torch_seed, plot_selection_map
+
+    if task == "pose":
+        from sklearn.base import clone
+
+        model = clone(estimator)
+        with _torch_seed(0):  # initialize() draws weights; they are overwritten
+            model.initialize()
+        if not _Store(state).load_net(model, run, None, 0):
+            return
+        with _torch_seed(0):
+            embeddings = model.embed(X)
+        what = "base-model embeddings"
+    else:
+        embeddings = X
+        what = "inputs"
+    strategies = results.strategies
+    figure = Figure(figsize=(3.3 * len(strategies), 3.4))
+    FigureCanvasAgg(figure)
+    for i, strategy in enumerate(strategies):
+        cycles = sorted(
+            c for (r, s, c) in results.selected if r == run and s == strategy
+        )
+        picked = [results.selected[(run, strategy, c)] for c in cycles if c > 0]
+        ax = figure.add_subplot(1, len(strategies), i + 1)
+        plot_selection_map(
+            embeddings, {strategy: np.concatenate(picked)}, labels=groups, ax=ax
+        )
+        ax.set_title(strategy, fontsize="medium")
+        ax.legend().remove()
+    figure.suptitle(f"run {run}: samples selected, PCA of the pool's {what}")
+    figure.tight_layout()
+    figure.savefig(out / "selection_map.png", dpi=90)
+
+
+def _simulate(args, parser):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .simulation import SimulationResults, compare, plot_learning_curves, simulate
+
+    s = _settings(args, parser)
+    if args.task == "pose":
+        problem = _pose_problem(args, s)
+    else:
+        problem = _toy_problem(args, s)
+    estimator, X, y, X_test, y_test, scoring, score_name, groups = problem
+    out = args.output_dir
+    state = out / "state"
+    if args.overwrite and state.exists():
+        if not (state / "config.json").exists():
+            raise _UserError(
+                f"{state} does not look like a simulation state folder; not deleting "
+                "it."
+            )
+        shutil.rmtree(state)
+    needed = s["initial"] + s["cycles"] * s["budget"]
+    if needed > len(X):
+        raise _UserError(
+            f"--initial + --cycles * --budget = {needed} exceeds the {len(X)} "
+            "samples of the pool; lower them or enlarge the pool."
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    print(
+        f"sk-eglpp simulate: task={args.task} data={args.data} pool={len(X)} "
+        f"test={len(X_test)} initial={s['initial']} budget={s['budget']} "
+        f"cycles={s['cycles']} runs={s['runs']} strategies={','.join(s['strategies'])}",
+        flush=True,
+    )
+    start = time.perf_counter()
+    try:
+        results = simulate(
+            estimator,
+            s["strategies"],
+            X,
+            y,
+            X_test,
+            y_test,
+            n_initial=s["initial"],
+            budget=s["budget"],
+            n_cycles=s["cycles"],
+            n_runs=s["runs"],
+            scoring=scoring,
+            output_dir=state,
+            random_state=args.seed,
+            n_jobs=args.n_jobs,
+            verbose=0 if args.no_progress else 1,
+        )
+    except ValueError as exc:
+        if "different parameters" in str(exc):
+            raise _UserError(f"{exc} (or pass --overwrite)") from exc
+        raise
+    elapsed = time.perf_counter() - start
+    alternative = "greater"
+    if score_name == "RMSE":  # the scorer is the negated RMSE
+        rows = [{**row, "score": -row["score"]} for row in results.rows]
+        results = SimulationResults(rows, results.selected)
+        alternative = "less"
+    rows = [{**row, "metric": score_name} for row in results.rows]
+    results = SimulationResults(rows, results.selected)
+    table = compare(results, reference=s["reference"], alternative=alternative)
+    text = table.to_string(score_name=score_name)
+    results.to_csv(out / "results.csv")
+    (out / "table.txt").write_text(text + "\n", encoding="utf-8")
+    figure = Figure(figsize=(6.5, 4.2))
+    FigureCanvasAgg(figure)
+    ax = figure.add_subplot()
+    plot_learning_curves(
+        results,
+        ax=ax,
+        ylabel=score_name,
+        title=f"{args.task} ({args.data}), mean +- std over {s['runs']} runs",
+    )
+    figure.tight_layout()
+    figure.savefig(out / "learning_curves.png", dpi=110)
+    _selection_map(out, results, estimator, X, groups, state, args.task)
+    print(text)
+    print(
+        f"\nwrote {out / 'results.csv'}, {out / 'table.txt'}, "
+        f"{out / 'learning_curves.png'}, {out / 'selection_map.png'} "
+        f"({elapsed:.0f} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

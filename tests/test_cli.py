@@ -1,0 +1,246 @@
+"""Tests of the ``sk-eglpp`` console command."""
+
+import csv
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sk_eglpp import __version__
+from sk_eglpp.cli import build_parser, main
+from sk_eglpp.query import STRATEGIES
+
+TOY = ["simulate", "--task", "toy-regression", "--quick", "--no-progress"]
+POSE_STRATEGIES = [
+    "egl_pp",
+    "random_query",
+    "coreset",
+    "multipeak_entropy",
+    "learning_loss",
+]
+
+
+def _command():
+    """The installed console script (or the module when it is not installed)."""
+    script = Path(sys.executable).parent / "sk-eglpp"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("sk-eglpp")
+    return [found] if found else [sys.executable, "-m", "sk_eglpp.cli"]
+
+
+def _read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _check_outputs(out, strategies, n_runs, n_cycles):
+    for name in (
+        "results.csv",
+        "table.txt",
+        "learning_curves.png",
+        "selection_map.png",
+    ):
+        assert (out / name).is_file(), name
+    assert (out / "learning_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = _read_csv(out / "results.csv")
+    assert len(rows) == n_runs * len(strategies) * (n_cycles + 1)
+    assert {r["strategy"] for r in rows} == set(strategies)
+    assert {int(r["cycle"]) for r in rows} == set(range(n_cycles + 1))
+    table = (out / "table.txt").read_text().splitlines()
+    sizes = sorted({int(r["n_labelled"]) for r in rows})
+    assert table[2].split()[2:] == [str(s) for s in sizes]  # every cycle
+    assert sorted(line.split()[0] for line in table[4:]) == sorted(strategies)
+    return rows, table
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sk-eglpp {__version__}"
+    assert main([]) == 2  # no command: the help
+    assert "simulate" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    text = capsys.readouterr().out
+    options = [
+        a
+        for action in build_parser().parse_args(["simulate"]).simulate_parser._actions
+        for a in action.option_strings
+    ]
+    for option in options:
+        assert option in text
+    for option in (
+        "--task",
+        "--data",
+        "--data-dir",
+        "--strategies",
+        "--cycles",
+        "--budget",
+        "--initial",
+        "--runs",
+        "--image-size",
+        "--epochs",
+        "--device",
+        "--seed",
+        "--n-jobs",
+        "--output-dir",
+        "--quick",
+        "--no-progress",
+    ):
+        assert option in options
+
+
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (["--strategies", "egl_linear,nope"], "unknown strategy 'nope'"),
+        (["--strategies", "emcm,emcm"], "names a strategy twice"),
+        (["--strategies", " , "], "at least one strategy"),
+        (["--reference", "emcm", "--strategies", "egl_linear"], "--reference 'emcm'"),
+        (["--cycles", "0"], "expected a positive integer, got 0"),
+        (["--budget", "x"], "expected a positive integer, got 'x'"),
+        (["--task", "pose", "--image-size", "40"], "multiple of 16, got 40"),
+        (["--task", "pose", "--data", "lsp"], "--data lsp needs --data-dir"),
+        (["--data", "mpii", "--data-dir", "."], "--task pose only"),
+        (["--test-size", "1.5"], "--test-size must be in \\(0, 1\\)"),
+    ],
+)
+def test_usage_errors(args, match, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(TOY + ["--output-dir", str(tmp_path)] + args)
+    assert exc.value.code == 2
+    assert re.search(match, capsys.readouterr().err)
+
+
+def test_unregistered_strategy_is_a_clear_error(monkeypatch, capsys, tmp_path):
+    monkeypatch.delitem(STRATEGIES, "emcm")
+    with pytest.raises(SystemExit) as exc:
+        main(TOY + ["--output-dir", str(tmp_path)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "strategy 'emcm' is not available in this installation" in err
+    assert "egl_linear" in err
+
+
+def test_pool_too_small(capsys, tmp_path):
+    status = main(TOY + ["--output-dir", str(tmp_path), "--budget", "200"])
+    assert status == 1
+    assert "exceeds the 300 samples of the pool" in capsys.readouterr().err
+
+
+def test_toy_regression_resume_and_overwrite(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(TOY + ["--output-dir", str(out), "--runs", "3"]) == 0
+    printed = capsys.readouterr().out
+    rows, table = _check_outputs(out, ["egl_linear", "emcm", "random_query"], 3, 3)
+    assert table[0] == "RMSE: mean +- sigma over 3 runs"
+    assert "\n".join(table) in printed
+    # RMSE is reported (positive), with the test direction of a loss
+    assert all(float(r["score"]) > 0 for r in rows)
+    assert {r["metric"] for r in rows} == {"RMSE"}
+    assert "(egl_linear less)" in table[1]
+    # rerunning resumes: everything is read back, nothing changes
+    before = (out / "results.csv").read_text()
+    assert main(TOY + ["--output-dir", str(out), "--runs", "3"]) == 0
+    scores = [
+        (r["run"], r["strategy"], r["cycle"], r["score"])
+        for r in _read_csv(out / "results.csv")
+    ]
+    assert scores == [(r["run"], r["strategy"], r["cycle"], r["score"]) for r in rows]
+    assert (out / "results.csv").read_text().count("\n") == before.count("\n")
+    # other parameters: refused with a hint, accepted with --overwrite
+    capsys.readouterr()
+    assert main(TOY + ["--output-dir", str(out), "--initial", "13"]) == 1
+    err = capsys.readouterr().err
+    assert "different parameters" in err and "--overwrite" in err
+    args = TOY + ["--output-dir", str(out), "--initial", "13", "--overwrite"]
+    assert main(args) == 0
+    assert min(int(r["n_labelled"]) for r in _read_csv(out / "results.csv")) == 13
+
+
+def test_console_script_quick_toy_regression(tmp_path):
+    """``sk-eglpp simulate --quick --task toy-regression`` as a subprocess."""
+    out = tmp_path / "toy"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        _command()
+        + ["simulate", "--quick", "--task", "toy-regression", "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    _check_outputs(out, ["egl_linear", "emcm", "random_query"], 5, 3)
+    assert "simulate" in proc.stderr  # the tqdm progress bar
+    assert "RMSE: mean +- sigma over 5 runs" in proc.stdout
+
+
+def _missing_pose_pieces():
+    missing = [s for s in POSE_STRATEGIES if s not in STRATEGIES]
+    import sk_eglpp
+
+    for name in ("HourglassRegressor", "make_pose_dataset"):
+        if not hasattr(sk_eglpp, name):
+            missing.append(name)
+    return missing
+
+
+def test_pose_tiny_in_process(tmp_path, capsys):
+    """The pose task end to end, shrunk to seconds."""
+    strategies = [s for s in POSE_STRATEGIES if s in STRATEGIES]
+    missing = [m for m in _missing_pose_pieces() if m not in POSE_STRATEGIES]
+    if missing or not strategies:
+        pytest.skip(f"pose pieces not available yet: {missing or POSE_STRATEGIES}")
+    out = tmp_path / "pose"
+    args = [
+        "simulate",
+        "--quick",
+        "--no-progress",
+        "--output-dir",
+        str(out),
+        "--strategies",
+        ",".join(strategies),
+        "--pool-size",
+        "48",
+        "--test-samples",
+        "16",
+        "--initial",
+        "32",
+        "--budget",
+        "8",
+        "--cycles",
+        "1",
+        "--runs",
+        "2",
+        "--epochs",
+        "1",
+        "--image-size",
+        "32",
+    ]
+    assert main(args) == 0
+    _, table = _check_outputs(out, strategies, 2, 1)
+    assert table[0] == "PCK@0.2: mean +- sigma over 2 runs"
+
+
+@pytest.mark.slow
+def test_console_script_quick_pose(tmp_path):
+    """``sk-eglpp simulate --quick`` (the paper's strategy set) as a subprocess."""
+    missing = _missing_pose_pieces()
+    if missing:
+        pytest.skip(f"pose pieces not available yet: {missing}")
+    out = tmp_path / "pose"
+    proc = subprocess.run(
+        _command() + ["simulate", "--quick", "--output-dir", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    _check_outputs(out, POSE_STRATEGIES, 2, 2)
