@@ -35,3 +35,10 @@ test: install-tests
 
 lint: install-tests
 	$(VENV)/bin/ruff check .
+
+# Build the documentation (user guide, API reference, executed example gallery)
+# with warnings as errors; the HTML lands in docs/_build/html.
+docs: $(PY)
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[docs]"
+	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html

@@ -113,6 +113,24 @@ class BaseQueryStrategy(BaseEstimator):
 
     Subclasses implement ``_score(context)`` returning one utility per pool
     sample. Parameters are validated at call time, never in ``__init__``.
+
+    Examples
+    --------
+    A strategy scoring pool samples by their distance to the labelled mean:
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sk_eglpp.query import BaseQueryStrategy
+    >>> class FarFromLabelled(BaseQueryStrategy):
+    ...     _needs_labelled = True
+    ...     def _score(self, context):
+    ...         centre = context.X_labelled.mean(axis=0)
+    ...         return np.linalg.norm(context.X_pool - centre, axis=1)
+    >>> X = np.array([[0.0], [1.0], [5.0], [2.0]])
+    >>> model = LinearRegression().fit(X[:2], [0.0, 1.0])
+    >>> FarFromLabelled().select(model, X[2:], n_instances=1,
+    ...                          X_labelled=X[:2], y_labelled=[0.0, 1.0])
+    array([0])
     """
 
     #: whether scipy sparse pools are accepted (linear strategies)
@@ -193,6 +211,7 @@ class BaseQueryStrategy(BaseEstimator):
         estimator, X_labelled, y_labelled = resolve_learner(
             learner, X_labelled, y_labelled
         )
+        raw_pool, raw_labelled = X_pool, X_labelled
         X_pool = check_pool(X_pool, accept_sparse=self._accept_sparse)
         if X_labelled is not None:
             X_labelled, y_labelled = check_labelled(
@@ -210,14 +229,30 @@ class BaseQueryStrategy(BaseEstimator):
         if isinstance(estimator, Pipeline):
             pipeline = estimator
             head = estimator[:-1]
-            X_pool = head.transform(X_pool)
+            X_pool = self._transform(head, raw_pool, X_pool, "X_pool")
             if X_labelled is not None:
-                X_labelled = head.transform(X_labelled)
+                X_labelled = self._transform(
+                    head, raw_labelled, X_labelled, "X_labelled"
+                )
             estimator = estimator[-1]
         context = QueryContext(estimator, X_pool, X_labelled, y_labelled, pipeline)
         if self._needs_labelled:
             context.require_labelled(type(self).__name__)
         return context
+
+
+    def _transform(self, head, raw, checked, name):
+        """``checked`` through the pipeline's preceding steps, validated again.
+
+        A pandas DataFrame is passed on as it is, so that steps fitted on
+        frames see their feature names (and do not warn).
+        """
+        X = head.transform(raw if hasattr(raw, "columns") else checked)
+        return check_pool(
+            X,
+            name=f"{name} after the pipeline's preceding steps",
+            accept_sparse=self._accept_sparse,
+        )
 
 
 def _n_samples(X):
