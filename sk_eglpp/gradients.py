@@ -320,6 +320,28 @@ def _unfold_exact(x, module, pad, L):
     return x.reshape(x.shape[0], int(np.prod(L)), -1)
 
 
+def _scaled(x, n_batch_dims):
+    """``x`` divided by its largest magnitude over the non-batch dimensions.
+
+    Squared gradient norms overflow float32 long before the gradients do (inputs
+    of order 1e12 give norms of order 1e48): norms are computed on the scaled
+    factors and multiplied back by the squared scales in float64.
+    """
+    dims = tuple(range(n_batch_dims, x.ndim))
+    scale = x.detach().abs().amax(dim=dims, keepdim=True)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return x / scale, scale.double()
+
+
+def _squared_norms(x, n_batch_dims):
+    """Sum of squares over the non-batch dimensions, in float64, overflow-free."""
+    x, scale = _scaled(x, n_batch_dims)
+    dims = tuple(range(n_batch_dims, x.ndim))
+    return (
+        x.square().sum(dim=dims).double() * scale.reshape(x.shape[:n_batch_dims]) ** 2
+    )
+
+
 def _factor_norms(A, G, mode=None):
     """sum over groups of ||G_gr^T A_gr||_F^2 for every (v, sample): (V, b).
 
@@ -331,6 +353,8 @@ def _factor_norms(A, G, mode=None):
         explicit_cost = T * dg * da
         ghost_cost = T * T * (dg + da / V + 1)
         mode = "ghost" if ghost_cost < explicit_cost else "explicit"
+    A, scale_a = _scaled(A, 1)
+    G, scale_g = _scaled(G, 2)
     out = A.new_zeros((V, b))
     if mode == "ghost":
         per_sample = V * groups * T * T
@@ -352,7 +376,7 @@ def _factor_norms(A, G, mode=None):
             gg = G[:, s : s + bs].permute(1, 3, 2, 0, 4).reshape(bs * groups, T, -1)
             M = torch.bmm(a, gg).reshape(bs, groups, da, V, dg)
             out[:, s : s + bs] = M.square().sum(dim=(1, 2, 4)).T
-    return out
+    return out.double() * (scale_a.reshape(1, b) * scale_g.reshape(V, b)) ** 2
 
 
 class _Recorder:
@@ -405,7 +429,7 @@ def _layerwise_batch(work, layers, xb, cot_fn, target_shape):
     cots = cot_fn(outputs)
     V, b = cots[0].shape[:2]
     calls = [(m, a, z) for m, _, _ in layers for a, z in rec.records[id(m)]]
-    norms = xb.new_zeros((V, b))
+    norms = xb.new_zeros((V, b), dtype=torch.float64)
     # Outputs that no selected layer influences contribute nothing.
     linked = [i for i, o in enumerate(outputs) if o.requires_grad]
     outputs = [outputs[i] for i in linked]
@@ -444,7 +468,7 @@ def _layerwise_batch(work, layers, xb, cot_fn, target_shape):
                 norms[v0:v1] += _factor_norms(A, G)
             if use_bias:
                 bias = sum(f[2] for f in factors)
-                norms[v0:v1] += bias.square().sum(dim=-1)
+                norms[v0:v1] += _squared_norms(bias, 2)
     return norms.T
 
 
@@ -463,11 +487,11 @@ def _per_input_batch(work, params, xb, cot_fn, target_shape):
         V = cots[0].shape[0]
         linked = [j for j, o in enumerate(outputs) if o.requires_grad]
         if not linked:
-            rows.append(xb.new_zeros(V))
+            rows.append(xb.new_zeros(V, dtype=torch.float64))
             continue
         n_param = sum(p.numel() for p in params)
         v_step = max(1, _MAX_GRAD_ELEMENTS // max(n_param, 1))
-        norm = xb.new_zeros(V)
+        norm = xb.new_zeros(V, dtype=torch.float64)
         for v0 in range(0, V, v_step):
             v1 = min(V, v0 + v_step)
             grads = torch.autograd.grad(
@@ -480,7 +504,7 @@ def _per_input_batch(work, params, xb, cot_fn, target_shape):
             )
             for g in grads:
                 if g is not None:
-                    norm[v0:v1] += g.reshape(v1 - v0, -1).square().sum(dim=1)
+                    norm[v0:v1] += _squared_norms(g.reshape(v1 - v0, -1), 1)
         rows.append(norm)
     width = max(r.shape[0] for r in rows)
     return torch.stack([F.pad(r, (0, width - r.shape[0])) for r in rows])
