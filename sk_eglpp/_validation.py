@@ -28,7 +28,8 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
     name : str, default="X_pool"
         Name used in error messages.
     accept_sparse : bool, default=False
-        Whether scipy sparse matrices are accepted (linear strategies).
+        Whether scipy sparse matrices are accepted (linear strategies). CSR
+        and CSC are kept; other formats (COO, ...) are converted to CSR.
     dtype : str, type or list of types, default="numeric"
         Passed to :func:`sklearn.utils.check_array`. ``"numeric"`` keeps float32
         images float32 and converts integers and objects to float64.
@@ -57,9 +58,10 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
             f"{tuple(shape)}."
         )
     try:
+        # COO (and other formats) become CSR: the strategies slice rows.
         X = check_array(
             X,
-            accept_sparse=accept_sparse and ["csr", "csc", "coo"],
+            accept_sparse=accept_sparse and ["csr", "csc"],
             dtype=dtype,
             allow_nd=True,
             ensure_all_finite=True,
@@ -69,6 +71,8 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
         )
     except TypeError as exc:  # sparse where dense is required, object arrays
         raise TypeError(f"{name}: {exc}") from exc
+    except ValueError as exc:  # e.g. strings that are not numbers
+        _reraise_with_name(exc, name)
     if X.ndim < 2:
         raise ValueError(
             f"{name} must be 2-D (n_samples, n_features) or an image batch "
@@ -76,6 +80,23 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
             f"{X.shape}. Reshape a single feature with X.reshape(-1, 1)."
         )
     return X
+
+
+def _reraise_with_name(exc, name):
+    """Re-raise a conversion error of ``check_array`` naming the input.
+
+    scikit-learn names the input in its own messages ("Input X_pool contains
+    NaN."), numpy does not ("could not convert string to float: 'a'").
+    """
+    message = str(exc)
+    if name in message:
+        raise exc
+    if "convert" in message.lower() or "literal" in message:
+        raise ValueError(
+            f"{name} must hold numbers (a numeric array-like), got values that "
+            f"cannot be converted: {message}"
+        ) from exc
+    raise ValueError(f"{name}: {message}") from exc
 
 
 def check_labelled(X, y, *, accept_sparse=False, allow_nan_y=False):
@@ -107,14 +128,17 @@ def check_labelled(X, y, *, accept_sparse=False, allow_nan_y=False):
     X = check_pool(X, name="X_labelled", accept_sparse=accept_sparse)
     if y is None:
         raise ValueError("y_labelled must be given with X_labelled, got None.")
-    y = check_array(
-        y,
-        dtype="numeric",
-        ensure_2d=False,
-        allow_nd=True,
-        ensure_all_finite="allow-nan" if allow_nan_y else True,
-        input_name="y_labelled",
-    )
+    try:
+        y = check_array(
+            y,
+            dtype="numeric",
+            ensure_2d=False,
+            allow_nd=True,
+            ensure_all_finite="allow-nan" if allow_nan_y else True,
+            input_name="y_labelled",
+        )
+    except ValueError as exc:  # e.g. strings that are not numbers
+        _reraise_with_name(exc, "y_labelled")
     if y.shape[0] != X.shape[0]:
         raise ValueError(
             f"X_labelled and y_labelled must have the same number of samples, "
@@ -156,6 +180,10 @@ def check_n_instances(n_instances, n_pool):
     ...
     ValueError: n_instances must be in [1, 5], got 6.
     """
+    if n_pool < 1:
+        raise ValueError(
+            f"X_pool must contain at least one sample to query from, got {n_pool}."
+        )
     if isinstance(n_instances, bool) or not isinstance(n_instances, numbers.Integral):
         raise TypeError(
             f"n_instances must be an integer, got {n_instances!r} "

@@ -30,8 +30,18 @@ __all__ = ["pck", "pckh", "pck_scorer", "make_pck_scorer", "make_pckh_scorer"]
 TORSO_JOINTS = {14: ((8, 3), (9, 2)), 16: ((12, 3), (13, 2))}
 
 
-def _as_joints(a, name):
-    a = np.asarray(a, dtype=np.float64)
+def _as_float(a, name):
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must hold numbers (pixel coordinates), got values that cannot "
+            f"be converted to float: {exc}"
+        ) from exc
+
+
+def _as_joints(a, name, *, allow_inf=True):
+    a = _as_float(a, name)
     if a.ndim == 2:
         if a.shape[1] % 2:
             raise ValueError(
@@ -44,12 +54,17 @@ def _as_joints(a, name):
             f"{name} must have shape (n_samples, 2 * n_joints) or "
             f"(n_samples, n_joints, 2), got shape {a.shape}."
         )
+    if not allow_inf and np.isinf(a).any():
+        raise ValueError(
+            f"{name} must be finite or NaN (joint not annotated), got "
+            f"{int(np.isinf(a).sum())} infinite coordinate(s)."
+        )
     return a
 
 
 def _check_pair(y_true, y_pred):
-    y_true = _as_joints(y_true, "y_true")
-    y_pred = _as_joints(y_pred, "y_pred")
+    y_true = _as_joints(y_true, "y_true", allow_inf=False)
+    y_pred = _as_joints(y_pred, "y_pred")  # inf: a miss, like NaN
     if y_true.shape != y_pred.shape:
         raise ValueError(
             "y_true and y_pred must hold the same samples and joints, got shapes "
@@ -70,7 +85,8 @@ def _check_alpha(alpha):
 
 def _fraction_correct(y_true, y_pred, threshold, average):
     """Share of annotated joints within ``threshold`` (per sample) of the truth."""
-    distance = np.linalg.norm(y_pred - y_true, axis=2)  # NaN pred -> NaN
+    with np.errstate(over="ignore"):  # huge predictions: inf distance, a miss
+        distance = np.linalg.norm(y_pred - y_true, axis=2)  # NaN pred -> NaN
     annotated = ~np.isnan(y_true).any(axis=2) & np.isfinite(threshold)[:, None]
     with np.errstate(invalid="ignore"):
         correct = (distance <= threshold[:, None]) & annotated
@@ -131,9 +147,9 @@ def pck(y_true, y_pred, alpha=0.2, *, torso=None, average="all"):
     y_true : array-like of shape (n_samples, 2 * n_joints) or \
             (n_samples, n_joints, 2)
         Ground-truth keypoints; NaN marks a joint that is not annotated, left
-        out of the score.
+        out of the score (infinity is rejected).
     y_pred : array-like of the same shape
-        Predicted keypoints; NaN counts as a miss.
+        Predicted keypoints; NaN or infinity counts as a miss.
     alpha : float, default=0.2
         Threshold as a fraction of the torso size.
     torso : pair of int, sequence of pairs, "bbox" or None, default=None
@@ -201,11 +217,13 @@ def pckh(y_true, y_pred, head_boxes, alpha=0.5, *, average="all"):
     ----------
     y_true : array-like of shape (n_samples, 2 * n_joints) or \
             (n_samples, n_joints, 2)
-        Ground-truth keypoints; NaN marks a joint that is not annotated.
+        Ground-truth keypoints; NaN marks a joint that is not annotated
+        (infinity is rejected).
     y_pred : array-like of the same shape
-        Predicted keypoints; NaN counts as a miss.
+        Predicted keypoints; NaN or infinity counts as a miss.
     head_boxes : array-like of shape (n_samples, 4)
-        Head boxes ``(x1, y1, x2, y2)`` in the same pixel coordinates.
+        Head boxes ``(x1, y1, x2, y2)`` in the same pixel coordinates; a
+        sample whose box holds NaN is left out (infinity is rejected).
     alpha : float, default=0.5
         Threshold as a fraction of the head size ``0.6 * diagonal``.
     average : {"all", "joints"}, default="all"
@@ -225,11 +243,16 @@ def pckh(y_true, y_pred, head_boxes, alpha=0.5, *, average="all"):
     """
     alpha = _check_alpha(alpha)
     y_true, y_pred = _check_pair(y_true, y_pred)
-    boxes = np.asarray(head_boxes, dtype=np.float64)
+    boxes = _as_float(head_boxes, "head_boxes")
     if boxes.shape != (y_true.shape[0], 4):
         raise ValueError(
             f"head_boxes must have shape (n_samples, 4) = ({y_true.shape[0]}, 4), "
             f"got {boxes.shape}."
+        )
+    if np.isinf(boxes).any():
+        raise ValueError(
+            "head_boxes must be finite or NaN (no head box: the sample is left "
+            f"out), got {int(np.isinf(boxes).sum())} infinite value(s)."
         )
     size = 0.6 * np.linalg.norm(boxes[:, 2:] - boxes[:, :2], axis=1)
     size = np.where(size > 0, size, np.nan)

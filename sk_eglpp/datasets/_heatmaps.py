@@ -26,7 +26,13 @@ __all__ = ["keypoints_to_heatmaps", "heatmaps_to_keypoints"]
 
 def _as_joint_array(keypoints, name="keypoints"):
     """``(n, 2J)`` or ``(n, J, 2)`` -> float64 ``(n, J, 2)``."""
-    kp = np.asarray(keypoints, dtype=np.float64)
+    try:
+        kp = np.asarray(keypoints, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must hold numbers (pixel coordinates, NaN for a missing "
+            f"joint), got values that cannot be converted to float: {exc}"
+        ) from exc
     if kp.ndim == 2:
         if kp.shape[1] % 2:
             raise ValueError(
@@ -106,17 +112,21 @@ def keypoints_to_heatmaps(keypoints, heatmap_size, *, sigma=1.0, stride=1):
         raise ValueError(f"heatmap_size must be positive, got {(height, width)}.")
     if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
         raise TypeError(f"sigma must be a positive number, got {sigma!r}.")
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0, got {sigma}.")
+    if not (sigma > 0 and np.isfinite(sigma)):
+        raise ValueError(f"sigma must be > 0 and finite, got {sigma}.")
     stride = _check_stride(stride)
 
     centre = (kp - (stride - 1.0) / 2.0) / stride  # (n, J, 2) in heatmap px
     visible = ~np.isnan(centre).any(axis=2)
     centre = np.where(visible[..., None], centre, 0.0)
-    scale = 1.0 / (2.0 * float(sigma) ** 2)
+    sigma = float(sigma)
     # The 2-D Gaussian is separable: an outer product of two 1-D profiles.
-    gx = np.exp(-((np.arange(width) - centre[..., 0:1]) ** 2) * scale)
-    gy = np.exp(-((np.arange(height) - centre[..., 1:2]) ** 2) * scale)
+    # Distances are divided by sigma before squaring, so that no sigma ** 2
+    # under- or overflows; distances of more than about 1e154 sigma overflow
+    # the square to inf, and exp(-inf) = 0 is the right value.
+    with np.errstate(over="ignore"):
+        gx = np.exp(-0.5 * ((np.arange(width) - centre[..., 0:1]) / sigma) ** 2)
+        gy = np.exp(-0.5 * ((np.arange(height) - centre[..., 1:2]) / sigma) ** 2)
     heatmaps = gy[..., :, None] * gx[..., None, :]
     heatmaps *= visible[..., None, None]
     return heatmaps.astype(np.float32)
@@ -148,7 +158,7 @@ def heatmaps_to_keypoints(heatmaps, *, stride=1, refine=True):
     Parameters
     ----------
     heatmaps : array-like of shape (n_samples, n_joints, height, width)
-        One heatmap per joint.
+        One heatmap per joint; finite values (NaN and infinity are rejected).
     stride : float, default=1
         Input pixels per heatmap pixel; the result is mapped back to input
         pixels with ``x = stride * u + (stride - 1) / 2`` (see the module's
@@ -178,7 +188,13 @@ def heatmaps_to_keypoints(heatmaps, *, stride=1, refine=True):
     >>> heatmaps_to_keypoints(h, stride=4).round(3)
     array([[21.3, 40.7]])
     """
-    h = np.asarray(heatmaps, dtype=np.float64)
+    try:
+        h = np.asarray(heatmaps, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"heatmaps must hold numbers, got values that cannot be converted to "
+            f"float: {exc}"
+        ) from exc
     if h.ndim != 4:
         raise ValueError(
             "heatmaps must have shape (n_samples, n_joints, height, width), got "
@@ -188,9 +204,11 @@ def heatmaps_to_keypoints(heatmaps, *, stride=1, refine=True):
         raise ValueError(f"heatmaps must not be empty, got shape {h.shape}.")
     stride = _check_stride(stride)
     n, n_joints, height, width = h.shape
-    flat = h.reshape(n, n_joints, -1)
-    if np.isnan(flat).any():
-        raise ValueError("heatmaps must not contain NaN.")
+    flat = h.reshape(n, n_joints, height * width)
+    if flat.size == 0:  # no sample or no joint: nothing to decode
+        return np.empty((n, 2 * n_joints))
+    if not np.isfinite(flat).all():
+        raise ValueError("heatmaps must not contain NaN or infinity.")
     index = flat.argmax(axis=2)
     v, u = np.divmod(index, width)
     x = u.astype(np.float64)

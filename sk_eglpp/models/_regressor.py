@@ -2,6 +2,7 @@
 
 import contextlib
 import numbers
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -18,6 +19,9 @@ from ..metrics import pck
 from ._hourglass import LossPredictionHead, StackedHourglass
 
 __all__ = ["HourglassRegressor", "HeatmapMSELoss"]
+
+#: start of torch's warning when a tensor is built on a read-only array
+_READ_ONLY_WARNING = "The given NumPy array is not writable"
 
 
 def _per_sample_heatmap_loss(heatmaps, targets, weights):
@@ -281,13 +285,36 @@ class HourglassRegressor(NeuralNetRegressor):
             raise ValueError("X must not contain NaN or infinity.")
         return X
 
+    @staticmethod
+    @contextlib.contextmanager
+    def _read_only_inputs():
+        """Silence torch's warning about read-only input arrays.
+
+        The data loader turns every sample of a batch into a tensor sharing the
+        array's memory (torch warns when the array is read-only) and then
+        stacks them into a new tensor, so the network never sees, let alone
+        writes to, the caller's memory: read-only arrays (and memory maps) are
+        safe inputs and need no copy.
+        """
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=_READ_ONLY_WARNING, category=UserWarning
+            )
+            yield
+
     def _check_y(self, y, n_samples):
         if y is None:
             raise ValueError(
                 "HourglassRegressor requires y to be passed, but the target y is "
                 "None: give keypoints of shape (n_samples, 2 * n_joints)."
             )
-        y = np.asarray(y, dtype=np.float32)
+        try:
+            y = np.asarray(y, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "y must hold numbers (keypoints in pixels, NaN for a joint that "
+                f"is not annotated), got values that cannot be converted: {exc}"
+            ) from exc
         if y.ndim == 3 and y.shape[2] == 2:
             y = y.reshape(y.shape[0], -1)
         elif y.ndim != 2 or y.shape[1] % 2:
@@ -321,6 +348,8 @@ class HourglassRegressor(NeuralNetRegressor):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise TypeError(f"{name} must be a number, got {value!r}.")
+            if not np.isfinite(value):
+                raise ValueError(f"{name} must be finite, got {value}.")
             if value < 0 or (name == "sigma" and value == 0):
                 sign = ">" if name == "sigma" else ">="
                 raise ValueError(f"{name} must be {sign} 0, got {value}.")
@@ -386,9 +415,19 @@ class HourglassRegressor(NeuralNetRegressor):
         return self
 
     def get_iterator(self, dataset, training=False):
-        """skorch's iterator; training batches shuffled by a seeded generator."""
+        """skorch's iterator; training batches shuffled by a seeded generator.
+
+        Prediction iterators get a private generator: torch's data loader
+        draws a seed from its generator every time it is iterated, which would
+        otherwise advance torch's global generator on every prediction.
+        """
         if not training:
-            return super().get_iterator(dataset, training=False)
+            kwargs = self.get_params_for("iterator_valid")
+            kwargs.setdefault("batch_size", self.batch_size)
+            if kwargs["batch_size"] == -1:
+                kwargs["batch_size"] = len(dataset)
+            kwargs.setdefault("generator", torch.Generator())
+            return self.iterator_valid(dataset, **kwargs)
         kwargs = self.get_params_for("iterator_train")
         kwargs.setdefault("batch_size", self.batch_size)
         kwargs.setdefault("shuffle", True)
@@ -492,7 +531,8 @@ class HourglassRegressor(NeuralNetRegressor):
                 self.initialize()
             self._check_module_matches()
             self.heatmap_size_ = self._heatmap_size(X.shape[2:])
-            NeuralNet.partial_fit(self, X, y, **fit_params)
+            with self._read_only_inputs():
+                NeuralNet.partial_fit(self, X, y, **fit_params)
         return self
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
@@ -503,7 +543,8 @@ class HourglassRegressor(NeuralNetRegressor):
                 self.initialize()
             self._check_module_matches()
             self.heatmap_size_ = self._heatmap_size(X.shape[2:])
-            NeuralNet.partial_fit(self, X, y, classes, **fit_params)
+            with self._read_only_inputs():
+                NeuralNet.partial_fit(self, X, y, classes, **fit_params)
         return self
 
     def _heatmap_size(self, image_size):
@@ -575,8 +616,14 @@ class HourglassRegressor(NeuralNetRegressor):
         """Input batches as tensors on ``device``, for use under ``_eval_mode``."""
         self.check_is_fitted()
         X = self._check_X(X)
-        iterator = self.get_iterator(self.get_dataset(X), training=False)
-        for batch in iterator:
+        batches = iter(self.get_iterator(self.get_dataset(X), training=False))
+        while True:
+            # the filter is set around the loader only, not around the caller's
+            # code that runs between two batches
+            with self._read_only_inputs():
+                batch = next(batches, None)
+            if batch is None:
+                return
             Xi, _ = unpack_data(batch)
             yield to_tensor(Xi, device=self.device)
 
