@@ -1,4 +1,10 @@
-"""datasets."""
+"""Pose data: the embedded synthetic generator, LSP / LSPET / MPII loaders, heatmaps.
+
+Every loader returns images ``X`` of shape ``(n, channels, height, width)``
+(float32 in [0, 1]) and keypoints ``y`` of shape ``(n, 2 * n_joints)`` in pixel
+coordinates (``x0, y0, x1, y1, ...``; NaN for a joint that is not annotated),
+in LSP's 14-joint order (``LSP_JOINT_NAMES``).
+"""
 
 from ._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 from ._loaders import MPII_TO_LSP as MPII_TO_LSP

@@ -14,26 +14,39 @@ from ._mc_dropout import MCDropoutQuery, mc_dropout
 from ._multipeak import MultiPeakEntropyQuery, multipeak_entropy
 from ._random import RandomQuery, random_query
 
-__all__ = ["BaseQueryStrategy", "STRATEGIES", "get_strategy"]
-
 #: name -> default instance of every built-in strategy
-STRATEGIES = {}
+STRATEGIES = {
+    "egl_pp": egl_pp,
+    "egl_linear": egl_linear,
+    "emcm": emcm,
+    "random_query": random_query,
+    "coreset": coreset,
+    "multipeak_entropy": multipeak_entropy,
+    "learning_loss": learning_loss,
+    "mc_dropout": mc_dropout,
+}
 
-__all__ += ["EGLPlusPlusQuery", "egl_pp"]
-STRATEGIES["egl_pp"] = egl_pp
-__all__ += ["LinearEGLQuery", "egl_linear", "EMCMQuery", "emcm"]
-STRATEGIES["egl_linear"] = egl_linear
-STRATEGIES["emcm"] = emcm
-__all__ += ["RandomQuery", "random_query"]
-STRATEGIES["random_query"] = random_query
-__all__ += ["CoreSetQuery", "coreset"]
-STRATEGIES["coreset"] = coreset
-__all__ += ["MultiPeakEntropyQuery", "multipeak_entropy"]
-STRATEGIES["multipeak_entropy"] = multipeak_entropy
-__all__ += ["MCDropoutQuery", "mc_dropout"]
-STRATEGIES["mc_dropout"] = mc_dropout
-__all__ += ["LearningLossQuery", "learning_loss"]
-STRATEGIES["learning_loss"] = learning_loss
+__all__ = [
+    "BaseQueryStrategy",
+    "STRATEGIES",
+    "get_strategy",
+    "EGLPlusPlusQuery",
+    "egl_pp",
+    "LinearEGLQuery",
+    "egl_linear",
+    "EMCMQuery",
+    "emcm",
+    "RandomQuery",
+    "random_query",
+    "CoreSetQuery",
+    "coreset",
+    "MultiPeakEntropyQuery",
+    "multipeak_entropy",
+    "LearningLossQuery",
+    "learning_loss",
+    "MCDropoutQuery",
+    "mc_dropout",
+]
 
 
 def get_strategy(name):
