@@ -396,3 +396,34 @@ def test_full_modal_0421_loop_with_hourglass(pose, modal_0421_path, tmp_path):
     assert out["modal"].startswith(modal_0421_path)
     assert out["calls"] == 3  # one strategy call per query
     assert out["seen"] == _pose_loop(ActiveLearner, pose)
+
+
+def test_modal_own_learner():
+    """modAL's own ActiveLearner: query works; teach only where sklearn < 1.8."""
+    import modAL.models
+    import sklearn
+    from sklearn.utils.fixes import parse_version
+
+    from sk_eglpp.datasets import make_pose_dataset
+
+    # modAL's own teach rejects NaN targets: every joint visible
+    X, y = make_pose_dataset(
+        n_samples=40, image_size=32, occlusion=0.0, truncation=0.0, random_state=0
+    )
+    y = y.astype(np.float32)
+    learner = modAL.models.ActiveLearner(
+        estimator=_hourglass(max_epochs=1),
+        query_strategy=EGLPlusPlusQuery(n_neighbors=5, perplexity=3.0),
+        X_training=X[:15],
+        y_training=y[:15],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        idx, X_query = learner.query(X[15:], n_instances=3)
+    assert len(set(np.asarray(idx).tolist())) == 3
+    if parse_version(sklearn.__version__) >= parse_version("1.8"):
+        with pytest.raises(TypeError, match="force_all_finite"):
+            learner.teach(X_query, y[15:][idx])
+    else:  # pragma: no cover - older scikit-learn
+        learner.teach(X_query, y[15:][idx])
+        assert learner.X_training.shape[0] == 18
