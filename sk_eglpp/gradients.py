@@ -830,11 +830,18 @@ def squared_gradient_norms(
     selections (e.g. ``"all"`` with BatchNorm affine parameters) take the
     gradients of the parameters themselves, one input at a time. Both are
     exact; the results agree with a per-pair ``loss.backward()`` loop to
-    floating point rounding. The per-layer engine assumes that a selected
-    Linear / Conv parameter acts only through its module's ``forward`` (a
-    parameter registered in several modules, i.e. tied weights, sends the
-    computation to the per-input engine; one used functionally elsewhere is not
-    detected).
+    floating point rounding. One caveat of float32: a batched forward pass may
+    round differently from a single-input one, and where a max-pooling window
+    holds a near-tie (or a ReLU input is within rounding of zero) the gradient
+    can then be routed differently; for such inputs the batched norm differs
+    from the batch-size-1 norm by more than rounding (0.5 % was seen on one of
+    eight hourglass inputs). In float64, or with ``batch_size=1``, the two
+    agree to rounding. Squared norms are accumulated in float64 from factors
+    scaled to unit magnitude, so they do not overflow. The per-layer engine
+    assumes that a selected Linear / Conv parameter acts only through its
+    module's ``forward`` (a parameter registered in several modules, i.e. tied
+    weights, sends the computation to the per-input engine; one used
+    functionally elsewhere is not detected).
 
     References
     ----------
