@@ -37,6 +37,10 @@ EXTRAS_REQUIRE = {
         "numpydoc>=1.6",
         "pydata-sphinx-theme>=0.15",
     ],
+    # joblib's "dask" backend on a dask.distributed cluster.
+    "dask": ["dask[distributed]>=2023.1"],
+    # Benchmark-only: scikit-activeml's EMCM as the emcm / egl_linear baseline.
+    "bench": ["scikit-activeml"],
 }
 
 setup(

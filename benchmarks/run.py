@@ -23,6 +23,17 @@ Neighbour stage: ``top_k_neighbors`` against scikit-learn's route
 (``pairwise_distances`` + ``sklearn.manifold._utils._binary_search_perplexity``)
 with the largest absolute difference, and the peak memory of the neighbour
 stage on a large pool (``tracemalloc``).
+
+End-to-end ``EGLPlusPlusQuery.score`` on a fitted ``HourglassRegressor`` (a
+tiny hourglass on 32 x 32 pose images, fixed labelled set) for growing pools,
+with the scaling exponent fitted by least squares on log time vs log n_pool.
+
+Linear strategies: ``emcm`` and ``egl_linear`` against scikit-activeml's
+``ExpectedModelChangeMaximization`` (extra ``bench``; skipped when it is not
+installed) on the same data, K = 10 bootstrap linear models.
+
+``--only gradients,neighbors,scaling,linear`` runs a subset; the other
+sections of an existing ``--output`` file are then kept.
 """
 
 import argparse
@@ -47,6 +58,8 @@ from sk_eglpp.gradients import (  # noqa: E402
 )
 from sk_eglpp.models._hourglass import StackedHourglass  # noqa: E402
 from sk_eglpp.neighbors import top_k_neighbors  # noqa: E402
+
+_SECTIONS = ("gradients", "neighbors", "scaling", "linear")
 
 
 def _median_time(fn, repeats):
@@ -136,19 +149,29 @@ def bench_gradients(name, model_kwargs, args, n_ref_inputs, n_pool):
     row["lowrank_top_b_overlap"] = len(top_exact & top_low) / B
     row["top_b"] = B
     if device == "cpu":
+        # n_jobs=2 against n_jobs=1 with the same batches, at least 4 of them
+        # so that each of the 2 workers gets 2 (with the default batch_size
+        # a small pool is 1 batch, i.e. 1 task, and nothing runs in parallel).
+        jobs = dict(batch_size=max(1, n_pool // 4), **common)
+        row["n_jobs_batch_size"] = jobs["batch_size"]
         # Start the joblib workers before timing (process start-up and the
         # torch import are a one-off cost per session).
         expected_gradient_norms(
             module, X[:2], bank, idx[:2], q[:2], n_jobs=2, batch_size=1, **common
         )
-        t_j, two = _median_time(
-            lambda: expected_gradient_norms(
-                module, X, bank, idx, q, n_jobs=2, **common
-            ),
+        t_1, one = _median_time(
+            lambda: expected_gradient_norms(module, X, bank, idx, q, n_jobs=1, **jobs),
             reps,
         )
+        t_j, two = _median_time(
+            lambda: expected_gradient_norms(module, X, bank, idx, q, n_jobs=2, **jobs),
+            reps,
+        )
+        row["time_per_input_s"]["c_exact_pool_n_jobs_1"] = t_1 / n_pool
         row["time_per_input_s"]["c_exact_pool_n_jobs_2"] = t_j / n_pool
-        row["n_jobs_2_identical"] = bool(np.array_equal(two, exact))
+        row["n_jobs_2_identical"] = bool(np.array_equal(two, one))
+        # Other processes on the machine make the parallel timing meaningless.
+        row["load_average_1min"] = os.getloadavg()[0]
     t = row["time_per_input_s"]
     row["ratios"] = {
         "loop_over_exact": t["a_per_pair_loop"] / t["c_exact"],
@@ -158,7 +181,7 @@ def bench_gradients(name, model_kwargs, args, n_ref_inputs, n_pool):
     }
     if "c_exact_pool_n_jobs_2" in t:
         row["ratios"]["n_jobs_1_over_2"] = (
-            t["c_exact_pool"] / t["c_exact_pool_n_jobs_2"]
+            t["c_exact_pool_n_jobs_1"] / t["c_exact_pool_n_jobs_2"]
         )
     return row
 
@@ -217,7 +240,147 @@ def bench_neighbors(args):
     return row
 
 
+def bench_egl_pp_scaling(args):
+    """End-to-end EGL++ query time for growing pools (fitted exponent)."""
+    from sk_eglpp import EGLPlusPlusQuery
+    from sk_eglpp.models import HourglassRegressor
+
+    sizes = (125, 250, 500, 1000) if args.quick else (1000, 2000, 4000, 8000)
+    n_lab, image_size = 200, 32
+    model = {"n_features": 8, "n_stacks": 1, "depth": 1}
+    X, y = make_pose_dataset(max(sizes) + n_lab, image_size=image_size, random_state=0)
+    X_lab, y_lab, X_pool = X[:n_lab], y[:n_lab], X[n_lab:]
+    net = HourglassRegressor(
+        **{f"module__{k}": v for k, v in model.items()},
+        max_epochs=1,
+        random_state=0,
+    ).fit(X_lab, y_lab)
+    strategy = EGLPlusPlusQuery(n_neighbors=30, batch_size=32, device=args.device)
+
+    def query(n):
+        return strategy.score(net, X_pool[:n], X_labelled=X_lab, y_labelled=y_lab)
+
+    query(64)  # warm-up (allocator, lazy imports)
+    times = []
+    for n in sizes:
+        # The largest pools take long: at most 2 repeats there, 1 with --quick.
+        reps = args.repeats if n <= sizes[1] else min(args.repeats, 2)
+        reps = 1 if args.quick else reps
+        times.append(_median_time(lambda n=n: query(n), reps)[0])
+    slope, _ = np.polyfit(np.log(sizes), np.log(times), 1)
+    return {
+        "model": {"image_size": image_size, **model},
+        "n_labelled": n_lab,
+        "n_neighbors": 30,
+        "n_pool": list(sizes),
+        "time_s": times,
+        "time_per_input_s": [t / n for t, n in zip(times, sizes, strict=True)],
+        "scaling_exponent": float(slope),
+    }
+
+
+def bench_linear(args):
+    """``emcm`` / ``egl_linear`` against scikit-activeml's EMCM, same data."""
+    from scipy.stats import spearmanr
+    from sklearn.linear_model import LinearRegression
+
+    from sk_eglpp import EMCMQuery, LinearEGLQuery
+
+    n_pool, n_lab, d, K = (20000, 500, 50, 10) if args.quick else (100000, 1000, 50, 10)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_pool + n_lab, d))
+    y = X @ rng.normal(size=d) + 0.5 * rng.normal(size=n_pool + n_lab)
+    X_lab, y_lab, X_pool = X[:n_lab], y[:n_lab], X[n_lab:]
+    model = LinearRegression().fit(X_lab, y_lab)
+    data = dict(X_labelled=X_lab, y_labelled=y_lab)
+
+    def ours(cls, seed=0):
+        return cls(n_estimators=K, random_state=seed).score(model, X_pool, **data)
+
+    t_emcm, s_emcm = _median_time(lambda: ours(EMCMQuery), args.repeats)
+    t_egl, _ = _median_time(lambda: ours(LinearEGLQuery), args.repeats)
+    row = {
+        "n_pool": n_pool,
+        "n_labelled": n_lab,
+        "d": d,
+        "K": K,
+        "time_s": {"emcm": t_emcm, "egl_linear": t_egl},
+        "ratios": {"egl_linear_over_emcm": t_egl / t_emcm},
+        # Bootstrap noise: the same strategy with another seed.
+        "emcm_spearman_other_seed": float(
+            spearmanr(s_emcm, ours(EMCMQuery, seed=1)).statistic
+        ),
+    }
+    try:
+        from skactiveml.pool import ExpectedModelChangeMaximization
+        from skactiveml.regressor import SklearnRegressor
+    except ImportError:
+        row["skactiveml"] = "not installed (pip install scikit-activeml)"
+        return row
+    reg = SklearnRegressor(LinearRegression()).fit(X_lab, y_lab)
+
+    def skal(seed=0):
+        # Same K; n_train=1 (int) draws len(X_lab) + 1 rows with replacement
+        # from the labelled set, the nearest to our n_labelled-row resamples.
+        qs = ExpectedModelChangeMaximization(
+            bootstrap_size=K, n_train=1, random_state=seed
+        )
+        return qs.query(
+            X_lab,
+            y_lab,
+            reg,
+            fit_reg=False,
+            candidates=X_pool,
+            batch_size=1,
+            return_utilities=True,
+        )[1][0]
+
+    t_sk, s_sk = _median_time(skal, args.repeats)
+    row["time_s"]["skactiveml_emcm"] = t_sk
+    row["ratios"]["skactiveml_over_emcm"] = t_sk / t_emcm
+    row["ratios"]["skactiveml_over_egl_linear"] = t_sk / t_egl
+    row["emcm_spearman_skactiveml"] = float(spearmanr(s_emcm, s_sk).statistic)
+    row["skactiveml_spearman_other_seed"] = float(
+        spearmanr(s_sk, skal(seed=1)).statistic
+    )
+    return row
+
+
 def _print_table(results):
+    if results.get("gradients"):
+        _print_gradients(results)
+    if "neighbors" in results:
+        _print_neighbors(results["neighbors"])
+    if "egl_pp_scaling" in results:
+        sc = results["egl_pp_scaling"]
+        print(f"\n{'EGL++ query (tiny hourglass)':<30}{'time (s)':>12}{'s/input':>12}")
+        for n, t, per in zip(
+            sc["n_pool"], sc["time_s"], sc["time_per_input_s"], strict=True
+        ):
+            print(f"{'n_pool = ' + str(n):<30}{t:>12.4g}{per:>12.3g}")
+        print(f"{'scaling exponent':<30}{sc['scaling_exponent']:>12.3f}")
+    if "linear" in results:
+        li = results["linear"]
+        print(
+            f"\nlinear strategies {li['n_pool']} x {li['d']}, K={li['K']}, "
+            f"n_labelled={li['n_labelled']}"
+        )
+        for name, t in li["time_s"].items():
+            print(f"  {name:<28}{t:>10.4g} s")
+        for name, r in li["ratios"].items():
+            print(f"  {name:<28}{r:>10.3g}")
+        for key in (
+            "emcm_spearman_skactiveml",
+            "emcm_spearman_other_seed",
+            "skactiveml_spearman_other_seed",
+        ):
+            if key in li:
+                print(f"  {key:<28}{li[key]:>10.3f}")
+        if "skactiveml" in li:
+            print(f"  skactiveml: {li['skactiveml']}")
+
+
+def _print_gradients(results):
     print(
         f"\n{'gradient stage':<42}"
         + "".join(f"{r['model']:>16}" for r in results["gradients"])
@@ -253,7 +416,9 @@ def _print_table(results):
         print(
             f"{label:<42}" + "".join(f"{get(r):>16.4g}" for r in results["gradients"])
         )
-    nb = results["neighbors"]
+
+
+def _print_neighbors(nb):
     print(
         f"\nneighbour stage {nb['n_pool']} x {nb['n_labelled']} x {nb['d']}: "
         f"sklearn route {nb['time_s']['sklearn_route']:.3g} s, top_k_neighbors "
@@ -279,20 +444,36 @@ def main(argv=None):
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads (default 1)"
     )
+    parser.add_argument(
+        "--only",
+        default="gradients,neighbors,scaling,linear",
+        help="comma-separated sections to run (default: all)",
+    )
     args = parser.parse_args(argv)
+    sections = set(args.only.split(","))
+    unknown = sections - set(_SECTIONS)
+    if unknown:
+        parser.error(f"unknown sections {sorted(unknown)}; choose from {_SECTIONS}")
     torch.set_num_threads(args.threads)
-    results = {
-        "command": " ".join(["python -m benchmarks", *(argv or sys.argv[1:])]),
-        "machine": {
-            "platform": platform.platform(),
-            "cpu_count": os.cpu_count(),
-            "torch": torch.__version__,
-            "numpy": np.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "device": args.device,
-        },
-        "gradients": [],
-    }
+    results = {}
+    if sections != set(_SECTIONS) and os.path.exists(args.output):
+        with open(args.output) as fh:
+            results = json.load(fh)  # keep the sections not run now
+    results.update(
+        {
+            "command": " ".join(["python -m benchmarks", *(argv or sys.argv[1:])]),
+            "machine": {
+                "platform": platform.platform(),
+                "cpu_count": os.cpu_count(),
+                "torch": torch.__version__,
+                "numpy": np.__version__,
+                "torch_threads": torch.get_num_threads(),
+                "device": args.device,
+            },
+        }
+    )
+    if "gradients" in sections:
+        results["gradients"] = []
     models = [("default", {}, 2, 8 if args.quick else 32)]
     models.append(
         (
@@ -302,11 +483,18 @@ def main(argv=None):
             4 if args.quick else 8,
         )
     )
-    for name, kwargs, n_ref, n_pool in models:
+    for name, kwargs, n_ref, n_pool in models if "gradients" in sections else ():
         print(f"gradient stage: {name} hourglass ...", flush=True)
         results["gradients"].append(bench_gradients(name, kwargs, args, n_ref, n_pool))
-    print("neighbour stage ...", flush=True)
-    results["neighbors"] = bench_neighbors(args)
+    if "neighbors" in sections:
+        print("neighbour stage ...", flush=True)
+        results["neighbors"] = bench_neighbors(args)
+    if "scaling" in sections:
+        print("end-to-end EGL++ query scaling ...", flush=True)
+        results["egl_pp_scaling"] = bench_egl_pp_scaling(args)
+    if "linear" in sections:
+        print("linear strategies ...", flush=True)
+        results["linear"] = bench_linear(args)
     _print_table(results)
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w") as fh:
