@@ -208,6 +208,34 @@ def _chunks(n_samples, ensemble):
     return gen_batches(n_samples, chunk)
 
 
+def _variance_forms(ensemble):
+    """``M_o = sum_k s_ko^2 (X~_k^T X~_k)^+`` for every output: (n_outputs, p, p).
+
+    Collapsing the learners first turns the K leverages of every sample into
+    one quadratic form per output:
+    ``sum_k s_ko^2 (1 + x~^T G_k^+ x~) = sum_k s_ko^2 + x~^T M_o x~``.
+    """
+    grams = ensemble.factors @ ensemble.factors.transpose(0, 2, 1)  # (K, p, p)
+    return np.einsum("ko,kpq->opq", ensemble.variances, grams)
+
+
+def _quadratic_forms(X, forms, fit_intercept):
+    """``x~^T M_o x~`` for every row of ``X`` and output ``o``: (n, n_outputs)."""
+    n_features = forms.shape[1] - int(fit_intercept)
+    out = np.empty((X.shape[0], forms.shape[0]))
+    for o, M in enumerate(forms):
+        # x~^T M = x^T M[:d] (+ M[d] for the intercept's constant 1)
+        P = safe_sparse_dot(X, M[:n_features], dense_output=True)
+        if fit_intercept:
+            P += M[n_features]
+        if sparse.issparse(X):
+            q = np.asarray(X.multiply(P[:, :n_features]).sum(axis=1)).ravel()
+        else:
+            q = np.einsum("ij,ij->i", X, P[:, :n_features])
+        out[:, o] = q + P[:, n_features] if fit_intercept else q
+    return out
+
+
 def _expected_sq_deviation(ensemble, X, reference):
     """``(1/K) sum_k [sigma_k^2(x) + (mu_k(x) - f(x))^2]`` for every output.
 
@@ -224,9 +252,13 @@ def _expected_sq_deviation(ensemble, X, reference):
     n = X.shape[0]
     out = np.empty((n, ensemble.n_outputs))
     sq_norms = np.empty(n)
+    forms = _variance_forms(ensemble)
+    base = ensemble.variances.sum(axis=0)
     for batch in _chunks(n, ensemble):
-        means, leverages, sq_norms[batch] = _ensemble_moments(ensemble, X[batch])
-        variance = (1.0 + leverages) @ ensemble.variances
+        means, _, sq_norms[batch] = _ensemble_moments(
+            ensemble, X[batch], leverages=False
+        )
+        variance = base + _quadratic_forms(X[batch], forms, ensemble.fit_intercept)
         spread = np.sum((means - reference[batch][:, None, :]) ** 2, axis=1)
         out[batch] = (variance + spread) / ensemble.n_estimators
     return out, sq_norms
