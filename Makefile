@@ -23,7 +23,7 @@ install: $(PY)
 
 install-tests: $(PY)
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[tests]"
+	$(PY) -m pip install --quiet -e ".[tests,dask]"
 	$(PY) -m pip install --quiet --no-deps --upgrade --target "$(MODAL_0421)" "modAL-python==0.4.2.1"
 
 simulate: install
