@@ -15,6 +15,7 @@ __all__ = [
     "check_n_instances",
     "check_positive_int",
     "top_indices",
+    "check_keypoints",
 ]
 
 
@@ -221,3 +222,61 @@ def top_indices(scores, n_instances):
         candidates = np.arange(scores.shape[0])
     order = np.argsort(-scores[candidates], kind="stable")
     return candidates[order][:n_instances]
+
+
+def as_float_array(a, name, what="numbers"):
+    """``np.asarray(a, float64)`` with an error naming ``name`` when it fails."""
+    try:
+        return np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name} must hold {what}, got values that cannot be converted to "
+            f"float: {exc}"
+        ) from exc
+
+
+def check_keypoints(keypoints, name="keypoints", *, allow_inf=False):
+    """Keypoints ``(n, 2 * n_joints)`` or ``(n, n_joints, 2)`` as float64 ``(n, J, 2)``.
+
+    Parameters
+    ----------
+    keypoints : array-like
+        Pixel coordinates ``x0, y0, x1, y1, ...``; NaN marks a joint that is
+        not annotated.
+    name : str, default="keypoints"
+        Name used in error messages.
+    allow_inf : bool, default=False
+        Whether infinite coordinates are accepted (predictions: a miss).
+
+    Returns
+    -------
+    keypoints : ndarray of shape (n, n_joints, 2), float64
+
+    Examples
+    --------
+    >>> check_keypoints([[1.0, 2.0, np.nan, np.nan]]).shape
+    (1, 2, 2)
+    """
+    kp = as_float_array(
+        keypoints,
+        name,
+        "numbers (pixel coordinates, NaN for a joint that is not annotated)",
+    )
+    if kp.ndim == 2:
+        if kp.shape[1] % 2:
+            raise ValueError(
+                f"{name} of shape (n_samples, 2 * n_joints) must have an even "
+                f"number of columns (x0, y0, x1, y1, ...), got shape {kp.shape}."
+            )
+        kp = kp.reshape(kp.shape[0], kp.shape[1] // 2, 2)
+    elif kp.ndim != 3 or kp.shape[2] != 2:
+        raise ValueError(
+            f"{name} must have shape (n_samples, 2 * n_joints) or "
+            f"(n_samples, n_joints, 2), got shape {kp.shape}."
+        )
+    if not allow_inf and np.isinf(kp).any():
+        raise ValueError(
+            f"{name} must be finite or NaN (joint not annotated), got "
+            f"{int(np.isinf(kp).sum())} infinite coordinate(s)."
+        )
+    return kp

@@ -23,6 +23,8 @@ import warnings
 import numpy as np
 from sklearn.metrics import make_scorer
 
+from ._validation import as_float_array, check_keypoints
+
 __all__ = ["pck", "pckh", "pck_scorer", "make_pck_scorer", "make_pckh_scorer"]
 
 #: torso diagonals per joint count: (right shoulder, left hip), then
@@ -30,41 +32,9 @@ __all__ = ["pck", "pckh", "pck_scorer", "make_pck_scorer", "make_pckh_scorer"]
 TORSO_JOINTS = {14: ((8, 3), (9, 2)), 16: ((12, 3), (13, 2))}
 
 
-def _as_float(a, name):
-    try:
-        return np.asarray(a, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must hold numbers (pixel coordinates), got values that cannot "
-            f"be converted to float: {exc}"
-        ) from exc
-
-
-def _as_joints(a, name, *, allow_inf=True):
-    a = _as_float(a, name)
-    if a.ndim == 2:
-        if a.shape[1] % 2:
-            raise ValueError(
-                f"{name} of shape (n_samples, 2 * n_joints) needs an even number "
-                f"of columns, got shape {a.shape}."
-            )
-        a = a.reshape(a.shape[0], a.shape[1] // 2, 2)
-    elif a.ndim != 3 or a.shape[2] != 2:
-        raise ValueError(
-            f"{name} must have shape (n_samples, 2 * n_joints) or "
-            f"(n_samples, n_joints, 2), got shape {a.shape}."
-        )
-    if not allow_inf and np.isinf(a).any():
-        raise ValueError(
-            f"{name} must be finite or NaN (joint not annotated), got "
-            f"{int(np.isinf(a).sum())} infinite coordinate(s)."
-        )
-    return a
-
-
 def _check_pair(y_true, y_pred):
-    y_true = _as_joints(y_true, "y_true", allow_inf=False)
-    y_pred = _as_joints(y_pred, "y_pred")  # inf: a miss, like NaN
+    y_true = check_keypoints(y_true, "y_true")
+    y_pred = check_keypoints(y_pred, "y_pred", allow_inf=True)  # inf: a miss, like NaN
     if y_true.shape != y_pred.shape:
         raise ValueError(
             "y_true and y_pred must hold the same samples and joints, got shapes "
@@ -243,7 +213,7 @@ def pckh(y_true, y_pred, head_boxes, alpha=0.5, *, average="all"):
     """
     alpha = _check_alpha(alpha)
     y_true, y_pred = _check_pair(y_true, y_pred)
-    boxes = _as_float(head_boxes, "head_boxes")
+    boxes = as_float_array(head_boxes, "head_boxes", "numbers (pixel coordinates)")
     if boxes.shape != (y_true.shape[0], 4):
         raise ValueError(
             f"head_boxes must have shape (n_samples, 4) = ({y_true.shape[0]}, 4), "

@@ -21,33 +21,9 @@ import numbers
 
 import numpy as np
 
+from .._validation import check_keypoints
+
 __all__ = ["keypoints_to_heatmaps", "heatmaps_to_keypoints"]
-
-
-def _as_joint_array(keypoints, name="keypoints"):
-    """``(n, 2J)`` or ``(n, J, 2)`` -> float64 ``(n, J, 2)``."""
-    try:
-        kp = np.asarray(keypoints, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name} must hold numbers (pixel coordinates, NaN for a missing "
-            f"joint), got values that cannot be converted to float: {exc}"
-        ) from exc
-    if kp.ndim == 2:
-        if kp.shape[1] % 2:
-            raise ValueError(
-                f"{name} of shape (n_samples, 2 * n_joints) must have an even "
-                f"number of columns (x0, y0, x1, y1, ...), got shape {kp.shape}."
-            )
-        kp = kp.reshape(kp.shape[0], kp.shape[1] // 2, 2)
-    elif kp.ndim != 3 or kp.shape[2] != 2:
-        raise ValueError(
-            f"{name} must have shape (n_samples, 2 * n_joints) or "
-            f"(n_samples, n_joints, 2), got shape {kp.shape}."
-        )
-    if np.isinf(kp).any():
-        raise ValueError(f"{name} must be finite or NaN (missing joint), got inf.")
-    return kp
 
 
 def _check_stride(stride):
@@ -98,7 +74,7 @@ def keypoints_to_heatmaps(keypoints, heatmap_size, *, sigma=1.0, stride=1):
     >>> float(keypoints_to_heatmaps([[np.nan, np.nan]], 3).max())
     0.0
     """
-    kp = _as_joint_array(keypoints)
+    kp = check_keypoints(keypoints)
     if isinstance(heatmap_size, numbers.Integral):
         heatmap_size = (heatmap_size, heatmap_size)
     try:
