@@ -15,7 +15,7 @@ from sklearn.pipeline import Pipeline
 
 from .._validation import check_labelled, check_n_instances, check_pool, top_indices
 
-__all__ = ["BaseQueryStrategy", "QueryContext", "resolve_learner"]
+__all__ = ["BaseQueryStrategy", "QueryContext", "resolve_learner", "embed_context"]
 
 
 class QueryContext:
@@ -95,6 +95,77 @@ def resolve_learner(learner, X_labelled=None, y_labelled=None):
             f"{'X_labelled' if y_labelled is None else 'y_labelled'}."
         )
     return estimator, X_labelled, y_labelled
+
+
+def _embed(estimator, X, embedding, name, flatten):
+    """Embeddings ``(n, d)`` of ``X`` as float64.
+
+    From ``embedding(X)`` when given, else ``estimator.embed(X)``, else the
+    samples themselves: flattened with ``flatten=True``, required to be 2-D
+    otherwise.
+    """
+    if embedding is not None:
+        if not callable(embedding):
+            raise TypeError(
+                "embedding must be None or a callable X -> (n_samples, n_dims), "
+                f"got {type(embedding).__name__}."
+            )
+        Z = embedding(X)
+        source = "embedding(X)"
+    elif hasattr(estimator, "embed"):
+        Z = estimator.embed(X)
+        source = f"{type(estimator).__name__}.embed(X)"
+    else:
+        if X.ndim != 2 and not flatten:
+            raise ValueError(
+                f"Embeddings are needed: {type(estimator).__name__} has no embed "
+                f"method and {name} is not 2-D (got shape {X.shape}); pass "
+                "embedding=callable or a model with embed(X) -> (n, d)."
+            )
+        Z = X.reshape(X.shape[0], -1)
+        source = name
+    Z = np.asarray(Z, dtype=np.float64)
+    if Z.ndim != 2 or Z.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"{source} must return an array of shape ({X.shape[0]}, n_dims), got "
+            f"shape {Z.shape}."
+        )
+    if not np.all(np.isfinite(Z)):
+        raise ValueError(f"{source} returned non-finite values (NaN or inf).")
+    return Z
+
+
+def embed_context(context, embedding=None, *, flatten=False):
+    """Embeddings of the pool and of the labelled set (``None`` without one).
+
+    Parameters
+    ----------
+    context : QueryContext
+        The resolved query.
+    embedding : callable, default=None
+        ``embedding(X) -> (n, d)``; by default the estimator's ``embed``, or the
+        (pipeline-transformed) samples themselves when it has none.
+    flatten : bool, default=False
+        Whether samples with more than 2 dimensions are flattened when they are
+        used as their own embedding (otherwise they raise a ValueError).
+
+    Returns
+    -------
+    Z_pool : ndarray of shape (n_pool, d)
+    Z_labelled : ndarray of shape (n_labelled, d) or None
+    """
+    Z_pool = _embed(context.estimator, context.X_pool, embedding, "X_pool", flatten)
+    if context.X_labelled is None:
+        return Z_pool, None
+    Z_lab = _embed(
+        context.estimator, context.X_labelled, embedding, "X_labelled", flatten
+    )
+    if Z_lab.shape[1] != Z_pool.shape[1]:
+        raise ValueError(
+            "Pool and labelled embeddings must have the same dimension, got "
+            f"{Z_pool.shape[1]} and {Z_lab.shape[1]}."
+        )
+    return Z_pool, Z_lab
 
 
 def _expects_metrics(learner):
@@ -239,7 +310,6 @@ class BaseQueryStrategy(BaseEstimator):
         if self._needs_labelled:
             context.require_labelled(type(self).__name__)
         return context
-
 
     def _transform(self, head, raw, checked, name):
         """``checked`` through the pipeline's preceding steps, validated again.

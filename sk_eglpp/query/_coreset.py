@@ -5,43 +5,9 @@ from scipy.spatial.distance import cdist
 from sklearn.utils import check_random_state
 
 from .._validation import check_n_instances, check_positive_int
-from ._base import BaseQueryStrategy, _expects_metrics, _n_samples
+from ._base import BaseQueryStrategy, _expects_metrics, _n_samples, embed_context
 
 __all__ = ["CoreSetQuery", "coreset"]
-
-
-def _embed(strategy, context, X, name):
-    """Embeddings ``(n, d)`` of ``X`` as float64, following ``strategy.embedding``."""
-    estimator = context.estimator
-    if strategy.embedding is not None:
-        if not callable(strategy.embedding):
-            raise TypeError(
-                "embedding must be None or a callable X -> (n_samples, n_dims), "
-                f"got {type(strategy.embedding).__name__}."
-            )
-        Z = strategy.embedding(X)
-        source = "embedding(X)"
-    elif hasattr(estimator, "embed"):
-        Z = estimator.embed(X)
-        source = f"{type(estimator).__name__}.embed(X)"
-    else:
-        if X.ndim != 2:
-            raise ValueError(
-                f"CoreSetQuery needs embeddings: {type(estimator).__name__} has no "
-                f"embed method and {name} is not 2-D (got shape {X.shape}); pass "
-                "embedding=callable or a model with embed(X) -> (n, d)."
-            )
-        Z = X
-        source = name
-    Z = np.asarray(Z, dtype=np.float64)
-    if Z.ndim != 2 or Z.shape[0] != X.shape[0]:
-        raise ValueError(
-            f"{source} must return an array of shape ({X.shape[0]}, n_dims), got "
-            f"shape {Z.shape}."
-        )
-    if not np.all(np.isfinite(Z)):
-        raise ValueError(f"{source} returned non-finite values (NaN or inf).")
-    return Z
 
 
 def _min_distances(Z, centres, chunk_size):
@@ -149,15 +115,9 @@ class CoreSetQuery(BaseQueryStrategy):
     def _initial_distances(self, context):
         """Pool embeddings and their distances to the labelled set."""
         chunk_size = check_positive_int(self.chunk_size, "chunk_size")
-        Z = _embed(self, context, context.X_pool, "X_pool")
-        if context.X_labelled is None:
+        Z, Z_lab = embed_context(context, self.embedding)
+        if Z_lab is None:
             return Z, np.full(Z.shape[0], np.inf)
-        Z_lab = _embed(self, context, context.X_labelled, "X_labelled")
-        if Z_lab.shape[1] != Z.shape[1]:
-            raise ValueError(
-                "Pool and labelled embeddings must have the same dimension, got "
-                f"{Z.shape[1]} and {Z_lab.shape[1]}."
-            )
         return Z, _min_distances(Z, Z_lab, chunk_size)
 
     def _score(self, context):

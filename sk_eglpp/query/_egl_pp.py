@@ -9,7 +9,7 @@ import torch
 from .._validation import check_positive_int
 from ..gradients import expected_gradient_norms, squared_gradient_norms
 from ..neighbors import top_k_neighbors
-from ._base import BaseQueryStrategy
+from ._base import BaseQueryStrategy, embed_context
 
 __all__ = ["EGLPlusPlusQuery", "egl_pp"]
 
@@ -169,11 +169,6 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
             )
         if self.target not in _TARGETS:
             raise ValueError(f"target must be one of {_TARGETS}, got {self.target!r}.")
-        if self.embedding is not None and not callable(self.embedding):
-            raise TypeError(
-                "embedding must be a callable X -> (n, d) or None, got "
-                f"{type(self.embedding).__name__}."
-            )
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.chunk_size, "chunk_size")
         return n_neighbors
@@ -183,13 +178,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         estimator = context.estimator
         module = _fitted_module(estimator)
 
-        H_pool = self._embed(estimator, context.X_pool, "X_pool")
-        H_labelled = self._embed(estimator, context.X_labelled, "X_labelled")
-        if H_pool.shape[1] != H_labelled.shape[1]:
-            raise ValueError(
-                "Pool and labelled embeddings must have the same dimension, got "
-                f"{H_pool.shape[1]} and {H_labelled.shape[1]}."
-            )
+        H_pool, H_labelled = embed_context(context, self.embedding, flatten=True)
         n_labelled = H_labelled.shape[0]
         if n_neighbors > n_labelled:
             warnings.warn(
@@ -247,23 +236,6 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         self.probabilities_ = probabilities
         self.pair_gradient_norms_ = pair_norms
         return scores
-
-    def _embed(self, estimator, X, name):
-        if self.embedding is not None:
-            H = self.embedding(X)
-        elif hasattr(estimator, "embed"):
-            H = estimator.embed(X)
-        else:
-            H = np.asarray(X).reshape(X.shape[0], -1)
-        H = np.asarray(H, dtype=np.float64)
-        if H.ndim != 2 or H.shape[0] != X.shape[0]:
-            raise ValueError(
-                f"The embedding of {name} must have shape ({X.shape[0]}, d), got "
-                f"{H.shape}."
-            )
-        if not np.all(np.isfinite(H)):
-            raise ValueError(f"The embedding of {name} contains NaN or inf values.")
-        return H
 
 
 def _fitted_module(estimator):
