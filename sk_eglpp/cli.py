@@ -224,7 +224,7 @@ def build_parser():
     )
     sim.add_argument(
         "--n-jobs",
-        type=int,
+        type=_n_jobs,
         default=None,
         help="runs executed in parallel (joblib; default: one at a time)",
     )
@@ -249,6 +249,11 @@ def build_parser():
     )
     sim.add_argument(
         "--no-progress", action="store_true", help="do not show progress bars"
+    )
+    sim.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error instead of a one-line message",
     )
     parser.set_defaults(simulate_parser=sim)
     return parser
@@ -275,6 +280,50 @@ def _positive_int(text):
     return value
 
 
+def _n_jobs(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a non-zero integer, got {text!r}"
+        ) from None
+    if value == 0:
+        raise argparse.ArgumentTypeError(
+            "expected a positive number of workers or a negative one (-1: all "
+            "CPUs), got 0"
+        )
+    return value
+
+
+def _check_device(device, parser):
+    """Usage error for a torch device that is malformed or not on this machine."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError, TypeError) as exc:
+        parser.error(f"--device {device!r} is not a torch device ({exc})")
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            parser.error(
+                f"--device {device}: CUDA is not available on this machine "
+                f"(torch {torch.__version__}, "
+                f"{'built without CUDA' if torch.version.cuda is None else 'no GPU'}"
+                "); use --device cpu"
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            parser.error(
+                f"--device {device}: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif parsed.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            parser.error(f"--device {device}: MPS is not available on this machine")
+    elif parsed.type != "cpu":
+        parser.error(f"--device {device}: only cpu, cuda and mps are supported")
+
+
 def main(argv=None):
     """Run ``sk-eglpp``; returns the exit status.
 
@@ -286,8 +335,10 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 when the simulation cannot run (a message says why).
-        Usage errors exit with status 2 (argparse).
+        0 on success, 1 when the simulation cannot run (a one-line message on
+        stderr says why; ``--debug`` shows the traceback instead), 130 when
+        interrupted with Ctrl-C (what finished is kept; the same command
+        resumes). Usage errors exit with status 2 (argparse).
 
     Examples
     --------
@@ -305,10 +356,51 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
+    from .simulation import OutputDirInUseError, ResumeMismatchError
+
+    prog = "sk-eglpp simulate"
     try:
         return _simulate(args, args.simulate_parser)
-    except _UserError as exc:
-        print(f"sk-eglpp simulate: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print(
+            f"\n{prog}: interrupted; every finished cycle is saved in "
+            f"{args.output_dir / 'state'}. Run the same command again to resume.",
+            file=sys.stderr,
+        )
+        return 130
+    except ResumeMismatchError as exc:
+        if args.debug:
+            raise
+        print(
+            f"{prog}: error: {exc} To start afresh in this folder, pass "
+            "--overwrite (it deletes the saved results).",
+            file=sys.stderr,
+        )
+        return 1
+    except (_UserError, OutputDirInUseError) as exc:
+        if args.debug:
+            raise
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # read-only folder, full disk, ...
+        if args.debug:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"{prog}: error: cannot read or write{where}: "
+            f"{exc.strerror or exc}. Pass --debug for the traceback.",
+            file=sys.stderr,
+        )
+        return 1
+    except (ValueError, TypeError, RuntimeError) as exc:
+        if args.debug:
+            raise
+        print(
+            f"{prog}: error: {exc} (pass --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -363,8 +455,16 @@ def _settings(args, parser):
             )
         if args.data != "synthetic" and args.data_dir is None:
             parser.error(f"--data {args.data} needs --data-dir")
+        if args.data == "synthetic" and args.data_dir is not None:
+            parser.error(
+                "--data-dir needs --data lsp, lspet or mpii (the synthetic data "
+                "is generated, not read)"
+            )
+        _check_device(args.device, parser)
     elif args.data != "synthetic":
         parser.error("--data applies to --task pose only")
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        parser.error(f"--output-dir {str(args.output_dir)!r} is a file, not a folder")
     if not 0 < args.test_size < 1:
         parser.error(f"--test-size must be in (0, 1), got {args.test_size}")
     return s
@@ -510,7 +610,14 @@ def _simulate(args, parser):
                 f"{state} does not look like a simulation state folder; not deleting "
                 "it."
             )
-        shutil.rmtree(state)
+        from .simulation import _Store
+
+        store = _Store(state)
+        store.acquire()  # never delete what another process is writing
+        try:
+            shutil.rmtree(state)
+        finally:
+            store.release()
     needed = s["initial"] + s["cycles"] * s["budget"]
     if needed > len(X):
         raise _UserError(
@@ -525,28 +632,23 @@ def _simulate(args, parser):
         flush=True,
     )
     start = time.perf_counter()
-    try:
-        results = simulate(
-            estimator,
-            s["strategies"],
-            X,
-            y,
-            X_test,
-            y_test,
-            n_initial=s["initial"],
-            budget=s["budget"],
-            n_cycles=s["cycles"],
-            n_runs=s["runs"],
-            scoring=scoring,
-            output_dir=state,
-            random_state=args.seed,
-            n_jobs=args.n_jobs,
-            verbose=0 if args.no_progress else 1,
-        )
-    except ValueError as exc:
-        if "different parameters" in str(exc):
-            raise _UserError(f"{exc} (or pass --overwrite)") from exc
-        raise
+    results = simulate(
+        estimator,
+        s["strategies"],
+        X,
+        y,
+        X_test,
+        y_test,
+        n_initial=s["initial"],
+        budget=s["budget"],
+        n_cycles=s["cycles"],
+        n_runs=s["runs"],
+        scoring=scoring,
+        output_dir=state,
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+        verbose=0 if args.no_progress else 1,
+    )
     elapsed = time.perf_counter() - start
     alternative = "greater"
     if score_name == "RMSE":  # the scorer is the negated RMSE

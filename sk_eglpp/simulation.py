@@ -20,7 +20,9 @@ import math
 import numbers
 import os
 import re
+import signal
 import sys
+import threading
 import time
 import warnings
 import zlib
@@ -38,6 +40,8 @@ from ._validation import check_pool, check_positive_int
 
 __all__ = [
     "COLUMNS",
+    "OutputDirInUseError",
+    "ResumeMismatchError",
     "SimulationResults",
     "ComparisonTable",
     "simulate",
@@ -369,11 +373,19 @@ def simulate(
         data and parameters. Calling :func:`simulate` again with the same
         folder resumes: nothing already written is recomputed, and the result
         is the one an uninterrupted call would have given. An interrupted call
-        (Ctrl-C, crash) loses at most the cycle in progress. Resuming with a
-        different estimator, data, ``n_initial``, ``budget``, ``scoring``,
-        ``warm_start`` or integer ``random_state``, or with a strategy name
-        bound to different parameters, raises ``ValueError``; more runs, more
-        cycles or additional strategies extend what is there.
+        (Ctrl-C, crash, ``kill -9``) loses at most the cycle in progress:
+        a cycle's checkpoint is written atomically, then its row is appended
+        (the commit point), and only then is the previous checkpoint deleted.
+        Resuming with a different estimator, data, ``n_initial``, ``budget``,
+        ``scoring``, ``warm_start`` or integer ``random_state``, or with a
+        strategy name bound to different parameters, raises
+        :class:`ResumeMismatchError` (a ``ValueError``); more runs, more
+        cycles or additional strategies extend what is there. The fingerprint
+        is canonical (sorted JSON of the parameters, independent of the
+        process, its hash seed and object addresses) and leaves out what does
+        not change results (``verbose``). The folder is locked for the call
+        (an OS file lock, ``lock``): a second process on the same folder gets
+        :class:`OutputDirInUseError` naming the holder's pid.
     random_state : int, RandomState instance or None, default=None
         Seeds everything: the initial sets, the models' ``random_state``
         parameters that are ``None``, the strategies' ``random_state``
@@ -389,7 +401,9 @@ def simulate(
         results do not depend on it.
     verbose : int or bool, default=0
         ``0``: silent; ``1``: a tqdm progress bar (on stderr); ``2``: also one
-        line per finished cycle.
+        line per finished cycle. Warnings of the strategies and models
+        (``UserWarning``) are shown once per run: through the progress bar
+        when there is one, as warnings otherwise.
 
     Returns
     -------
@@ -407,6 +421,13 @@ def simulate(
 
     Notes
     -----
+    Interrupts: run in the main thread without workers (``n_jobs=None``), the
+    first Ctrl-C stops the call at a safe point and raises
+    :class:`KeyboardInterrupt`; every finished cycle is kept and a cycle cut
+    short is never recorded (skorch's ``fit`` returns early on Ctrl-C: the
+    harness notices and discards that cycle). With workers, joblib aborts
+    them and the crash-safe write order keeps what was committed.
+
     scikit-learn estimators are not checkpointed: on resume, the model of
     the last finished cycle is refitted from the stored labelled indices with
     that cycle's seed, which reproduces it exactly (one extra fit per run and
@@ -448,6 +469,17 @@ def simulate(
         "verbose",
         minimum=0,
     )
+    if n_jobs is not None:
+        if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
+            raise TypeError(
+                f"n_jobs must be None or an integer, got {n_jobs!r} "
+                f"({type(n_jobs).__name__})."
+            )
+        if n_jobs == 0:
+            raise ValueError(
+                "n_jobs must be None, a positive number of workers or negative "
+                "(joblib: -1 is all CPUs), got 0."
+            )
     n_samples = X.shape[0]
     needed = n_initial + n_cycles * budget
     if needed > n_samples:
@@ -510,18 +542,23 @@ def simulate(
     )
     total = n_runs * len(labels) * n_cycles
     outputs = []
-    if n_jobs is None or n_jobs == 1:
-        with _progress(total, verbose) as bar:
-            sim.bar = bar
-            for run in range(n_runs):
-                outputs.append(sim.run(run))
-            sim.bar = None
-    else:
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-        with _progress(n_runs, verbose, unit="run") as bar:
-            for out in parallel(delayed(sim.run)(run) for run in range(n_runs)):
-                outputs.append(out)
-                bar.update(1)
+    try:
+        if n_jobs is None or n_jobs == 1:
+            with _progress(total, verbose) as bar:
+                sim.bar = bar
+                for run in range(n_runs):
+                    outputs.append(sim.run(run))
+                sim.bar = None
+        else:
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+            with _progress(n_runs, verbose, unit="run") as bar:
+                for out in parallel(delayed(sim.run)(run) for run in range(n_runs)):
+                    outputs.append(out)
+                    bar.update(1)
+    finally:
+        sim.bar = None
+        if store is not None:
+            store.release()
     rows, selected = [], {}
     order = {label: i for i, label in enumerate(labels)}
     for run_rows, run_selected in outputs:
@@ -641,6 +678,10 @@ def _label_key(label):
 # -- fingerprints -----------------------------------------------------------
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+# parameters that change what is printed, not what is computed; private
+# parameters (skorch's ``_params_to_validate``, a set of the ``module__``
+# names) only restate public ones and are left out as well
+_NOT_RESULTS = {"verbose"}
 
 
 def _describe(obj):
@@ -658,12 +699,19 @@ def _describe(obj):
         return {str(k): _describe(v) for k, v in sorted(obj.items(), key=str)}
     if isinstance(obj, list | tuple):
         return [_describe(v) for v in obj]
+    if isinstance(obj, set | frozenset):
+        # a set's iteration order follows string hashing, which is randomised
+        # per process: sort the described items by their canonical JSON
+        items = [_describe(v) for v in obj]
+        return {"set": sorted(items, key=lambda v: json.dumps(v, sort_keys=True))}
     if hasattr(obj, "get_params") and not isinstance(obj, type):
         params = obj.get_params(deep=False)
         return {
             "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
             "params": {
-                k: _describe(v) for k, v in sorted(params.items()) if k != "verbose"
+                k: _describe(v)
+                for k, v in sorted(params.items())
+                if k not in _NOT_RESULTS and not k.startswith("_")
             },
         }
     if isinstance(obj, type):
@@ -726,23 +774,126 @@ def _safe_name(label):
 
 
 def _atomic_write_bytes(path, data):
+    """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
+
+    Readers see the old file or the new one, never a part of it; the
+    temporary file is removed when the write fails (a full disk, say).
+    """
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+class OutputDirInUseError(RuntimeError):
+    """Another process is writing the same simulation ``output_dir``.
+
+    Raised by :func:`simulate` when the folder's lock is held; the message
+    names the folder and the pid of the process that holds it.
+
+    Examples
+    --------
+    >>> issubclass(OutputDirInUseError, RuntimeError)
+    True
+    """
+
+
+class ResumeMismatchError(ValueError):
+    """``output_dir`` holds a simulation run with other parameters.
+
+    Raised by :func:`simulate` instead of resuming; the message lists what
+    differs. A ``ValueError``, so ``except ValueError`` catches it too.
+
+    Examples
+    --------
+    >>> issubclass(ResumeMismatchError, ValueError)
+    True
+    """
+
+
+def _lock_file(f):
+    """Try to take an exclusive OS lock on the open file ``f``; True on success."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 class _Store:
-    """The files of a resumable simulation (see :func:`simulate`)."""
+    """The files of a resumable simulation (see :func:`simulate`).
+
+    Write order, so that a crash at any point leaves a state that resumes to
+    the uninterrupted result: a cycle's network checkpoint is written
+    (atomically) first, then the cycle's row is appended and fsynced, and only
+    then is the previous checkpoint deleted. A row is the commit point: a
+    checkpoint without its row is ignored and overwritten on resume.
+    """
 
     def __init__(self, output_dir):
         self.root = Path(output_dir)
+        self._lock = None
+
+    def __getstate__(self):  # joblib workers write rows, the parent holds the lock
+        return {**self.__dict__, "_lock": None}
+
+    def _written(self, event):
+        """Called after every write that makes up the state (a test hook)."""
+
+    def acquire(self):
+        """Hold the folder's lock: one writing process per ``output_dir``."""
+        path = self.root / "lock"
+        f = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
+        if not _lock_file(f):
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            f.close()
+            raise OutputDirInUseError(
+                f"output_dir {str(self.root)!r} is in use by another simulation "
+                f"(pid {holder}); wait for it to finish or use another output_dir."
+            )
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._lock = f
+
+    def release(self):
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                self._lock.seek(0)
+                self._lock.truncate()
+            self._lock.close()  # closing the file releases the OS lock
+            self._lock = None
 
     def open(self, config, strategy_fps, random_state):
         self.root.mkdir(parents=True, exist_ok=True)
+        self.acquire()
+        try:
+            return self._open(config, strategy_fps, random_state)
+        except BaseException:
+            self.release()
+            raise
+
+    def _open(self, config, strategy_fps, random_state):
         path = self.root / "config.json"
         if path.exists():
             try:
@@ -762,7 +913,7 @@ class _Store:
                 if lab in old_fps and old_fps[lab] != fp
             )
             if differ:
-                raise ValueError(
+                raise ResumeMismatchError(
                     f"output_dir {str(self.root)!r} holds a simulation run with "
                     f"different parameters (they differ in: {', '.join(differ)}); "
                     "resume with the same ones, or use another output_dir."
@@ -771,6 +922,7 @@ class _Store:
             if new:
                 stored["strategies"] = {**old_fps, **new}
                 _atomic_write_bytes(path, json.dumps(stored, indent=1).encode())
+                self._written("config")
         else:
             entropy = _entropy(random_state)
             stored = {
@@ -781,6 +933,7 @@ class _Store:
                 "strategies": strategy_fps,
             }
             _atomic_write_bytes(path, json.dumps(stored, indent=1).encode())
+            self._written("config")
         (self.root / "runs").mkdir(exist_ok=True)
         (self.root / "checkpoints").mkdir(exist_ok=True)
         return entropy
@@ -840,6 +993,7 @@ class _Store:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        self._written("row")
 
     def checkpoint_path(self, run, label, cycle):
         folder = self.root / "checkpoints" / f"run-{run:03d}"
@@ -855,10 +1009,22 @@ class _Store:
         buffer = io.BytesIO()
         torch.save(_net_state(net), buffer)
         _atomic_write_bytes(path, buffer.getvalue())
-        if label is not None:
-            for old in path.parent.glob("cycle-*.pt"):
-                if old != path:
-                    old.unlink()
+        self._written("checkpoint")
+
+    def prune(self, run, label, cycle):
+        """Delete the strategy's checkpoints other than ``cycle``'s.
+
+        Called once the row of ``cycle`` is written: until then the previous
+        checkpoint is what a resume starts from.
+        """
+        keep = self.checkpoint_path(run, label, cycle)
+        removed = False
+        for old in keep.parent.glob("cycle-*.pt"):
+            if old != keep:
+                old.unlink()
+                removed = True
+        if removed:
+            self._written("prune")
 
     def load_net(self, net, run, label, cycle):
         import torch
@@ -866,8 +1032,15 @@ class _Store:
         path = self.checkpoint_path(run, label, cycle)
         if not path.exists():
             return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        _load_net_state(net, state)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            _load_net_state(net, state)
+        except Exception as exc:  # noqa: BLE001 - torch raises many kinds
+            raise ValueError(
+                f"cannot read the checkpoint {path} ({type(exc).__name__}: {exc}); "
+                "the file is damaged. Delete it together with "
+                f"{self.run_path(run)} to recompute run {run}."
+            ) from exc
         return True
 
 
@@ -1007,6 +1180,84 @@ class _progress:
         return False
 
 
+class _interrupts:
+    """Ctrl-C stops a run at a safe point.
+
+    While installed (in the main thread only), SIGINT sets a flag and raises
+    :class:`KeyboardInterrupt` at once, except inside :meth:`critical`
+    (the writes of a finished cycle), where it waits for the block's end.
+    skorch's ``fit`` swallows a KeyboardInterrupt and returns a network trained
+    for fewer epochs; :meth:`check`, called after every fit, raises it again so
+    that a cycle cut short is never recorded.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._deferring = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handler)
+            except ValueError:  # pragma: no cover - not the main interpreter
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return False
+
+    def _handler(self, signum, frame):
+        self.requested = True
+        if not self._deferring:
+            raise KeyboardInterrupt
+
+    def check(self):
+        if self.requested:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def critical(self):
+        self.check()
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        self.check()
+
+
+class _warning_relay:
+    """Warnings of the strategies and models, each shown once per run.
+
+    With a progress bar they are written through the bar (one line, no
+    source line); without one they are issued again as warnings.
+    """
+
+    def __init__(self, bar):
+        self.bar = bar
+        self.seen = set()
+
+    @contextlib.contextmanager
+    def __call__(self, where):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            yield
+        for w in caught:
+            key = (w.category, str(w.message))
+            if issubclass(w.category, UserWarning):
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+                if self.bar is not None:
+                    self.bar.write(f"warning ({where}): {w.message}")
+                    continue
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def _seedable(obj):
     """Names of ``random_state`` parameters left to ``None`` (deep)."""
     if not hasattr(obj, "get_params") or isinstance(obj, type):
@@ -1074,6 +1325,12 @@ class _Simulation:
     # one run -------------------------------------------------------------------
 
     def run(self, run):
+        shown = self.bar if self.bar is not None and self.bar.bar is not None else None
+        self._warnings = _warning_relay(shown)
+        with _interrupts() as self._interrupts:
+            return self._run(run)
+
+    def _run(self, run):
         entropy = self.entropy
         n = self.X.shape[0]
         base_seed = _seed(entropy, run)
@@ -1089,6 +1346,13 @@ class _Simulation:
                     "derived from the configuration; the output_dir is inconsistent."
                 )
         todo = [lab for lab in self.labels if len(history[lab]) < self.n_cycles + 1]
+        if self.is_net and self.store is not None:
+            # what a crash left: the previous checkpoint after its successor's
+            # row, or a checkpoint whose row was never written
+            for label in self.labels:
+                if len(history[label]) > 1:
+                    with self._interrupts.critical():
+                        self.store.prune(run, label, history[label][-1]["cycle"])
         base = None
         missing0 = [lab for lab in self.labels if not history[lab]]
         needs_base = bool(missing0) or any(len(history[lab]) == 1 for lab in todo)
@@ -1097,13 +1361,17 @@ class _Simulation:
             if self.is_net:
                 base = self._restore_net(run, None, 0, base_seed)
             if base is None:
-                base, base_fit_time = self._fit(
-                    self._new_model(base_seed), initial, base_seed, partial=False
-                )
+                with self._warnings(f"run {run} base model"):
+                    base, base_fit_time = self._fit(
+                        self._new_model(base_seed), initial, base_seed, partial=False
+                    )
+                self._interrupts.check()
                 if self.is_net and self.store is not None:
-                    self.store.save_net(base, run, None, 0)
+                    with self._interrupts.critical():
+                        self.store.save_net(base, run, None, 0)
             if missing0:
                 score = self._score(base, base_seed)
+                self._interrupts.check()
                 rows = [
                     {
                         "run": run,
@@ -1119,7 +1387,8 @@ class _Simulation:
                     for label in missing0
                 ]
                 if self.store is not None:
-                    self.store.append(run, rows)
+                    with self._interrupts.critical():
+                        self.store.append(run, rows)
                 for row in rows:
                     history[row["strategy"]].append(row)
         if self.bar is not None:
@@ -1162,6 +1431,7 @@ class _Simulation:
                         "a warm-started network without it."
                     )
                 model, _ = self._fit(self._new_model(seed), labelled, seed, False)
+                self._interrupts.check()
         strategy_template = self.strategies[position]
         seedable = self.strategy_seedable[position]
         mask = np.ones(self.X.shape[0], dtype=bool)
@@ -1174,19 +1444,22 @@ class _Simulation:
                 strategy = clone(strategy_template).set_params(
                     **dict.fromkeys(seedable, seed)
                 )
+            where = f"run {run} {label} cycle {cycle}"
             start = time.perf_counter()
-            with self._torch_rng(seed):
+            with self._torch_rng(seed), self._warnings(where):
                 idx = self._query(strategy, label, model, pool, labelled)
             query_time = time.perf_counter() - start
             chosen = pool[idx]
             labelled = np.concatenate([labelled, chosen])
             mask[chosen] = False
-            if self.is_net and self.warm_start:
-                model, fit_time = self._fit(model, labelled, seed, partial=True)
-            else:
-                model, fit_time = self._fit(
-                    self._new_model(seed), labelled, seed, partial=False
-                )
+            with self._warnings(where):
+                if self.is_net and self.warm_start:
+                    model, fit_time = self._fit(model, labelled, seed, partial=True)
+                else:
+                    model, fit_time = self._fit(
+                        self._new_model(seed), labelled, seed, partial=False
+                    )
+            self._interrupts.check()  # skorch returns early on Ctrl-C
             row = {
                 "run": run,
                 "strategy": label,
@@ -1199,9 +1472,14 @@ class _Simulation:
                 "selected": chosen.tolist(),
             }
             if self.store is not None:
-                if self.is_net:
-                    self.store.save_net(model, run, label, cycle)
-                self.store.append(run, [row])
+                # checkpoint, then the row (the commit point), then the old
+                # checkpoint goes: a crash anywhere leaves a resumable state
+                with self._interrupts.critical():
+                    if self.is_net:
+                        self.store.save_net(model, run, label, cycle)
+                    self.store.append(run, [row])
+                    if self.is_net:
+                        self.store.prune(run, label, cycle)
             rows.append(row)
             if self.bar is not None:
                 self.bar.update(1, desc=f"run {run} {label}")

@@ -109,13 +109,94 @@ def test_version_and_help(capsys):
         (["--task", "pose", "--data", "lsp"], "--data lsp needs --data-dir"),
         (["--data", "mpii", "--data-dir", "."], "--task pose only"),
         (["--test-size", "1.5"], "--test-size must be in \\(0, 1\\)"),
+        (["--n-jobs", "0"], "--n-jobs: expected a positive number of workers"),
+        (["--n-jobs", "x"], "--n-jobs: expected a non-zero integer, got 'x'"),
+        (["--task", "pose", "--data-dir", "."], "--data-dir needs --data lsp"),
+        (["--task", "pose", "--device", "bogus"], "--device 'bogus' is not a torch"),
+        (["--task", "pose", "--device", "meta"], "only cpu, cuda and mps"),
     ],
 )
 def test_usage_errors(args, match, capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         main(TOY + ["--output-dir", str(tmp_path)] + args)
     assert exc.value.code == 2
-    assert re.search(match, capsys.readouterr().err)
+    err = capsys.readouterr().err
+    assert re.search(match, err)
+    assert "Traceback" not in err
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="this machine has CUDA"
+)
+def test_cuda_without_cuda_is_a_usage_error(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(
+            TOY
+            + ["--output-dir", str(tmp_path), "--task", "pose"]
+            + ["--device", "cuda"]
+        )
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "--device cuda: CUDA is not available on this machine" in err
+
+
+def test_output_dir_that_is_a_file(capsys, tmp_path):
+    path = tmp_path / "results"
+    path.write_text("mine")
+    with pytest.raises(SystemExit) as exc:
+        main(TOY + ["--output-dir", str(path)])
+    assert exc.value.code == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert path.read_text() == "mine"
+
+
+def _one_line_error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("sk-eglpp simulate: error: ")
+    return err[0]
+
+
+def test_unwritable_output_dir_is_one_line(monkeypatch, capsys, tmp_path):
+    from sk_eglpp.simulation import _Store
+
+    def denied(self):
+        raise PermissionError(13, "Permission denied", str(self.root / "lock"))
+
+    monkeypatch.setattr(_Store, "acquire", denied)  # root ignores chmod
+    assert main(TOY + ["--output-dir", str(tmp_path)]) == 1
+    line = _one_line_error(capsys)
+    assert f"cannot read or write ({tmp_path / 'state' / 'lock'})" in line
+    assert "Permission denied" in line
+    with pytest.raises(PermissionError):  # --debug: the traceback
+        main(TOY + ["--output-dir", str(tmp_path), "--debug"])
+
+
+def test_full_disk_is_one_line_and_leaves_no_temporary_file(
+    monkeypatch, capsys, tmp_path
+):
+    import errno
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", no_space)
+    assert main(TOY + ["--output-dir", str(tmp_path)]) == 1
+    assert "No space left on device" in _one_line_error(capsys)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_ctrl_c_exits_130_with_how_to_resume(monkeypatch, capsys, tmp_path):
+    import sk_eglpp.simulation
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sk_eglpp.simulation, "simulate", interrupted)
+    assert main(TOY + ["--output-dir", str(tmp_path)]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "Run the same command again to resume" in err
+    assert "Traceback" not in err
 
 
 def test_unregistered_strategy_is_a_clear_error(monkeypatch, capsys, tmp_path):
@@ -157,8 +238,9 @@ def test_toy_regression_resume_and_overwrite(tmp_path, capsys):
     # other parameters: refused with a hint, accepted with --overwrite
     capsys.readouterr()
     assert main(TOY + ["--output-dir", str(out), "--initial", "13"]) == 1
-    err = capsys.readouterr().err
+    err = _one_line_error(capsys)
     assert "different parameters" in err and "--overwrite" in err
+    assert "deletes the saved results" in err
     args = TOY + ["--output-dir", str(out), "--initial", "13", "--overwrite"]
     assert main(args) == 0
     assert min(int(r["n_labelled"]) for r in _read_csv(out / "results.csv")) == 13
