@@ -32,6 +32,47 @@ __all__ = ["conditional_probabilities", "top_k_neighbors"]
 _MAX_LOG_BETA = 300.0
 # Rows per matrix product in the distance computation (see _Reference.sqdist).
 _BLOCK = 64
+# Embeddings whose largest magnitude lies outside [2**-_SAFE_EXP, 2**_SAFE_EXP]
+# are rescaled before distances are taken (see _common_scale).
+_SAFE_EXP = 250
+
+
+def _common_scale(*arrays):
+    """A power of two ``c`` that brings ``arrays / c`` to a safe magnitude.
+
+    Squared distances of embeddings around ``1e155`` overflow float64 and those
+    of embeddings around ``1e-170`` underflow to zero. When the largest
+    magnitude over all ``arrays`` is outside ``[2**-250, 2**250]``, ``c`` is
+    the power of two that brings it into ``[0.5, 1)``; otherwise ``c = 1.0``
+    and nothing changes. Dividing by a power of two is exact (short of
+    underflow in components far below the largest one), so every comparison
+    of distances, and every quantity invariant to a common scaling of all
+    distances, is unchanged.
+
+    Parameters
+    ----------
+    *arrays : ndarray
+        Finite float arrays (``None`` entries are skipped).
+
+    Returns
+    -------
+    c : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _common_scale(np.array([[3.0, -4.0]]))
+    1.0
+    >>> _common_scale(np.array([[1e200]])) == 2.0 ** 665
+    True
+    """
+    largest = max(
+        (float(np.max(np.abs(a))) for a in arrays if a is not None and a.size),
+        default=0.0,
+    )
+    if largest == 0.0 or 2.0**-_SAFE_EXP <= largest <= 2.0**_SAFE_EXP:
+        return 1.0
+    return float(np.ldexp(1.0, int(np.frexp(largest)[1])))
 
 
 def _check_embeddings(H_query, H_ref):
@@ -217,10 +258,19 @@ def _chunk_probabilities(D, perplexity, tol, max_iter):
 
 
 def _iter_chunks(H_query, H_ref, perplexity, chunk_size, tol, max_iter):
-    ref = _Reference(H_ref)
+    # Eq. 8 is invariant to a common scaling of all distances (each row's
+    # precision absorbs it), so embeddings of extreme magnitude are rescaled.
+    scale = _common_scale(H_query, H_ref)
+    ref = _Reference(H_ref / scale if scale != 1.0 else H_ref)
     for start in range(0, H_query.shape[0], chunk_size):
         stop = min(start + chunk_size, H_query.shape[0])
-        D = ref.sqdist(H_query[start:stop], start)
+        H_chunk = H_query[start:stop]
+        D = ref.sqdist(H_chunk / scale if scale != 1.0 else H_chunk, start)
+        if not np.all(np.isfinite(D)):
+            raise ValueError(
+                "Squared distances between the embeddings are not finite even "
+                "after rescaling; check H_query and H_ref."
+            )
         yield start, stop, _chunk_probabilities(D, perplexity, tol, max_iter)
 
 
@@ -269,9 +319,13 @@ def conditional_probabilities(
     -----
     Squared distances are computed by matrix products
     (``||a||^2 + ||b||^2 - 2 a.b``, clipped at 0) after centring both sets on
-    the reference mean. In each row the smallest distance is subtracted before
-    exponentiating (which leaves Eq. 8 unchanged), so rows never underflow to
-    zero or overflow whatever the scale of the embeddings.
+    the reference mean. Embeddings of extreme magnitude (largest absolute value
+    outside ``[2**-250, 2**250]``, where squared distances would overflow or
+    underflow) are first divided by a common power of two: Eq. 8 with the
+    per-row precision is invariant to a common scaling of all distances. In
+    each row the smallest distance is subtracted before exponentiating (which
+    leaves Eq. 8 unchanged), so rows never underflow to zero or overflow
+    whatever the scale of the embeddings.
 
     The precision is found by a safeguarded Newton iteration on its logarithm,
     for all rows of a chunk at once: Newton steps while they stay inside the

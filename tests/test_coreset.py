@@ -297,7 +297,10 @@ def test_call_returns_pick_distances_to_learners_expecting_metrics():
     idx, _, metrics = learner.query(X[4:], n_instances=3, return_metrics=True)
     ref, _ = brute_force_k_center(X[4:], X[:4], 3)
     np.testing.assert_array_equal(idx, ref)
-    np.testing.assert_array_equal(metrics, coreset.pick_distances_)
+    own = CoreSetQuery()
+    own.select(learner, X[4:], n_instances=3)
+    np.testing.assert_array_equal(metrics, own.pick_distances_)
+    assert not hasattr(coreset, "pick_distances_")  # the shared default keeps none
     assert np.all(np.diff(metrics) <= 0)  # greedy gains never increase
     # modAL 0.4.1 (the installed one) gets bare indices
     plain = ActiveLearner(LinearRegression(), coreset, X_training=X[:4],

@@ -3,19 +3,32 @@
 A strategy is a scikit-learn style object (parameters stored in ``__init__``,
 ``get_params`` / ``set_params`` / ``clone`` work) whose instances are callables
 in modAL's convention. Subclasses implement :meth:`BaseQueryStrategy._score`
-(and may override :meth:`BaseQueryStrategy.select` when the selection is not a
+(and may override :meth:`BaseQueryStrategy._query` when the selection is not a
 top-B of independent scores, as for k-center greedy).
+
+A call never reads anything back from the instance: ``_score`` returns the
+scores (and the call's diagnostics), ``_query`` returns indices, utilities and
+diagnostics, and only then are the diagnostics published on the instance for
+users to read. Concurrent calls on one instance therefore cannot mix up their
+results.
 """
 
 import inspect
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
 from .._validation import check_labelled, check_n_instances, check_pool, top_indices
 
-__all__ = ["BaseQueryStrategy", "QueryContext", "resolve_learner", "embed_context"]
+__all__ = [
+    "BaseQueryStrategy",
+    "QueryContext",
+    "resolve_learner",
+    "committee_labelled",
+    "embed_context",
+]
 
 
 class QueryContext:
@@ -59,14 +72,115 @@ def _is_modal_learner(obj):
     return hasattr(obj, "estimator") and hasattr(obj, "X_training")
 
 
+def _is_committee(obj):
+    """Whether ``obj`` is a modAL committee (``Committee``, ``CommitteeRegressor``).
+
+    modAL's committees hold their members in ``learner_list`` and have no
+    ``estimator`` of their own.
+    """
+    members = getattr(obj, "learner_list", None)
+    return (
+        not _is_modal_learner(obj)
+        and isinstance(members, list | tuple)
+        and len(members) > 0
+        and all(_is_modal_learner(m) for m in members)
+    )
+
+
+def _row_keys(X, y):
+    """A hashable key per (sample, target) row, for the committee's union."""
+    if sparse.issparse(X):
+        X = X.toarray()
+    X = np.asarray(X, dtype=np.float64).reshape(len(y), -1)
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    return [X[i].tobytes() + b"|" + y[i].tobytes() for i in range(len(y))]
+
+
+def _stack(parts):
+    if any(sparse.issparse(p) for p in parts):
+        return sparse.vstack([sparse.csr_matrix(p) for p in parts], format="csr")
+    return np.concatenate([np.asarray(p) for p in parts])
+
+
+def committee_labelled(committee):
+    """The labelled set of a modAL committee: the union of its members' sets.
+
+    modAL keeps the labelled data in every member (``teach`` adds the same
+    samples to all of them; the committee's own ``X_training`` stays ``None``).
+    When the members hold the same set, that set is returned. Otherwise the
+    result is the multiset union of the members' ``(sample, target)`` rows: a
+    row occurs as often as in the member holding it most often, in the order of
+    first occurrence (members in order). Members without data are skipped.
+
+    Parameters
+    ----------
+    committee : modAL Committee or CommitteeRegressor
+        The committee.
+
+    Returns
+    -------
+    X_labelled, y_labelled : arrays or None
+        ``None, None`` when no member has labelled data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from types import SimpleNamespace as Member
+    >>> a = Member(estimator=None, X_training=np.array([[0.0], [1.0]]),
+    ...            y_training=np.array([0.0, 1.0]))
+    >>> b = Member(estimator=None, X_training=np.array([[1.0], [2.0]]),
+    ...            y_training=np.array([1.0, 2.0]))
+    >>> X, y = committee_labelled(Member(learner_list=[a, b]))
+    >>> X.ravel().tolist(), y.tolist()
+    ([0.0, 1.0, 2.0], [0.0, 1.0, 2.0])
+    """
+    members = [
+        m
+        for m in committee.learner_list
+        if getattr(m, "X_training", None) is not None
+        and getattr(m, "y_training", None) is not None
+    ]
+    if not members:
+        return None, None
+    first = members[0]
+    if all(
+        m.X_training is first.X_training and m.y_training is first.y_training
+        for m in members
+    ):
+        return first.X_training, first.y_training
+    X_parts, y_parts, emitted = [], [], {}
+    for m in members:
+        X_m = m.X_training if sparse.issparse(m.X_training) else np.asarray(
+            m.X_training
+        )
+        y_m = np.asarray(m.y_training)
+        if y_m.shape[:1] != X_m.shape[:1]:
+            raise ValueError(
+                f"A committee member has {X_m.shape[0]} training samples but "
+                f"targets of shape {y_m.shape}."
+            )
+        seen, keep = {}, []
+        for i, key in enumerate(_row_keys(X_m, y_m)):
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > emitted.get(key, 0):
+                emitted[key] = seen[key]
+                keep.append(i)
+        if keep:
+            X_parts.append(X_m[keep])
+            y_parts.append(y_m[keep])
+    return _stack(X_parts), np.concatenate(y_parts)
+
+
 def resolve_learner(learner, X_labelled=None, y_labelled=None):
     """Split ``learner`` into its estimator and its labelled data.
 
     Parameters
     ----------
-    learner : modAL learner or estimator
+    learner : modAL learner, modAL committee or estimator
         A modAL learner (labelled data read from ``X_training`` /
-        ``y_training``) or a fitted estimator.
+        ``y_training``), a modAL ``Committee`` / ``CommitteeRegressor``
+        (returned as the estimator, with the union of its members' labelled
+        data, see :func:`committee_labelled`) or a fitted estimator.
     X_labelled, y_labelled : array-like, default=None
         Labelled data; they take precedence over the learner's.
 
@@ -87,6 +201,10 @@ def resolve_learner(learner, X_labelled=None, y_labelled=None):
         estimator = learner.estimator
         if X_labelled is None and y_labelled is None:
             X_labelled, y_labelled = learner.X_training, learner.y_training
+    elif _is_committee(learner):
+        estimator = learner
+        if X_labelled is None and y_labelled is None:
+            X_labelled, y_labelled = committee_labelled(learner)
     else:
         estimator = learner
     if (X_labelled is None) != (y_labelled is None):
@@ -171,7 +289,7 @@ def embed_context(context, embedding=None, *, flatten=False):
 def _expects_metrics(learner):
     """Whether ``learner.query`` unpacks ``(indices, utilities)`` (modAL >= 0.4.2)."""
     query = getattr(type(learner), "query", None)
-    if query is None or not _is_modal_learner(learner):
+    if query is None or not (_is_modal_learner(learner) or _is_committee(learner)):
         return False
     try:
         return "return_metrics" in inspect.signature(query).parameters
@@ -183,7 +301,32 @@ class BaseQueryStrategy(BaseEstimator):
     """Base class of the query strategies (not for direct use).
 
     Subclasses implement ``_score(context)`` returning one utility per pool
-    sample. Parameters are validated at call time, never in ``__init__``.
+    sample, or a tuple ``(scores, diagnostics)`` where ``diagnostics`` is a
+    dict ``{attribute_name: value}`` of intermediate results to publish on the
+    instance (``neighbors_``, ...). Parameters are validated at call time,
+    never in ``__init__``.
+
+    Notes
+    -----
+    **Threads.** :meth:`score`, :meth:`select` and ``__call__`` are safe to
+    call concurrently on one instance (e.g. a module-level default such as
+    ``egl_linear`` used by several learners in threads): every call computes
+    its indices and utilities from its own arguments and never reads them back
+    from the instance. The diagnostics attributes (``scores_`` and the
+    strategy's own, such as ``neighbors_`` or ``pick_distances_``) are set
+    after each call; on an instance shared by concurrent calls they are those
+    of whichever call finished last, so read them only on an instance that one
+    thread uses at a time. The model itself is another matter: a strategy that
+    temporarily changes the model (:class:`~sk_eglpp.query.MCDropoutQuery`
+    switches its dropout layers) serialises its own calls, but other code using
+    the same model at the same time sees the change.
+
+    **Default instances keep no diagnostics.** The module-level instances
+    (``egl_pp``, ``egl_linear``, ``random_query``, ...) are shared by the whole
+    process, so they do not keep the last pool's arrays alive: reading
+    ``scores_`` on them raises an ``AttributeError`` that says so. Use an own
+    instance (``EGLPlusPlusQuery(...)`` or
+    :func:`~sk_eglpp.query.get_strategy`) to read the diagnostics.
 
     Examples
     --------
@@ -199,9 +342,12 @@ class BaseQueryStrategy(BaseEstimator):
     ...         return np.linalg.norm(context.X_pool - centre, axis=1)
     >>> X = np.array([[0.0], [1.0], [5.0], [2.0]])
     >>> model = LinearRegression().fit(X[:2], [0.0, 1.0])
-    >>> FarFromLabelled().select(model, X[2:], n_instances=1,
-    ...                          X_labelled=X[:2], y_labelled=[0.0, 1.0])
+    >>> strategy = FarFromLabelled()
+    >>> strategy.select(model, X[2:], n_instances=1,
+    ...                 X_labelled=X[:2], y_labelled=[0.0, 1.0])
     array([0])
+    >>> strategy.scores_
+    array([4.5, 1.5])
     """
 
     #: whether scipy sparse pools are accepted (linear strategies)
@@ -210,6 +356,9 @@ class BaseQueryStrategy(BaseEstimator):
     _needs_labelled = False
     #: whether NaN is allowed in y (missing joints)
     _allow_nan_y = False
+    #: whether a modAL committee is accepted as the learner (the strategy then
+    #: gets the committee itself as ``context.estimator``)
+    _accept_committee = False
 
     # -- public API -----------------------------------------------------------
 
@@ -233,8 +382,8 @@ class BaseQueryStrategy(BaseEstimator):
         scores : ndarray of shape (n_pool,)
         """
         context = self._context(learner, X_pool, X_labelled, y_labelled)
-        scores = np.asarray(self._score(context), dtype=np.float64)
-        self.scores_ = scores
+        scores, diagnostics = self._scores_and_diagnostics(context)
+        self._publish(diagnostics)
         return scores
 
     def select(self, learner, X_pool, n_instances=1, **kwargs):
@@ -256,29 +405,97 @@ class BaseQueryStrategy(BaseEstimator):
         indices : ndarray of shape (n_instances,)
             Integer indices into ``X_pool``, most informative first, unique.
         """
-        n_pool = _n_samples(X_pool)
-        n_instances = check_n_instances(n_instances, n_pool)
-        scores = self.score(learner, X_pool, **kwargs)
-        return top_indices(scores, n_instances)
+        indices, _, diagnostics = self._query(
+            learner, X_pool, n_instances=n_instances, **kwargs
+        )
+        self._publish(diagnostics)
+        return indices
 
     def __call__(self, learner, X_pool, n_instances=1, **kwargs):
         """Select samples in modAL's query-strategy convention.
 
         Returns the indices for modAL-python 0.4.1 (and for a plain
         estimator), ``(indices, utilities)`` for learners whose ``query``
-        unpacks query metrics (modAL-python >= 0.4.2).
+        unpacks query metrics (modAL-python >= 0.4.2). The utilities are the
+        scores of the selected samples (for k-center greedy: the distances at
+        which they were picked).
         """
-        indices = self.select(learner, X_pool, n_instances=n_instances, **kwargs)
+        indices, utilities, diagnostics = self._query(
+            learner, X_pool, n_instances=n_instances, **kwargs
+        )
+        self._publish(diagnostics)
         if _expects_metrics(learner):
-            return indices, self.scores_[indices]
+            return indices, utilities
         return indices
+
+    def __getattr__(self, name):
+        # Only reached when the attribute does not exist: explain the missing
+        # diagnostics of a shared default instance.
+        if (
+            self.__dict__.get("_shared_default", False)
+            and name.endswith("_")
+            and not name.startswith("_")
+        ):
+            kind = type(self).__name__
+            raise AttributeError(
+                f"{name!r}: the module-level default {kind} instance is shared by "
+                "the whole process and keeps no diagnostics of its calls; use an "
+                f"own instance ({kind}(...) or sk_eglpp.query.get_strategy(name)) "
+                "to read them."
+            )
+        raise AttributeError(
+            f"{type(self).__name__!r} object has no attribute {name!r}"
+        )
 
     # -- for subclasses -------------------------------------------------------
 
     def _score(self, context):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _scores_and_diagnostics(self, context):
+        """``_score`` as ``(scores, diagnostics)``; ``scores_`` in the dict."""
+        result = self._score(context)
+        diagnostics = {}
+        if isinstance(result, tuple):
+            result, diagnostics = result
+        scores = np.asarray(result, dtype=np.float64)
+        if scores.shape != (context.n_pool,):
+            raise ValueError(
+                f"{type(self).__name__} must give one score per pool sample, shape "
+                f"({context.n_pool},), got shape {scores.shape}."
+            )
+        return scores, {"scores_": scores, **diagnostics}
+
+    def _query(self, learner, X_pool, n_instances=1, *, X_labelled=None,
+               y_labelled=None):
+        """``(indices, utilities, diagnostics)`` of one selection.
+
+        The default is the top ``n_instances`` of :meth:`_score`; strategies
+        whose selection is not a top-B of independent scores override this.
+        """
+        n_instances = check_n_instances(n_instances, _n_samples(X_pool))
+        context = self._context(learner, X_pool, X_labelled, y_labelled)
+        scores, diagnostics = self._scores_and_diagnostics(context)
+        indices = top_indices(scores, n_instances)
+        return indices, scores[indices], diagnostics
+
+    def _publish(self, diagnostics):
+        """Set the last call's diagnostics on the instance, all in one update.
+
+        Nothing in the library reads them back. The shared module-level default
+        instances keep none (see the class Notes).
+        """
+        if not self.__dict__.get("_shared_default", False):
+            self.__dict__.update(diagnostics)
+
     def _context(self, learner, X_pool, X_labelled, y_labelled):
+        if _is_committee(learner) and not self._accept_committee:
+            raise TypeError(
+                f"{type(self).__name__} needs a single model, got a modAL "
+                f"{type(learner).__name__} (a committee of "
+                f"{len(learner.learner_list)} learners); query with one of its "
+                "learners (committee.learner_list[i]) instead."
+            )
         estimator, X_labelled, y_labelled = resolve_learner(
             learner, X_labelled, y_labelled
         )
@@ -335,3 +552,13 @@ def _n_samples(X):
         raise TypeError(
             f"X_pool must be an array of samples, got {type(X).__name__}."
         ) from exc
+
+
+def _shared_default(strategy):
+    """Mark a module-level default instance: it keeps no diagnostics.
+
+    ``clone``, ``get_params`` and ``repr`` do not see the mark, so a clone
+    (e.g. :func:`~sk_eglpp.query.get_strategy`) is an ordinary instance.
+    """
+    strategy._shared_default = True
+    return strategy

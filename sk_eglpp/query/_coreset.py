@@ -4,8 +4,13 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.utils import check_random_state
 
-from .._validation import check_n_instances, check_positive_int
-from ._base import BaseQueryStrategy, _expects_metrics, _n_samples, embed_context
+from .._validation import (
+    check_n_instances,
+    check_positive_int,
+    check_random_state_param,
+)
+from ..neighbors import _common_scale
+from ._base import BaseQueryStrategy, _n_samples, _shared_default, embed_context
 
 __all__ = ["CoreSetQuery", "coreset"]
 
@@ -54,11 +59,15 @@ class CoreSetQuery(BaseQueryStrategy):
         Distance of every pool sample to its nearest labelled sample, from the
         last :meth:`score` or :meth:`select` call.
     pick_distances_ : ndarray of shape (n_instances,)
-        After :meth:`select`: the distance of each chosen sample to the nearest
-        centre at the moment it was chosen (``inf`` for a random first pick).
+        After :meth:`select` (or a call): the distance of each chosen sample to
+        the nearest centre at the moment it was chosen (``inf`` for a random
+        first pick). These are the utilities returned to modAL >= 0.4.2.
     covering_radius_ : float
         After :meth:`select`: the largest distance from a pool sample to its
         nearest centre (labelled and selected samples).
+
+    The shared default instance ``coreset`` keeps none of these (see
+    :class:`~sk_eglpp.query.BaseQueryStrategy`).
 
     See Also
     --------
@@ -77,6 +86,18 @@ class CoreSetQuery(BaseQueryStrategy):
     memory; distances never exceed a ``chunk_size x n_labelled`` block. A
     sample already chosen is never chosen again, even when duplicates make all
     remaining distances zero.
+
+    Embeddings of extreme magnitude (largest absolute value outside
+    ``[2**-250, 2**250]``, e.g. ``1e155`` whose squared distances overflow)
+    are divided by a common power of two before distances are taken; the
+    greedy choices are invariant to it, and the reported distances are in
+    the original units. A ``ValueError`` is raised if distances are still not
+    finite (in the original units they may exceed the float64 range).
+
+    A modAL ``Committee`` / ``CommitteeRegressor`` is accepted as the learner:
+    its labelled set is the union of its members' labelled sets; without
+    ``embedding`` the distances are taken between the raw samples (the
+    committee has no single ``embed``).
 
     :meth:`score` returns the distance to the nearest labelled sample (``inf``
     for every sample when there is no labelled set: the minimum over an empty
@@ -106,6 +127,7 @@ class CoreSetQuery(BaseQueryStrategy):
 
     #: y is never read, so unannotated (NaN) joints are fine
     _allow_nan_y = True
+    _accept_committee = True
 
     def __init__(self, embedding=None, chunk_size=1024, random_state=None):
         self.embedding = embedding
@@ -113,15 +135,24 @@ class CoreSetQuery(BaseQueryStrategy):
         self.random_state = random_state
 
     def _initial_distances(self, context):
-        """Pool embeddings and their distances to the labelled set."""
+        """Scaled pool embeddings, their scaled distances to the labelled set
+        and the scale (distances in original units are ``scale`` times them)."""
         chunk_size = check_positive_int(self.chunk_size, "chunk_size")
+        check_random_state_param(self.random_state)
         Z, Z_lab = embed_context(context, self.embedding)
+        scale = _common_scale(Z, Z_lab)
+        if scale != 1.0:
+            Z = Z / scale
+            Z_lab = None if Z_lab is None else Z_lab / scale
         if Z_lab is None:
-            return Z, np.full(Z.shape[0], np.inf)
-        return Z, _min_distances(Z, Z_lab, chunk_size)
+            return Z, np.full(Z.shape[0], np.inf), scale
+        min_dist = _min_distances(Z, Z_lab, chunk_size)
+        _check_finite(min_dist)
+        return Z, min_dist, scale
 
     def _score(self, context):
-        return self._initial_distances(context)[1]
+        _, min_dist, scale = self._initial_distances(context)
+        return _in_units(min_dist, scale)
 
     def select(self, learner, X_pool, n_instances=1, *, X_labelled=None,
                y_labelled=None):
@@ -145,36 +176,67 @@ class CoreSetQuery(BaseQueryStrategy):
         indices : ndarray of shape (n_instances,)
             Indices into ``X_pool`` in the order they were chosen.
         """
+        return super().select(
+            learner,
+            X_pool,
+            n_instances=n_instances,
+            X_labelled=X_labelled,
+            y_labelled=y_labelled,
+        )
+
+    def _query(self, learner, X_pool, n_instances=1, *, X_labelled=None,
+               y_labelled=None):
         n_instances = check_n_instances(n_instances, _n_samples(X_pool))
         context = self._context(learner, X_pool, X_labelled, y_labelled)
-        Z, min_dist = self._initial_distances(context)
-        self.scores_ = min_dist.copy()
+        Z, min_dist, scale = self._initial_distances(context)
+        scores = _in_units(min_dist, scale)
         available = np.ones(Z.shape[0], dtype=bool)
         indices = np.empty(n_instances, dtype=np.intp)
         gains = np.empty(n_instances)
         for b in range(n_instances):
             if b == 0 and context.X_labelled is None:
-                idx = int(check_random_state(self.random_state).randint(Z.shape[0]))
+                rng = check_random_state(self.random_state)
+                idx = int(rng.randint(Z.shape[0]))
             else:
                 idx = int(np.argmax(np.where(available, min_dist, -1.0)))
             indices[b], gains[b] = idx, min_dist[idx]
             available[idx] = False
-            np.minimum(min_dist, cdist(Z, Z[idx : idx + 1])[:, 0], out=min_dist)
-        self.pick_distances_ = gains
-        self.covering_radius_ = float(min_dist.max())
-        return indices
+            new = cdist(Z, Z[idx : idx + 1])[:, 0]
+            _check_finite(new)
+            np.minimum(min_dist, new, out=min_dist)
+        pick_distances = _in_units(gains, scale)
+        diagnostics = {
+            "scores_": scores,
+            "pick_distances_": pick_distances,
+            "covering_radius_": float(_in_units(min_dist.max(), scale)),
+        }
+        return indices, pick_distances, diagnostics
 
-    def __call__(self, learner, X_pool, n_instances=1, **kwargs):
-        """Select samples in modAL's query-strategy convention.
 
-        The utilities returned to modAL-python >= 0.4.2 are
-        :attr:`pick_distances_`.
-        """
-        indices = self.select(learner, X_pool, n_instances=n_instances, **kwargs)
-        if _expects_metrics(learner):
-            return indices, self.pick_distances_
-        return indices
+def _check_finite(distances):
+    if not np.all(np.isfinite(distances)):
+        raise ValueError(
+            "CoreSetQuery: distances between the embeddings are not finite even "
+            "after rescaling them; check the embeddings."
+        )
+
+
+def _in_units(distances, scale):
+    """Distances (computed on embeddings divided by ``scale``) in original units.
+
+    ``inf`` (no centre yet) stays ``inf``; a finite distance that exceeds the
+    float64 range in the original units raises a ``ValueError``.
+    """
+    if scale == 1.0:
+        return distances
+    out = np.multiply(distances, scale)
+    if np.any(np.isinf(out) & np.isfinite(distances)):
+        raise ValueError(
+            "CoreSetQuery: distances between the embeddings exceed the float64 "
+            "range in their original units; divide the embeddings by a constant."
+        )
+    return out
 
 
 #: default :class:`CoreSetQuery` instance
-coreset = CoreSetQuery()
+coreset = _shared_default(CoreSetQuery())

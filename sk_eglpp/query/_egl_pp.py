@@ -1,15 +1,28 @@
 """EGL++: expected gradient length with neighbour probabilities (Algorithm 1)."""
 
-import numbers
 import warnings
 
 import numpy as np
 import torch
 
-from .._validation import check_positive_int
-from ..gradients import expected_gradient_norms, squared_gradient_norms
+from .._validation import (
+    check_bool,
+    check_device,
+    check_n_jobs,
+    check_option,
+    check_positive_int,
+    check_random_state_param,
+    check_real,
+    check_verbose,
+)
+from ..gradients import (
+    _METHODS,
+    _PARAMETER_KEYWORDS,
+    expected_gradient_norms,
+    squared_gradient_norms,
+)
 from ..neighbors import top_k_neighbors
-from ._base import BaseQueryStrategy, embed_context
+from ._base import BaseQueryStrategy, _shared_default, embed_context
 
 __all__ = ["EGLPlusPlusQuery", "egl_pp"]
 
@@ -96,6 +109,9 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
     pair_gradient_norms_ : ndarray of shape (n_pool, K) or None
         Squared gradient norm of every pair (``method="exact"`` only).
 
+    These attributes are set after each call (not on the shared default
+    instance ``egl_pp``; see :class:`~sk_eglpp.query.BaseQueryStrategy`).
+
     See Also
     --------
     LinearEGLQuery : the closed form for linear regression (paper Eq. 6).
@@ -158,19 +174,22 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
 
     def _check_params(self):
         n_neighbors = check_positive_int(self.n_neighbors, "n_neighbors")
-        if (
-            isinstance(self.perplexity, bool)
-            or not isinstance(self.perplexity, numbers.Real)
-            or not np.isfinite(self.perplexity)
-            or self.perplexity <= 0
-        ):
-            raise ValueError(
-                f"perplexity must be a positive finite number, got {self.perplexity!r}."
+        check_real(self.perplexity, "perplexity", low=0.0, low_open=True)
+        check_option(self.target, "target", _TARGETS)
+        check_bool(self.renormalize, "renormalize")
+        _check_parameters(self.parameters)
+        check_option(self.method, "method", _METHODS)
+        if self.embedding is not None and not callable(self.embedding):
+            raise TypeError(
+                "embedding must be None or a callable X -> (n_samples, n_dims), "
+                f"got {type(self.embedding).__name__}."
             )
-        if self.target not in _TARGETS:
-            raise ValueError(f"target must be one of {_TARGETS}, got {self.target!r}.")
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.chunk_size, "chunk_size")
+        check_n_jobs(self.n_jobs)
+        check_device(self.device)
+        check_random_state_param(self.random_state)
+        check_verbose(self.verbose)
         return n_neighbors
 
     def _score(self, context):
@@ -232,10 +251,23 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
                 method=self.method,
                 **common,
             )
-        self.neighbors_ = neighbors
-        self.probabilities_ = probabilities
-        self.pair_gradient_norms_ = pair_norms
-        return scores
+        return scores, {
+            "neighbors_": neighbors,
+            "probabilities_": probabilities,
+            "pair_gradient_norms_": pair_norms,
+        }
+
+
+def _check_parameters(parameters):
+    """Type check of ``parameters``; the module's own check does the rest."""
+    if isinstance(parameters, str):
+        check_option(parameters, "parameters", _PARAMETER_KEYWORDS)
+    elif not (callable(parameters) or hasattr(parameters, "__iter__")):
+        raise TypeError(
+            f"parameters must be one of {list(_PARAMETER_KEYWORDS)}, a callable "
+            "module -> iterable of parameters, or a list of parameters of the "
+            f"module, got {parameters!r} ({type(parameters).__name__})."
+        )
 
 
 def _fitted_module(estimator):
@@ -289,4 +321,5 @@ def _as_module_input(X, module):
     return torch.from_numpy(X).to(dtype)
 
 
-egl_pp = EGLPlusPlusQuery()
+#: default :class:`EGLPlusPlusQuery` instance
+egl_pp = _shared_default(EGLPlusPlusQuery())

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import BaseQueryStrategy
+from ._base import BaseQueryStrategy, _shared_default
 
 __all__ = ["LearningLossQuery", "learning_loss"]
 
@@ -25,7 +25,8 @@ class LearningLossQuery(BaseQueryStrategy):
     Attributes
     ----------
     scores_ : ndarray of shape (n_pool,)
-        Predicted losses from the last call.
+        Predicted losses from the last call (not kept by the shared default
+        instance; see :class:`~sk_eglpp.query.BaseQueryStrategy`).
 
     See Also
     --------
@@ -86,4 +87,4 @@ class LearningLossQuery(BaseQueryStrategy):
 
 
 #: default :class:`LearningLossQuery` instance
-learning_loss = LearningLossQuery()
+learning_loss = _shared_default(LearningLossQuery())

@@ -4,20 +4,24 @@ Both strategies read the learner's fitted linear model ``f_z`` (``coef_`` /
 ``intercept_``), refit a bootstrap ensemble of K least-squares learners on the
 labelled set (in the space of the final pipeline step) with the same machinery
 as :class:`~sk_eglpp.models.BootstrapLinearRegressor`, and score the pool in
-chunks.
+chunks. A fitted :class:`~sk_eglpp.models.BootstrapLinearRegressor` brings its
+own ensemble and full-data model; a modAL committee of linear models gives
+``f_z`` as the average of its members (its mean prediction).
 """
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_positive_int
+from .._validation import check_bool, check_positive_int, check_random_state_param
 from ..models._bootstrap import (
+    BootstrapLinearRegressor,
     _chunks,
     _ensemble_moments,
     _expected_sq_deviation,
     _fit_linear_ensemble,
 )
-from ._base import BaseQueryStrategy
+from ._base import BaseQueryStrategy, _is_committee, _shared_default
 
 __all__ = ["LinearEGLQuery", "EMCMQuery", "egl_linear", "emcm"]
 
@@ -28,8 +32,9 @@ def _linear_parameters(estimator, n_features, strategy_name):
     if not (hasattr(estimator, "coef_") and hasattr(estimator, "intercept_")):
         raise TypeError(
             f"{strategy_name} needs a linear model exposing coef_ and intercept_ "
-            "(LinearRegression, Ridge, Lasso, ...) as the learner's estimator or "
-            f"final pipeline step, got {type(estimator).__name__}."
+            "(LinearRegression, Ridge, Lasso, ...) or a fitted "
+            "BootstrapLinearRegressor as the learner's estimator or final "
+            f"pipeline step, got {type(estimator).__name__}."
         )
     coef = np.asarray(estimator.coef_, dtype=np.float64)
     coef = coef.reshape(1, -1) if coef.ndim == 1 else coef
@@ -48,11 +53,47 @@ def _linear_parameters(estimator, n_features, strategy_name):
     return coef, np.broadcast_to(intercept, (coef.shape[0],))
 
 
+def _fits_intercept(estimator):
+    return bool(getattr(estimator, "fit_intercept", True))
+
+
+def _committee_parameters(committee, n_features, strategy_name):
+    """``f_z`` of a committee of linear models: the average of its members.
+
+    The committee predicts the mean of its members' predictions, which for
+    linear members is the linear model with the average coefficients and
+    intercept. It fits an intercept when any member does.
+    """
+    kind = type(committee).__name__
+    coefs, intercepts = [], []
+    for i, member in enumerate(committee.learner_list):
+        estimator = member.estimator
+        if isinstance(estimator, Pipeline | BootstrapLinearRegressor) or not (
+            hasattr(estimator, "coef_") and hasattr(estimator, "intercept_")
+        ):
+            raise TypeError(
+                f"{strategy_name} with a modAL {kind} needs every member to be a "
+                "fitted linear model exposing coef_ and intercept_ (LinearRegression, "
+                f"Ridge, ...; no pipeline), got {type(estimator).__name__} for "
+                f"learner_list[{i}]."
+            )
+        coef, intercept = _linear_parameters(estimator, n_features, strategy_name)
+        coefs.append(coef)
+        intercepts.append(intercept)
+    if len({c.shape for c in coefs}) > 1:
+        raise ValueError(
+            f"The members of the {kind} predict different numbers of outputs: "
+            f"{[c.shape[0] for c in coefs]}."
+        )
+    fit_intercept = any(_fits_intercept(m.estimator) for m in committee.learner_list)
+    return np.mean(coefs, axis=0), np.mean(intercepts, axis=0), fit_intercept
+
+
 class _BaseLinearQuery(BaseQueryStrategy):
     """Shared set-up of the closed-form linear strategies."""
 
     _accept_sparse = True
-    _needs_labelled = True
+    _accept_committee = True
 
     def __init__(self, n_estimators=10, bootstrap=True, random_state=None):
         self.n_estimators = n_estimators
@@ -63,18 +104,30 @@ class _BaseLinearQuery(BaseQueryStrategy):
         """Validate the parameters; return ensemble, f_z's coef and intercept."""
         name = type(self).__name__
         n_estimators = check_positive_int(self.n_estimators, "n_estimators")
-        if not isinstance(self.bootstrap, bool | np.bool_):
-            raise TypeError(
-                f"bootstrap must be a bool, got {self.bootstrap!r} "
-                f"({type(self.bootstrap).__name__})."
-            )
+        bootstrap = check_bool(self.bootstrap, "bootstrap")
+        random_state = check_random_state_param(self.random_state)
         X_pool, X_labelled = context.X_pool, context.X_labelled
         if X_pool.ndim != 2:
             raise ValueError(
                 f"{name} needs 2-D samples (n_samples, n_features), got a pool of "
                 f"shape {X_pool.shape}."
             )
-        coef, intercept = _linear_parameters(context.estimator, X_pool.shape[1], name)
+        estimator = context.estimator
+        if isinstance(estimator, BootstrapLinearRegressor):
+            # Its own fitted ensemble and full-data model: nothing to refit.
+            check_is_fitted(estimator)
+            coef, intercept = _linear_parameters(
+                estimator.estimator_, X_pool.shape[1], name
+            )
+            return estimator._ensemble, coef, intercept
+        if _is_committee(estimator):
+            coef, intercept, fit_intercept = _committee_parameters(
+                estimator, X_pool.shape[1], name
+            )
+        else:
+            coef, intercept = _linear_parameters(estimator, X_pool.shape[1], name)
+            fit_intercept = _fits_intercept(estimator)
+        context.require_labelled(name)
         y = np.asarray(context.y_labelled, dtype=np.float64)
         y = y.reshape(y.shape[0], -1)
         if y.shape[1] != coef.shape[0]:
@@ -82,14 +135,13 @@ class _BaseLinearQuery(BaseQueryStrategy):
                 f"The estimator predicts {coef.shape[0]} output(s) but y_labelled has "
                 f"{y.shape[1]}."
             )
-        fit_intercept = bool(getattr(context.estimator, "fit_intercept", True))
         ensemble = _fit_linear_ensemble(
             X_labelled,
             y,
             n_estimators=n_estimators,
-            bootstrap=bool(self.bootstrap),
+            bootstrap=bootstrap,
             fit_intercept=fit_intercept,
-            random_state=self.random_state,
+            random_state=random_state,
         )
         return ensemble, coef, intercept
 
@@ -124,7 +176,8 @@ class LinearEGLQuery(_BaseLinearQuery):
     Attributes
     ----------
     scores_ : ndarray of shape (n_pool,)
-        Scores of the last call.
+        Scores of the last call (not kept by the shared default instance; see
+        :class:`~sk_eglpp.query.BaseQueryStrategy`).
 
     See Also
     --------
@@ -145,6 +198,24 @@ class LinearEGLQuery(_BaseLinearQuery):
     :class:`~sk_eglpp.models.BootstrapLinearRegressor`. The pool is scored in
     chunks bounded by scikit-learn's ``working_memory``; sparse pools are
     accepted (the labelled set is densified for the fit).
+
+    **A fitted** :class:`~sk_eglpp.models.BootstrapLinearRegressor` as the
+    model (or final pipeline step) brings its own K weak learners and its
+    full-data model ``estimator_`` as ``f_z``: nothing is refitted, the
+    labelled set is not needed, and ``n_estimators``, ``bootstrap`` and
+    ``random_state`` of the strategy are not used (only checked). The scores
+    are those of the strategy with the regressor's settings on its training
+    data.
+
+    **A modAL** ``Committee`` / ``CommitteeRegressor`` whose members are all
+    fitted linear models (``coef_`` / ``intercept_``, no pipeline) is accepted:
+    ``f_z`` is the average of the members' coefficients and intercepts, which
+    is the committee's prediction (the mean of its members'), with an
+    intercept in ``x~`` when any member fits one. The K weak learners are
+    refitted as above on the committee's labelled set (the union of the
+    members' sets). The members are not used as the weak learners: Eq. 6
+    needs each weak learner's Gaussian predictive variance, which the
+    members (Ridge, Lasso, fitted on their own data) do not define.
 
     References
     ----------
@@ -199,7 +270,8 @@ class EMCMQuery(_BaseLinearQuery):
     Attributes
     ----------
     scores_ : ndarray of shape (n_pool,)
-        Scores of the last call.
+        Scores of the last call (not kept by the shared default instance; see
+        :class:`~sk_eglpp.query.BaseQueryStrategy`).
 
     See Also
     --------
@@ -207,8 +279,9 @@ class EMCMQuery(_BaseLinearQuery):
 
     Notes
     -----
-    ``x~``, the weak learners and the handling of rank-deficient resamples are
-    those of :class:`LinearEGLQuery`.
+    ``x~``, the weak learners, the handling of rank-deficient resamples, a
+    fitted :class:`~sk_eglpp.models.BootstrapLinearRegressor` as the model and
+    modAL committees of linear models are as in :class:`LinearEGLQuery`.
 
     References
     ----------
@@ -243,6 +316,6 @@ class EMCMQuery(_BaseLinearQuery):
 
 
 #: default :class:`LinearEGLQuery` instance
-egl_linear = LinearEGLQuery()
+egl_linear = _shared_default(LinearEGLQuery())
 #: default :class:`EMCMQuery` instance
-emcm = EMCMQuery()
+emcm = _shared_default(EMCMQuery())

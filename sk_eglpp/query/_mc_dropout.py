@@ -1,6 +1,6 @@
 """Monte Carlo dropout predictive variance (Gal & Ghahramani; Kendall & Gal)."""
 
-import numbers
+import threading
 
 import numpy as np
 import torch
@@ -8,8 +8,13 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from torch import nn
 
-from .._validation import check_positive_int
-from ._base import BaseQueryStrategy
+from .._validation import (
+    check_option,
+    check_positive_int,
+    check_random_state_param,
+    check_real,
+)
+from ._base import BaseQueryStrategy, _shared_default
 
 __all__ = ["MCDropoutQuery", "mc_dropout"]
 
@@ -24,6 +29,10 @@ DROPOUT_TYPES = (
 )
 
 _OUTPUTS = ("predict", "heatmaps")
+
+# The passes switch the model's dropout layers and seed torch's process-wide
+# generator inside fork_rng: concurrent calls take turns.
+_PASSES_LOCK = threading.Lock()
 
 
 def _force_training(module, args):
@@ -71,7 +80,8 @@ class MCDropoutQuery(BaseQueryStrategy):
     Attributes
     ----------
     scores_ : ndarray of shape (n_pool,)
-        Utilities from the last call.
+        Utilities from the last call (not kept by the shared default instance;
+        see :class:`~sk_eglpp.query.BaseQueryStrategy`).
 
     See Also
     --------
@@ -95,7 +105,10 @@ class MCDropoutQuery(BaseQueryStrategy):
     ``module__dropout=p`` or pass ``dropout=p`` here. Afterwards the layers'
     rates and training flags are restored; parameters are never changed.
     The passes run inside :func:`torch.random.fork_rng` (CPU and the net's
-    CUDA device) seeded from ``random_state``.
+    CUDA device) seeded from ``random_state``. Concurrent calls (threads) run
+    their passes one at a time, since they change the model's dropout layers
+    and use torch's process-wide generator; other code predicting with the
+    same model during a call sees the dropout layers active.
 
     References
     ----------
@@ -143,18 +156,12 @@ class MCDropoutQuery(BaseQueryStrategy):
     def _check_params(self):
         n_samples = check_positive_int(self.n_samples, "n_samples", minimum=2)
         batch_size = check_positive_int(self.batch_size, "batch_size")
-        if self.output not in _OUTPUTS:
-            raise ValueError(
-                f"output must be one of {list(_OUTPUTS)}, got {self.output!r}."
-            )
-        if self.dropout is not None and (
-            isinstance(self.dropout, bool)
-            or not isinstance(self.dropout, numbers.Real)
-            or not 0.0 <= self.dropout < 1.0
-        ):
-            raise ValueError(
-                f"dropout must be None or a float in [0, 1), got {self.dropout!r}."
-            )
+        check_option(self.output, "output", _OUTPUTS)
+        check_real(
+            self.dropout, "dropout", low=0.0, high=1.0, high_open=True,
+            allow_none=True,
+        )
+        check_random_state_param(self.random_state)
         return n_samples, batch_size
 
     def _dropout_layers(self, estimator):
@@ -203,6 +210,14 @@ class MCDropoutQuery(BaseQueryStrategy):
         X = context.X_pool
         scores = np.empty(X.shape[0])
 
+        with _PASSES_LOCK:
+            self._passes(module, layers, predict, X, scores, n_samples,
+                         batch_size, seed, estimator)
+        return scores
+
+    def _passes(self, module, layers, predict, X, scores, n_samples, batch_size,
+                seed, estimator):
+        """The stochastic forward passes; the model is restored afterwards."""
         submodules = list(module.modules())
         training = [m.training for m in submodules]
         rates = [m.p for m in layers]
@@ -234,8 +249,7 @@ class MCDropoutQuery(BaseQueryStrategy):
                 m.p = p
             for m, flag in zip(submodules, training, strict=True):
                 m.training = flag
-        return scores
 
 
 #: default :class:`MCDropoutQuery` instance
-mc_dropout = MCDropoutQuery()
+mc_dropout = _shared_default(MCDropoutQuery())

@@ -1,12 +1,10 @@
 """Multi-peak entropy of predicted heatmaps (Liu & Ferrari, 2017)."""
 
-import numbers
-
 import numpy as np
 from scipy.ndimage import maximum_filter
 
-from .._validation import check_positive_int
-from ._base import BaseQueryStrategy
+from .._validation import check_option, check_positive_int, check_real
+from ._base import BaseQueryStrategy, _shared_default
 
 __all__ = ["MultiPeakEntropyQuery", "multipeak_entropy", "heatmap_peaks"]
 
@@ -112,7 +110,7 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
         (in heatmap pixels); see :func:`heatmap_peaks`.
     n_peaks : int or None, default=5
         At most this many peaks (the largest) per joint; ``None`` keeps all.
-    threshold_rel : float or None, default=0.1
+    threshold_rel : float in [0, 1] or None, default=0.1
         Ignore peaks below this fraction of the joint's heatmap maximum, so
         that background noise does not count as a peak.
     threshold_abs : float or None, default=None
@@ -125,7 +123,8 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
     Attributes
     ----------
     scores_ : ndarray of shape (n_pool,)
-        Utilities from the last call.
+        Utilities from the last call (not kept by the shared default instance;
+        see :class:`~sk_eglpp.query.BaseQueryStrategy`).
 
     See Also
     --------
@@ -184,19 +183,11 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
         self.batch_size = batch_size
 
     def _check_params(self):
-        if self.aggregate not in _AGGREGATES:
-            raise ValueError(
-                f"aggregate must be one of {sorted(_AGGREGATES)}, got "
-                f"{self.aggregate!r}."
-            )
-        for name in ("threshold_rel", "threshold_abs"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, numbers.Real)
-            ):
-                raise TypeError(
-                    f"{name} must be a real number or None, got {value!r}."
-                )
+        check_option(self.aggregate, "aggregate", sorted(_AGGREGATES))
+        check_real(
+            self.threshold_rel, "threshold_rel", low=0.0, high=1.0, allow_none=True
+        )
+        check_real(self.threshold_abs, "threshold_abs", allow_none=True)
         check_positive_int(self.min_distance, "min_distance")
         if self.n_peaks is not None:
             check_positive_int(self.n_peaks, "n_peaks")
@@ -237,4 +228,4 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
 
 
 #: default :class:`MultiPeakEntropyQuery` instance
-multipeak_entropy = MultiPeakEntropyQuery()
+multipeak_entropy = _shared_default(MultiPeakEntropyQuery())

@@ -2,8 +2,8 @@
 
 from sklearn.utils import check_random_state
 
-from .._validation import check_pool
-from ._base import BaseQueryStrategy, resolve_learner
+from .._validation import check_pool, check_random_state_param
+from ._base import BaseQueryStrategy, QueryContext, _shared_default, resolve_learner
 
 __all__ = ["RandomQuery", "random_query"]
 
@@ -28,7 +28,9 @@ class RandomQuery(BaseQueryStrategy):
     Attributes
     ----------
     scores_ : ndarray of shape (n_pool,)
-        Random numbers of the last call.
+        Random numbers of the last call (not kept by the shared default
+        instance ``random_query``; see
+        :class:`~sk_eglpp.query.BaseQueryStrategy`).
 
     See Also
     --------
@@ -49,6 +51,7 @@ class RandomQuery(BaseQueryStrategy):
     """
 
     _accept_sparse = True
+    _accept_committee = True
 
     def __init__(self, random_state=None):
         self.random_state = random_state
@@ -72,13 +75,21 @@ class RandomQuery(BaseQueryStrategy):
         scores : ndarray of shape (n_pool,)
             Uniform random numbers in ``[0, 1)``.
         """
+        return super().score(
+            learner, X_pool, X_labelled=X_labelled, y_labelled=y_labelled
+        )
+
+    def _context(self, learner, X_pool, X_labelled, y_labelled):
+        # The model is never used: only the pool's size matters.
         if learner is not None:
             resolve_learner(learner, X_labelled, y_labelled)
         X_pool = check_pool(X_pool, accept_sparse=True)
-        rng = check_random_state(self.random_state)
-        self.scores_ = rng.random_sample(X_pool.shape[0])
-        return self.scores_
+        return QueryContext(None, X_pool, None, None)
+
+    def _score(self, context):
+        rng = check_random_state(check_random_state_param(self.random_state))
+        return rng.random_sample(context.n_pool)
 
 
 #: default :class:`RandomQuery` instance
-random_query = RandomQuery()
+random_query = _shared_default(RandomQuery())
