@@ -429,3 +429,21 @@ _EXPECTED_FAILED = {
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_channels_last_images_get_a_transpose_hint(tiny_data, channels):
+    X, y = tiny_data  # (n, 1, 32, 32)
+    X = np.repeat(X, channels, axis=1)
+    X_last = X.transpose(0, 2, 3, 1)  # (n, 32, 32, channels)
+    hint = r"looks like channels-last .*X\.transpose\(0, 3, 1, 2\)"
+    with pytest.raises(ValueError, match=hint):
+        HourglassRegressor(**TINY).fit(X_last, y)
+    with pytest.raises(ValueError, match=hint):
+        HourglassRegressor(**TINY, module__in_channels=channels).fit(X_last, y)
+    net = HourglassRegressor(**TINY).fit(X[:8], y[:8])
+    for method in (net.predict, net.predict_heatmaps, net.embed):
+        with pytest.raises(ValueError, match=hint):
+            method(X_last[:2])
+    # channels-first data of any channel count is not mistaken for it
+    assert net.predict(X[:2]).shape == (2, y.shape[1])

@@ -332,10 +332,38 @@ class HourglassRegressor(NeuralNetRegressor):
             raise ValueError("y must be finite or NaN (joint not annotated), got inf.")
         return y
 
+    def _check_layout(self, X, expected_channels):
+        """Reject a likely channels-last batch ``(n, h, w, c)`` with a hint.
+
+        ``expected_channels``: the module's input channels when known (fitted
+        net or ``module__in_channels``), else ``None`` (then 1 or 3 is
+        expected). The last axis of a channels-first batch is the width, which
+        is never 1 or 3 for the hourglass (a multiple of at least 8).
+        """
+        last, second = X.shape[3], X.shape[1]
+        if last not in (1, 3) or second == last:
+            return
+        if expected_channels is None:
+            suspect = second not in (1, 3)
+        else:
+            suspect = second != expected_channels and last == expected_channels
+        if suspect:
+            raise ValueError(
+                f"X of shape {X.shape} looks like channels-last images (n_samples, "
+                "height, width, channels); HourglassRegressor expects channels "
+                "first (n_samples, channels, height, width): pass "
+                "X.transpose(0, 3, 1, 2)."
+            )
+
     def _check_training_data(self, X, y):
         if y is None:
             self._check_y(y, 0)
         X = self._check_X(X)
+        if self.warm_start and getattr(self, "initialized_", False):
+            expected = getattr(self, "in_channels_", None)
+        else:
+            expected = self.get_params_for("module").get("in_channels")
+        self._check_layout(X, expected)
         y = self._check_y(y, X.shape[0])
         n_joints = y.shape[1] // 2
         self._check_params()
@@ -616,6 +644,10 @@ class HourglassRegressor(NeuralNetRegressor):
         """Input batches as tensors on ``device``, for use under ``_eval_mode``."""
         self.check_is_fitted()
         X = self._check_X(X)
+        self._check_layout(
+            X,
+            getattr(self.module_, "in_channels", getattr(self, "in_channels_", None)),
+        )
         batches = iter(self.get_iterator(self.get_dataset(X), training=False))
         while True:
             # the filter is set around the loader only, not around the caller's
