@@ -43,7 +43,7 @@ def _common_scale(*arrays):
     Squared distances of embeddings around ``1e155`` overflow float64 and those
     of embeddings around ``1e-170`` underflow to zero. When the largest
     magnitude over all ``arrays`` is outside ``[2**-250, 2**250]``, ``c`` is
-    the power of two that brings it into ``[0.5, 1)``; otherwise ``c = 1.0``
+    the power of two that brings it into ``[1, 2)``; otherwise ``c = 1.0``
     and nothing changes. Dividing by a power of two is exact (short of
     underflow in components far below the largest one), so every comparison
     of distances, and every quantity invariant to a common scaling of all
@@ -63,7 +63,7 @@ def _common_scale(*arrays):
     >>> import numpy as np
     >>> _common_scale(np.array([[3.0, -4.0]]))
     1.0
-    >>> _common_scale(np.array([[1e200]])) == 2.0 ** 665
+    >>> _common_scale(np.array([[1e200]])) == 2.0 ** 664
     True
     """
     largest = max(
@@ -72,7 +72,9 @@ def _common_scale(*arrays):
     )
     if largest == 0.0 or 2.0**-_SAFE_EXP <= largest <= 2.0**_SAFE_EXP:
         return 1.0
-    return float(np.ldexp(1.0, int(np.frexp(largest)[1])))
+    # largest = m * 2**e with m in [0.5, 1): dividing by 2**(e - 1) brings it
+    # into [1, 2) (2**e itself overflows for the largest floats)
+    return float(np.ldexp(1.0, int(np.frexp(largest)[1]) - 1))
 
 
 def _check_embeddings(H_query, H_ref):
@@ -91,12 +93,11 @@ def _check_embeddings(H_query, H_ref):
 
 
 def _check_real(value, name, *, minimum=0.0, strict=True):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-        or (value <= minimum if strict else value < minimum)
-    ):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number, got {value!r} ({type(value).__name__})."
+        )
+    if not np.isfinite(value) or (value <= minimum if strict else value < minimum):
         bound = ">" if strict else ">="
         raise ValueError(
             f"{name} must be a finite number {bound} {minimum}, got {value!r}."

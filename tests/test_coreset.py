@@ -308,3 +308,38 @@ def test_call_returns_pick_distances_to_learners_expecting_metrics():
     out = coreset(plain, X[4:], 3)
     assert isinstance(out, np.ndarray)
     np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("scale", [1e155, 1e200, 1e-170])
+@pytest.mark.parametrize("labelled", [True, False])
+def test_exact_at_extreme_scales(scale, labelled):
+    """k-center greedy is exact at any finite scale (math.dist does not overflow)."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(40, 3)) * scale
+    X_lab, X_pool = (X[:5], X[5:]) if labelled else (None, X)
+    y_lab = None if X_lab is None else np.zeros(len(X_lab))
+    strategy = CoreSetQuery(random_state=0)
+    idx = strategy.select(
+        LinearRegression(), X_pool, 6, X_labelled=X_lab, y_labelled=y_lab
+    )
+    first = None if labelled else int(idx[0])
+    ref_idx, ref_radius = brute_force_k_center(
+        X_pool, [] if X_lab is None else X_lab, 6, first=first
+    )
+    np.testing.assert_array_equal(idx, ref_idx)
+    # diagnostics in the original units
+    np.testing.assert_allclose(strategy.covering_radius_, ref_radius, rtol=1e-12)
+    if labelled:
+        expected_scores = [min(math.dist(p, c) for c in X_lab) for p in X_pool]
+        np.testing.assert_allclose(strategy.scores_, expected_scores, rtol=1e-12)
+        np.testing.assert_allclose(strategy.pick_distances_[0], max(expected_scores),
+                                   rtol=1e-12)
+    assert np.all(np.isfinite(strategy.pick_distances_[1:]))
+    assert np.all(strategy.pick_distances_[1:] > 0)
+
+
+def test_distances_beyond_float64_raise():
+    X = np.array([[1.7e308, 0.0], [0.0, 1.0], [-1.7e308, 0.0]])
+    with pytest.raises(ValueError, match="exceed the float64 range"):
+        CoreSetQuery().select(LinearRegression(), X[:2], 1,
+                              X_labelled=X[2:], y_labelled=[0.0])

@@ -176,3 +176,33 @@ def test_bad_inputs(rng):
         conditional_probabilities(H_query, H_ref, tol=-1.0)
     with pytest.raises(TypeError, match="renormalize must be a bool"):
         top_k_neighbors(H_query, H_ref, 2, renormalize="yes")
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e155, 1e-170, 1e-300])
+def test_extreme_scales_equal_the_unscaled_result(rng, scale):
+    """Eq. 8 is invariant to a common scaling of the distances, at any scale."""
+    H_query, H_ref = rng.normal(size=(30, 4)), rng.normal(size=(20, 4))
+    idx, prob = top_k_neighbors(H_query, H_ref, 5, perplexity=6.0, chunk_size=7)
+    with warnings.catch_warnings(), np.errstate(all="raise"):
+        warnings.simplefilter("error")
+        idx_s, prob_s = top_k_neighbors(
+            H_query * scale, H_ref * scale, 5, perplexity=6.0, chunk_size=7
+        )
+        P_s = conditional_probabilities(H_query * scale, H_ref * scale, perplexity=6.0)
+    np.testing.assert_array_equal(idx_s, idx)
+    np.testing.assert_allclose(prob_s, prob, rtol=1e-10, atol=1e-14)
+    P = conditional_probabilities(H_query, H_ref, perplexity=6.0)
+    np.testing.assert_allclose(P_s, P, rtol=1e-10, atol=1e-14)
+    # and the unscaled result is scikit-learn's (n_ref < n_query: comparable)
+    expected = _binary_search_perplexity(
+        brute_force_sqdist(H_query, H_ref).astype(np.float32), 6.0, 0
+    )
+    np.testing.assert_allclose(P_s, expected, atol=1e-5)
+
+
+def test_parameter_types_raise_type_errors(rng):
+    H_query, H_ref = rng.normal(size=(4, 3)), rng.normal(size=(6, 3))
+    with pytest.raises(TypeError, match="perplexity must be a real number"):
+        conditional_probabilities(H_query, H_ref, perplexity="5")
+    with pytest.raises(TypeError, match="tol must be a real number"):
+        top_k_neighbors(H_query, H_ref, 2, tol=None)

@@ -229,7 +229,8 @@ def _in_units(distances, scale):
     """
     if scale == 1.0:
         return distances
-    out = np.multiply(distances, scale)
+    with np.errstate(over="ignore"):  # checked just below
+        out = np.multiply(distances, scale)
     if np.any(np.isinf(out) & np.isfinite(distances)):
         raise ValueError(
             "CoreSetQuery: distances between the embeddings exceed the float64 "
