@@ -436,3 +436,58 @@ def test_modal_0421_gets_indices_and_utilities(modal_0421_path, tmp_path):
     assert out["modal"].startswith(modal_0421_path)
     assert len(set(out["idx"])) == 3
     np.testing.assert_allclose(out["metrics"], out["expected"])
+
+
+# -- a fitted BootstrapLinearRegressor brings its own ensemble ------------------
+
+
+def _eq6_on_regressor(reg, X_pool):
+    """Paper Eq. 6 written out on the regressor's fitted attributes."""
+    f_z = np.asarray(reg.predict(X_pool)).reshape(len(X_pool), -1)
+    Xt = np.hstack([X_pool, np.ones((len(X_pool), 1))])
+    K = reg.coefs_.shape[0]
+    scores = np.zeros(len(X_pool))
+    for i, x in enumerate(Xt):
+        total = 0.0
+        for k in range(K):
+            mu = reg.coefs_[k] @ x[:-1] + reg.intercepts_[k]
+            leverage = x @ reg.gram_pinvs_[k] @ x
+            sigma2 = reg.residual_variances_[k] * (1.0 + leverage)
+            total += np.sum(sigma2 + (mu - f_z[i]) ** 2)
+        scores[i] = (x @ x) * total / K
+    return scores
+
+
+@pytest.mark.parametrize("n_outputs", [None, 2])
+@pytest.mark.parametrize("bootstrap", [True, False])
+def test_fitted_bootstrap_regressor_as_the_model(rng, n_outputs, bootstrap):
+    X_lab, y_lab, X_pool = _toy(rng, n_outputs=n_outputs)
+    reg = BootstrapLinearRegressor(
+        Ridge(alpha=0.5), n_estimators=6, bootstrap=bootstrap, random_state=4
+    ).fit(X_lab, y_lab)
+    # no labelled set needed; the strategy's own ensemble settings are unused
+    scores = LinearEGLQuery(n_estimators=2, random_state=99).score(reg, X_pool)
+    np.testing.assert_allclose(scores, _eq6_on_regressor(reg, X_pool), rtol=1e-10)
+    for cls in (LinearEGLQuery, EMCMQuery):
+        # the same ensemble refitted by the strategy on the same data
+        expected = cls(n_estimators=6, bootstrap=bootstrap, random_state=4).score(
+            Ridge(alpha=0.5).fit(X_lab, y_lab), X_pool,
+            X_labelled=X_lab, y_labelled=y_lab,
+        )
+        np.testing.assert_allclose(cls().score(reg, X_pool), expected, rtol=1e-12)
+    # with a modAL learner, in a pipeline, through the module-level default
+    learner = ActiveLearner(
+        make_pipeline(StandardScaler(), BootstrapLinearRegressor(random_state=0)),
+        egl_linear, X_training=X_lab, y_training=y_lab,
+    )
+    idx, _ = learner.query(X_pool, n_instances=3)
+    head = learner.estimator[:-1]
+    expected = _eq6_on_regressor(learner.estimator[-1], head.transform(X_pool))
+    np.testing.assert_array_equal(idx, np.argsort(-expected, kind="stable")[:3])
+
+
+def test_unfitted_bootstrap_regressor(rng):
+    X_lab, y_lab, X_pool = _toy(rng)
+    with pytest.raises(NotFittedError):
+        egl_linear.score(BootstrapLinearRegressor(), X_pool,
+                         X_labelled=X_lab, y_labelled=y_lab)
