@@ -427,3 +427,15 @@ def test_modal_own_learner():
     else:  # pragma: no cover - older scikit-learn
         learner.teach(X_query, y[15:][idx])
         assert learner.X_training.shape[0] == 18
+
+
+@pytest.mark.parametrize(
+    "n_jobs, error", [("x", TypeError), (0, ValueError), (2.0, TypeError)]
+)
+def test_n_jobs_checked_before_the_gradient_stage(friedman, fitted_net, n_jobs,
+                                                  error):
+    X_lab, y_lab, X_pool = friedman
+    strategy = EGLPlusPlusQuery(n_neighbors=5, perplexity=3.0, n_jobs=n_jobs)
+    with pytest.raises(error, match="n_jobs must be None or a non-zero integer"):
+        strategy.select(fitted_net, X_pool[:5], 2, X_labelled=X_lab,
+                        y_labelled=y_lab)
