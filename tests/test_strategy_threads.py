@@ -288,3 +288,28 @@ def test_own_instance_keeps_diagnostics(problem):
     own = get_strategy("random_query")
     scores = own.score(None, pools[0])
     assert own.scores_ is scores
+
+
+def test_hourglass_predictions_in_threads_keep_eval_mode():
+    """Concurrent predictions of one net (as concurrent EGL++ calls make)."""
+    from sk_eglpp.datasets import make_pose_dataset
+    from sk_eglpp.models import HourglassRegressor
+
+    X, y = make_pose_dataset(n_samples=12, random_state=0)
+    net = HourglassRegressor(module__n_features=8, module__depth=1, max_epochs=1,
+                             batch_size=4, random_state=0).fit(X, y)
+    net.module_.train()  # skorch leaves the module in training mode
+    running = [b.clone() for b in net.module_.buffers()]
+    expected_embed, expected_pred = net.embed(X[:4]), net.predict(X[:4])
+
+    def work(t):
+        for _ in range(6):
+            if t % 2:
+                np.testing.assert_array_equal(net.embed(X[:4]), expected_embed)
+            else:
+                np.testing.assert_array_equal(net.predict(X[:4]), expected_pred)
+
+    run_threads(work, n_threads=4)
+    assert all(m.training for m in net.module_.modules())
+    for before, after in zip(running, net.module_.buffers(), strict=True):
+        assert torch.equal(before, after)  # BatchNorm statistics untouched

@@ -2,7 +2,9 @@
 
 import contextlib
 import numbers
+import threading
 import warnings
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -85,6 +87,11 @@ def _ranking_loss(predicted, target, margin):
     sign = torch.sign(target[:half] - target[half : 2 * half])
     diff = predicted[:half] - predicted[half : 2 * half]
     return torch.clamp(margin - sign * diff, min=0.0).mean()
+
+
+# Evaluation periods of the nets being predicted with: net -> (depth, modes).
+_EVAL_LOCK = threading.Lock()
+_EVAL_STATE = weakref.WeakKeyDictionary()
 
 
 class HourglassRegressor(NeuralNetRegressor):
@@ -661,23 +668,40 @@ class HourglassRegressor(NeuralNetRegressor):
 
     @contextlib.contextmanager
     def _eval_mode(self):
-        """Modules in evaluation mode, without gradients; modes restored after."""
-        modules = [
-            getattr(self, name + "_", None) for name in self._modules + self._criteria
-        ]
-        modes = [
-            (m, m.training)
-            for module in modules
-            if isinstance(module, nn.Module)
-            for m in module.modules()
-        ]
+        """Modules in evaluation mode, without gradients; modes restored after.
+
+        Concurrent predictions of one net (threads) share one evaluation
+        period: the first to enter records the modes and switches to
+        evaluation, the last to leave restores them, so no prediction ever
+        runs with BatchNorm or dropout in training mode (MCDropoutQuery's
+        hooks aside, which switch dropout on on purpose).
+        """
+        with _EVAL_LOCK:
+            depth, modes = _EVAL_STATE.get(self, (0, None))
+            if depth == 0:
+                modules = [
+                    getattr(self, name + "_", None)
+                    for name in self._modules + self._criteria
+                ]
+                modes = [
+                    (m, m.training)
+                    for module in modules
+                    if isinstance(module, nn.Module)
+                    for m in module.modules()
+                ]
+                self._set_training(False)
+            _EVAL_STATE[self] = (depth + 1, modes)
         try:
-            self._set_training(False)
             with torch.no_grad():
                 yield
         finally:
-            for m, training in modes:
-                m.training = training
+            with _EVAL_LOCK:
+                depth, modes = _EVAL_STATE.pop(self)
+                if depth > 1:
+                    _EVAL_STATE[self] = (depth - 1, modes)
+                else:
+                    for m, training in modes:
+                        m.training = training
 
     def evaluation_step(self, batch, training=False):
         """skorch's evaluation step; every stack's heatmaps as a tuple.
