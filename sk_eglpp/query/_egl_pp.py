@@ -89,14 +89,17 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         Pool rows per chunk in the neighbour stage (memory is bounded by
         ``chunk_size x n_labelled``).
     n_jobs : int, default=None
-        Joblib workers for the gradient loop over the pool.
+        Joblib workers for the gradient loop over the pool: ``None`` or a
+        non-zero integer, negative values counting from the number of CPUs
+        (``-1``: all), as in joblib.
     device : str or torch.device, default=None
         Device of the gradient stage; ``None`` uses the estimator's ``device``.
     random_state : int, RandomState instance or None, default=None
         Accepted for the common strategy interface. The exact method is
         deterministic and does not use it.
-    verbose : bool, default=False
-        Show a progress bar over the pool.
+    verbose : bool or int, default=False
+        Show a progress bar over the pool (an integer >= 0 counts as its
+        truth value).
 
     Attributes
     ----------
