@@ -130,7 +130,10 @@ def test_duplicated_pool_samples_get_equal_scores(net, images, name):
     strategy = make_strategy(name)
     with strict_numerics():
         scores = strategy.score(net, X_pool, X_labelled=X[:12], y_labelled=y[:12])
-    np.testing.assert_allclose(scores[:3], scores[3:], rtol=1e-5)
+    # float32 forwards: a sample's output may differ in the last bits with its
+    # position in the batch (vectorised kernels), about 2e-5 relative seen
+    # for the loss head, which has no float64 stage
+    np.testing.assert_allclose(scores[:3], scores[3:], rtol=1e-4)
 
 
 def test_coreset_never_repeats_a_sample_when_all_distances_are_zero(net, images):
