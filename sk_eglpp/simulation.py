@@ -36,7 +36,7 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._validation import check_pool, check_positive_int
+from ._validation import check_n_jobs, check_pool, check_positive_int
 
 __all__ = [
     "COLUMNS",
@@ -469,17 +469,7 @@ def simulate(
         "verbose",
         minimum=0,
     )
-    if n_jobs is not None:
-        if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
-            raise TypeError(
-                f"n_jobs must be None or an integer, got {n_jobs!r} "
-                f"({type(n_jobs).__name__})."
-            )
-        if n_jobs == 0:
-            raise ValueError(
-                "n_jobs must be None, a positive number of workers or negative "
-                "(joblib: -1 is all CPUs), got 0."
-            )
+    n_jobs = check_n_jobs(n_jobs)
     n_samples = X.shape[0]
     needed = n_initial + n_cycles * budget
     if needed > n_samples:

@@ -492,6 +492,8 @@ def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
         ({"estimator": object()}, TypeError, "must have a fit method"),
         ({"random_state": -1}, ValueError, "random_state must be >= 0"),
         ({"verbose": -1}, ValueError, "verbose must be >= 0"),
+        ({"n_jobs": 0}, ValueError, "n_jobs must be None or a non-zero integer"),
+        ({"n_jobs": "2"}, TypeError, "n_jobs must be None or a non-zero integer"),
     ],
 )
 def test_bad_parameters(data, kwargs, error, match):
