@@ -395,38 +395,25 @@ def noisy(estimator, X_pool, n_instances=1, **kwargs):
     return np.arange(n_instances)
 
 
-def test_warnings_once_per_run_through_the_progress_bar(tmp_path, capsys):
+def test_warnings_once_per_run_through_the_progress_bar(capsys):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
     y = X.sum(axis=1)
+    data = (X[:30], y[:30], X[30:], y[30:])
     kwargs = dict(n_initial=5, budget=3, n_cycles=3, n_runs=2, random_state=0)
+
+    def run(verbose):
+        simulate(LinearRegression(), {"noisy": noisy}, *data, verbose=verbose, **kwargs)
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # nothing escapes as a warning
-        simulate(
-            LinearRegression(),
-            {"noisy": noisy},
-            X[:30],
-            y[:30],
-            X[30:],
-            y[30:],
-            verbose=1,
-            **kwargs,
-        )
+        run(verbose=1)
     err = capsys.readouterr().err
     assert err.count("the labelled set is small") == 2  # once per run
     assert "warning (run 0 noisy cycle 1): the labelled set is small" in err
     assert "warnings.warn" not in err  # no source line
     with pytest.warns(UserWarning, match="small") as record:
-        simulate(
-            LinearRegression(),
-            {"noisy": noisy},
-            X[:30],
-            y[:30],
-            X[30:],
-            y[30:],
-            verbose=0,
-            **kwargs,
-        )
+        run(verbose=0)
     assert len(record) == 2
 
 
