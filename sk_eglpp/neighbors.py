@@ -18,11 +18,12 @@ The computation runs in row chunks, so memory is bounded by
 is vectorised over a whole chunk.
 """
 
-import numbers
 import warnings
 
 import numpy as np
 from sklearn.utils.validation import check_array
+
+from ._validation import check_bool, check_positive_int, check_real
 
 __all__ = ["conditional_probabilities", "top_k_neighbors"]
 
@@ -92,35 +93,11 @@ def _check_embeddings(H_query, H_ref):
     return H_query, H_ref
 
 
-def _check_real(value, name, *, minimum=0.0, strict=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number, got {value!r} ({type(value).__name__})."
-        )
-    if not np.isfinite(value) or (value <= minimum if strict else value < minimum):
-        bound = ">" if strict else ">="
-        raise ValueError(
-            f"{name} must be a finite number {bound} {minimum}, got {value!r}."
-        )
-    return float(value)
-
-
-def _check_int(value, name, low, high=None):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer, got {value!r} ({type(value).__name__})."
-        )
-    if value < low or (high is not None and value > high):
-        upper = "inf" if high is None else high
-        raise ValueError(f"{name} must be in [{low}, {upper}], got {value}.")
-    return int(value)
-
-
 def _check_params(perplexity, chunk_size, tol, max_iter, n_ref):
-    perplexity = _check_real(perplexity, "perplexity")
-    chunk_size = _check_int(chunk_size, "chunk_size", 1)
-    tol = _check_real(tol, "tol")
-    max_iter = _check_int(max_iter, "max_iter", 1)
+    perplexity = check_real(perplexity, "perplexity", low=0.0, low_open=True)
+    chunk_size = check_positive_int(chunk_size, "chunk_size")
+    tol = check_real(tol, "tol", low=0.0, low_open=True)
+    max_iter = check_positive_int(max_iter, "max_iter")
     if perplexity > n_ref:
         warnings.warn(
             f"perplexity={perplexity} is larger than the number of reference "
@@ -463,12 +440,10 @@ def top_k_neighbors(
     """
     H_query, H_ref = _check_embeddings(H_query, H_ref)
     n_ref = H_ref.shape[0]
-    n_neighbors = _check_int(n_neighbors, "n_neighbors", 1, n_ref)
-    if not isinstance(renormalize, (bool, np.bool_)):
-        raise TypeError(
-            f"renormalize must be a bool, got {renormalize!r} "
-            f"({type(renormalize).__name__})."
-        )
+    n_neighbors = check_positive_int(n_neighbors, "n_neighbors")
+    if n_neighbors > n_ref:
+        raise ValueError(f"n_neighbors must be in [1, {n_ref}], got {n_neighbors}.")
+    renormalize = check_bool(renormalize, "renormalize")
     perplexity, chunk_size, tol, max_iter = _check_params(
         perplexity, chunk_size, tol, max_iter, n_ref
     )
