@@ -27,6 +27,7 @@ __all__ = [
     "QueryContext",
     "resolve_learner",
     "committee_labelled",
+    "check_embedding",
     "embed_context",
 ]
 
@@ -215,6 +216,26 @@ def resolve_learner(learner, X_labelled=None, y_labelled=None):
     return estimator, X_labelled, y_labelled
 
 
+def check_embedding(embedding):
+    """Check a strategy's ``embedding`` parameter: ``None`` or a callable.
+
+    Examples
+    --------
+    >>> check_embedding(None) is None
+    True
+    >>> check_embedding("pca")
+    Traceback (most recent call last):
+    ...
+    TypeError: embedding must be None or a callable X -> (n_samples, n_dims), got str.
+    """
+    if embedding is not None and not callable(embedding):
+        raise TypeError(
+            "embedding must be None or a callable X -> (n_samples, n_dims), "
+            f"got {type(embedding).__name__}."
+        )
+    return embedding
+
+
 def _embed(estimator, X, embedding, name, flatten):
     """Embeddings ``(n, d)`` of ``X`` as float64.
 
@@ -222,12 +243,7 @@ def _embed(estimator, X, embedding, name, flatten):
     samples themselves: flattened with ``flatten=True``, required to be 2-D
     otherwise.
     """
-    if embedding is not None:
-        if not callable(embedding):
-            raise TypeError(
-                "embedding must be None or a callable X -> (n_samples, n_dims), "
-                f"got {type(embedding).__name__}."
-            )
+    if check_embedding(embedding) is not None:
         Z = embedding(X)
         source = "embedding(X)"
     elif hasattr(estimator, "embed"):

@@ -22,7 +22,12 @@ from ..gradients import (
     squared_gradient_norms,
 )
 from ..neighbors import top_k_neighbors
-from ._base import BaseQueryStrategy, _shared_default, embed_context
+from ._base import (
+    BaseQueryStrategy,
+    _shared_default,
+    check_embedding,
+    embed_context,
+)
 
 __all__ = ["EGLPlusPlusQuery", "egl_pp"]
 
@@ -182,11 +187,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         check_bool(self.renormalize, "renormalize")
         _check_parameters(self.parameters)
         check_option(self.method, "method", _METHODS)
-        if self.embedding is not None and not callable(self.embedding):
-            raise TypeError(
-                "embedding must be None or a callable X -> (n_samples, n_dims), "
-                f"got {type(self.embedding).__name__}."
-            )
+        check_embedding(self.embedding)
         check_positive_int(self.batch_size, "batch_size")
         check_positive_int(self.chunk_size, "chunk_size")
         check_n_jobs(self.n_jobs)
