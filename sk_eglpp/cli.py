@@ -33,60 +33,52 @@ KNOWN_STRATEGIES = (
     "emcm",
 )
 
-DEFAULT_STRATEGIES = {
-    "pose": "egl_pp,random_query,coreset,multipeak_entropy,learning_loss",
-    "toy-regression": "egl_linear,emcm,random_query",
-}
 REFERENCE = {"pose": "egl_pp", "toy-regression": "egl_linear"}
 
-# Defaults per task, then with --quick. The pose defaults keep the whole run
-# within about 10 minutes on a 2-core CPU, --quick within 2 minutes.
+# Defaults per task and preset. The pose presets are those of
+# sk_eglpp.simulation.POSE_PRESETS: the default run takes about 5 minutes on a
+# 2-core CPU, quick under 2 minutes, benchmark about an hour.
+PRESETS = ("default", "quick", "benchmark")
+
+
+def _pose_defaults(preset):
+    from .simulation import POSE_PRESETS
+
+    p = POSE_PRESETS[preset]
+    return dict(
+        n_pool=p["n_pool"],
+        n_test=p["n_test"],
+        initial=p["n_initial"],
+        budget=p["budget"],
+        cycles=p["n_cycles"],
+        runs=p["n_runs"],
+        image_size=p["image_size"],
+        epochs=p["max_epochs"],
+        features=p["n_features"],
+        depth=p["depth"],
+        dropout=p["dropout"],
+        strategies=",".join(p["strategies"]),
+        fidelity=p["fidelity"],
+    )
+
+
+_TOY = dict(image_size=None, epochs=None, features=10, depth=None, dropout=None,
+            strategies="egl_linear,emcm,random_query", fidelity=False)
 DEFAULTS = {
-    ("pose", False): dict(
-        n_pool=300,
-        n_test=100,
-        initial=40,
-        budget=20,
-        cycles=3,
-        runs=3,
-        image_size=64,
-        epochs=8,
-        features=16,
+    ("toy-regression", "default"): dict(
+        n_pool=1000, n_test=1000, initial=12, budget=4, cycles=8, runs=10, **_TOY
     ),
-    ("pose", True): dict(
-        n_pool=160,
-        n_test=60,
-        initial=32,
-        budget=16,
-        cycles=2,
-        runs=2,
-        image_size=32,
-        epochs=8,
-        features=8,
-    ),
-    ("toy-regression", False): dict(
-        n_pool=1000,
-        n_test=1000,
-        initial=12,
-        budget=4,
-        cycles=8,
-        runs=10,
-        image_size=None,
-        epochs=None,
-        features=10,
-    ),
-    ("toy-regression", True): dict(
-        n_pool=300,
-        n_test=300,
-        initial=12,
-        budget=4,
-        cycles=3,
-        runs=5,
-        image_size=None,
-        epochs=None,
-        features=10,
+    ("toy-regression", "quick"): dict(
+        n_pool=300, n_test=300, initial=12, budget=4, cycles=3, runs=5, **_TOY
     ),
 }
+
+
+def _defaults(task, preset):
+    if task == "pose":
+        return _pose_defaults(preset)
+    return DEFAULTS[(task, preset)]
+
 
 DESCRIPTION = """\
 Simulate pool-based active learning as in the EGL++ paper (section 4, Table 1):
@@ -176,8 +168,9 @@ def build_parser():
         "--strategies",
         default=None,
         help="comma-separated strategy names (default for pose: "
-        f"{DEFAULT_STRATEGIES['pose']}; for toy-regression: "
-        f"{DEFAULT_STRATEGIES['toy-regression']}); available: "
+        f"{_defaults('pose', 'default')['strategies']}, with --preset benchmark "
+        f"also mc_dropout; for toy-regression: "
+        f"{_defaults('toy-regression', 'default')['strategies']}); available: "
         f"{', '.join(KNOWN_STRATEGIES)}",
     )
     sim.add_argument(
@@ -242,10 +235,27 @@ def build_parser():
         "instead of resuming it",
     )
     sim.add_argument(
-        "--quick",
+        "--preset",
+        choices=PRESETS,
+        default=None,
+        help="the configuration the other options start from: default (pose: "
+        "about 5 minutes on a 2-core CPU), quick (under 2 minutes: smaller pool, "
+        "images, networks, fewer cycles, runs and epochs) or benchmark (pose "
+        "only, about an hour: the selection benchmark, where the base model "
+        "reaches PCK@0.2 0.5 and the curves still rise; 5 runs, 3 cycles of 200 "
+        "after 400 initial images, the paper's strategies and mc_dropout, with "
+        "--fidelity)",
+    )
+    sim.add_argument(
+        "--quick", action="store_true", help="the same as --preset quick"
+    )
+    sim.add_argument(
+        "--fidelity",
         action="store_true",
-        help="a small, fast configuration (about 2 minutes for pose on a 2-core "
-        "CPU): smaller pool, images, networks and fewer cycles, runs and epochs",
+        default=None,
+        help="also measure at every query how well each strategy's utilities "
+        "track the true squared gradient lengths and errors of the pool "
+        "(written to fidelity.txt; on with --preset benchmark)",
     )
     sim.add_argument(
         "--no-progress", action="store_true", help="do not show progress bars"
@@ -262,9 +272,12 @@ def build_parser():
 def _default_help(key):
     parts = []
     for task in ("pose", "toy-regression"):
-        full, quick = DEFAULTS[(task, False)][key], DEFAULTS[(task, True)][key]
+        full, quick = _defaults(task, "default")[key], _defaults(task, "quick")[key]
         if full is not None:
-            parts.append(f"{task} {full}, with --quick {quick}")
+            text = f"{task} {full}, with --quick {quick}"
+            if task == "pose":
+                text += f", with --preset benchmark {_defaults(task, 'benchmark')[key]}"
+            parts.append(text)
     return "; ".join(parts)
 
 
@@ -409,7 +422,13 @@ class _UserError(Exception):
 
 
 def _settings(args, parser):
-    defaults = DEFAULTS[(args.task, args.quick)]
+    if args.quick and args.preset not in (None, "quick"):
+        parser.error(f"--quick contradicts --preset {args.preset}")
+    preset = "quick" if args.quick else (args.preset or "default")
+    if args.task != "pose" and preset == "benchmark":
+        parser.error("--preset benchmark applies to --task pose only")
+    args.preset = preset
+    defaults = _defaults(args.task, preset)
     s = {
         "n_pool": args.pool_size or defaults["n_pool"],
         "n_test": args.test_samples or defaults["n_test"],
@@ -420,8 +439,11 @@ def _settings(args, parser):
         "image_size": args.image_size or defaults["image_size"],
         "epochs": args.epochs or defaults["epochs"],
         "features": defaults["features"],
+        "depth": defaults["depth"],
+        "dropout": defaults["dropout"],
+        "fidelity": defaults["fidelity"] if args.fidelity is None else True,
     }
-    names = args.strategies or DEFAULT_STRATEGIES[args.task]
+    names = args.strategies or defaults["strategies"]
     strategies = [name.strip() for name in names.split(",") if name.strip()]
     if not strategies:
         parser.error(f"--strategies must name at least one strategy, got {names!r}")
@@ -471,19 +493,34 @@ def _settings(args, parser):
 
 
 def _pose_problem(args, s):
-    from .datasets import load_lsp, load_lspet, load_mpii, make_pose_dataset
-    from .models import HourglassRegressor
+    from .datasets import load_lsp, load_lspet, load_mpii
+    from .simulation import pose_estimator, pose_problem
 
+    # the preset's depth, lowered until the image size is a multiple of the
+    # network's (4 * 2 ** depth)
+    depth = s["depth"]
+    while depth > 1 and s["image_size"] % (4 * 2**depth):
+        depth -= 1
+    network = dict(
+        depth=depth,
+        n_features=s["features"],
+        max_epochs=s["epochs"],
+        dropout=s["dropout"],
+    )
     if args.data == "synthetic":
-        X, y, sequences = make_pose_dataset(
-            s["n_pool"] + s["n_test"],
-            image_size=s["image_size"],
-            return_sequences=True,
+        problem, groups = pose_problem(
+            args.preset,
+            strategies=s["strategies"],
+            device=args.device,
             random_state=args.seed,
+            n_pool=s["n_pool"],
+            n_test=s["n_test"],
+            image_size=s["image_size"],
+            **network,
         )
-        X_pool, y_pool = X[: s["n_pool"]], y[: s["n_pool"]]
-        X_test, y_test = X[s["n_pool"] :], y[s["n_pool"] :]
-        groups = sequences[: s["n_pool"]]
+        X_pool, y_pool = problem["X"], problem["y"]
+        X_test, y_test = problem["X_test"], problem["y_test"]
+        estimator = problem["estimator"]
     else:
         loader = {"lsp": load_lsp, "lspet": load_lspet, "mpii": load_mpii}[args.data]
         try:
@@ -504,19 +541,13 @@ def _pose_problem(args, s):
         X_test, y_test = X[order[:n_test]], y[order[:n_test]]
         X_pool, y_pool = X[order[n_test:]], y[order[n_test:]]
         groups = None
-    depth = 3 if s["image_size"] >= 64 else 2
-    estimator = HourglassRegressor(
-        module__n_joints=y_pool.shape[1] // 2,
-        module__n_stacks=2,
-        module__n_features=s["features"],
-        module__depth=depth,
-        module__in_channels=X_pool.shape[1],
-        max_epochs=s["epochs"],
-        lr=3e-3,
-        batch_size=8,
-        device=args.device,
-        loss_prediction="learning_loss" in s["strategies"],
-    )
+        estimator = pose_estimator(
+            y_pool.shape[1] // 2,
+            in_channels=X_pool.shape[1],
+            loss_prediction="learning_loss" in s["strategies"],
+            device=args.device,
+            **network,
+        )
     return estimator, X_pool, y_pool, X_test, y_test, None, "PCK@0.2", groups
 
 
@@ -645,6 +676,7 @@ def _simulate(args, parser):
         n_runs=s["runs"],
         scoring=scoring,
         output_dir=state,
+        fidelity=s["fidelity"],
         random_state=args.seed,
         n_jobs=args.n_jobs,
         verbose=0 if args.no_progress else 1,
@@ -661,6 +693,11 @@ def _simulate(args, parser):
     text = table.to_string(score_name=score_name)
     results.to_csv(out / "results.csv")
     (out / "table.txt").write_text(text + "\n", encoding="utf-8")
+    written = ["results.csv", "table.txt"]
+    if s["fidelity"]:
+        fidelity = _fidelity_report(results, s["reference"])
+        (out / "fidelity.txt").write_text(fidelity + "\n", encoding="utf-8")
+        written.append("fidelity.txt")
     figure = Figure(figsize=(6.5, 4.2))
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
@@ -673,13 +710,36 @@ def _simulate(args, parser):
     figure.tight_layout()
     figure.savefig(out / "learning_curves.png", dpi=110)
     _selection_map(out, results, estimator, X, groups, state, args.task)
+    written += ["learning_curves.png", "selection_map.png"]
     print(text)
-    print(
-        f"\nwrote {out / 'results.csv'}, {out / 'table.txt'}, "
-        f"{out / 'learning_curves.png'}, {out / 'selection_map.png'} "
-        f"({elapsed:.0f} s)"
-    )
+    if s["fidelity"]:
+        print("\n" + fidelity)
+    print(f"\nwrote {', '.join(str(out / name) for name in written)} ({elapsed:.0f} s)")
     return 0
+
+
+FIDELITY_TITLES = {
+    "spearman_gradient": "Spearman rho of the utilities with the true squared "
+    "gradient lengths (Eq. 4 at the real labels)",
+    "spearman_error": "Spearman rho of the utilities with the true per-sample "
+    "errors",
+    "precision": "precision of the B selected against the true top-B gradient "
+    "lengths",
+}
+
+
+def _fidelity_report(results, reference):
+    """The fidelity measures per query (labelled-set size after it), as tables."""
+    from .simulation import compare
+
+    parts = [
+        "Fidelity of each query, by the labelled-set size after it (computed "
+        "with the model that queried)"
+    ]
+    for column, title in FIDELITY_TITLES.items():
+        table = compare(results, reference=reference, column=column)
+        parts.append(f"{title}:\n" + table.to_string(precision=3, score_name=column))
+    return "\n\n".join(parts)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -206,19 +206,28 @@ def _check_inputs(module, X, target_bank, neighbor_indices, weight_bank, device)
 
 
 def _as_outputs(out, target_shape):
-    """The module's output as a list of tensors, checked against the targets."""
+    """The module's output as a list of tensors, checked against the targets.
+
+    A target is either one tensor compared with every output (``target_shape
+    == out_shape``) or one tensor per output (``target_shape == (n_outputs,
+    *out_shape)``).
+    """
     outputs = list(out) if isinstance(out, (list, tuple)) else [out]
     if not outputs or not all(isinstance(o, torch.Tensor) for o in outputs):
         raise TypeError(
             "module(x) must return a tensor or a list/tuple of tensors, got "
             f"{type(out).__name__}."
         )
+    target_shape = tuple(target_shape)
     for o in outputs:
-        if tuple(o.shape[1:]) != tuple(target_shape):
+        shape = tuple(o.shape[1:])
+        if target_shape not in (shape, (len(outputs), *shape)):
             raise ValueError(
                 "Every output of module(x) must have the shape of one target, "
-                f"(batch, *{tuple(target_shape)}), got an output of shape "
-                f"{tuple(o.shape)}."
+                f"(batch, *{target_shape}), or the targets must hold one "
+                f"tensor per output, (n_outputs, *out) = ({len(outputs)}, "
+                f"*{shape}); got an output of shape {tuple(o.shape)} and "
+                f"{len(outputs)} output(s)."
             )
     return outputs
 
@@ -233,16 +242,20 @@ class _Problem:
 
     def residual_grads(self, outputs, idx):
         """dL/do for every output and every pair: list of (K, b, *out)."""
-        t = self.target_bank[idx]  # (b, K, *out)
+        t = self.target_bank[idx]  # (b, K, *out) or (b, K, n_outputs, *out)
         w = None if self.weight_bank is None else self.weight_bank[idx]
+        per_output = t.ndim == outputs[0].ndim + 2
         scale = 2.0
         if self.reduction == "mean":
             scale /= len(outputs) * outputs[0][0].numel()
+        # per-output weights: those of output s when the weights have the
+        # outputs axis, else the same for all (broadcast from the right)
+        w_axis = per_output and w is not None and w.ndim == t.ndim
         cots = []
-        for o in outputs:
-            r = o.detach().unsqueeze(1) - t
+        for s, o in enumerate(outputs):
+            r = o.detach().unsqueeze(1) - (t[:, :, s] if per_output else t)
             if w is not None:
-                r = r * w
+                r = r * (w[:, :, min(s, w.shape[2] - 1)] if w_axis else w)
             cots.append((scale * r).transpose(0, 1))
         return cots
 
@@ -789,7 +802,8 @@ def squared_gradient_norms(
 
     ``L(x, t) = sum over outputs o of module(x) of sum(w * (o - t) ** 2)``
 
-    with ``w = weight_bank[neighbor_indices[i, k]]`` (or 1), in eval mode. These
+    with ``w = weight_bank[neighbor_indices[i, k]]`` (or 1), in eval mode (with
+    per-output targets, output ``s`` is compared with ``t[s]``). These
     are the ``||grad_theta l(x_i, y_j)||^2`` of EGL++ (paper Algorithm 1, Eq. 7).
 
     Parameters
@@ -801,13 +815,16 @@ def squared_gradient_norms(
         on an eval-mode copy (BatchNorm statistics frozen, dropout off).
     X : array-like or Tensor of shape (n_samples, ...)
         The inputs (e.g. the pool), in the module's input layout.
-    target_bank : array-like or Tensor of shape (m, *out)
-        Candidate targets (e.g. the labelled set's rendered heatmaps).
+    target_bank : array-like or Tensor of shape (m, *out) or (m, n_outputs, *out)
+        Candidate targets (e.g. the labelled set's rendered heatmaps): one
+        tensor compared with every output of the module, or one per output
+        (e.g. every stack's predicted heatmaps of a neighbour, EGL++'s
+        ``target="output"``).
     neighbor_indices : array-like of int of shape (n_samples, K)
         Rows of ``target_bank`` paired with each input.
     weight_bank : array-like or Tensor of shape (m, ...), default=None
-        Loss weights of each target, broadcastable to ``(m, *out)`` (e.g. zero
-        for unannotated joints). None means 1.
+        Loss weights of each target, broadcastable to the shape of
+        ``target_bank`` (e.g. zero for unannotated joints). None means 1.
     parameters : {"default", "all", "last"}, callable or list, default="default"
         Which parameters the gradient is taken over: ``"default"`` the weights
         and biases of the Linear, Conv1d/2d/3d and ConvTranspose1d/2d/3d

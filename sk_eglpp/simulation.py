@@ -36,7 +36,8 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._validation import check_n_jobs, check_pool, check_positive_int
+from ._validation import check_bool, check_n_jobs, check_pool, check_positive_int
+from .diagnostics import FIDELITY_COLUMNS
 
 __all__ = [
     "COLUMNS",
@@ -62,7 +63,7 @@ COLUMNS = (
     "seed",
 )
 _INT_COLUMNS = {"run", "cycle", "n_labelled", "seed"}
-_FLOAT_COLUMNS = {"score", "query_time", "fit_time"}
+_FLOAT_COLUMNS = {"score", "query_time", "fit_time", *FIDELITY_COLUMNS}
 _STATE_FORMAT = 1
 
 
@@ -304,6 +305,7 @@ def simulate(
     n_runs=5,
     scoring=None,
     warm_start=True,
+    fidelity=False,
     output_dir=None,
     random_state=None,
     n_jobs=None,
@@ -363,6 +365,16 @@ def simulate(
         trains a fresh clone with ``fit``. Other (scikit-learn) estimators are
         always refitted on the whole labelled set, which is what warm starting
         means for a closed-form or convex model.
+    fidelity : bool, default=False
+        Also measure, at every query, how well the strategy's utilities track
+        the truth on the pool (the oracle's labels are known here): the
+        columns of :data:`sk_eglpp.diagnostics.FIDELITY_COLUMNS`, computed by
+        :func:`sk_eglpp.diagnostics.fidelity_measures` with the querying model
+        (Spearman's rho with the true squared gradient lengths and with the
+        true per-sample errors, and the precision of the B selected samples
+        against the true top-B gradient lengths). NaN for cycle 0 and for
+        strategies without pool-wide utilities. Costs one forward and one
+        backward pass per pool sample and query.
     output_dir : str or path-like, default=None
         Folder that makes the simulation resumable. Every finished cycle is
         appended at once (``runs/run-XXX.jsonl``, one JSON row per cycle with
@@ -411,7 +423,8 @@ def simulate(
         One row per run x strategy x cycle (cycle 0 is the base model), sorted
         by run, strategy (in the order given) and cycle, with the columns
         ``run, strategy, cycle, n_labelled, score, query_time, fit_time, seed``
-        (times in seconds; ``seed`` is the seed of that cycle). Convert with
+        (times in seconds; ``seed`` is the seed of that cycle), followed with
+        ``fidelity=True`` by the fidelity columns. Convert with
         ``to_dataframe()``, ``to_records()`` or ``to_csv()``.
 
     See Also
@@ -480,6 +493,7 @@ def simulate(
         )
     if not isinstance(warm_start, bool | np.bool_):
         raise TypeError(f"warm_start must be a bool, got {warm_start!r}.")
+    fidelity = check_bool(fidelity, "fidelity")
     if not hasattr(estimator, "fit"):
         raise TypeError(
             f"estimator must have a fit method, got {type(estimator).__name__}."
@@ -502,6 +516,8 @@ def simulate(
         warm_start,
         random_state,
     )
+    if fidelity:  # older folders (without the key) resume as fidelity=False
+        config["fidelity"] = True
     strategy_fps = {
         label: _fingerprint(_describe(obj))
         for label, obj in zip(labels, objects, strict=True)
@@ -526,6 +542,7 @@ def simulate(
         n_cycles=n_cycles,
         scoring=scoring,
         warm_start=bool(warm_start),
+        fidelity=fidelity,
         entropy=entropy,
         store=store,
         verbose=verbose,
@@ -1267,6 +1284,7 @@ class _Simulation:
         self.is_net = _is_net(self.estimator)
         self.estimator_seedable = _seedable(self.estimator)
         self.strategy_seedable = [_seedable(s) for s in self.strategies]
+        self.columns = COLUMNS + (FIDELITY_COLUMNS if self.fidelity else ())
         self.bar = None
 
     # models ------------------------------------------------------------------
@@ -1393,7 +1411,7 @@ class _Simulation:
                 selected[(run, label, row["cycle"])] = np.asarray(
                     row["selected"], dtype=np.int64
                 )
-                rows.append({k: row[k] for k in COLUMNS})
+                rows.append({k: row.get(k, np.nan) for k in self.columns})
         return rows, selected
 
     def _run_strategy(self, run, label, position, rows, base):
@@ -1439,6 +1457,10 @@ class _Simulation:
             with self._torch_rng(seed), self._warnings(where):
                 idx = self._query(strategy, label, model, pool, labelled)
             query_time = time.perf_counter() - start
+            measures = {}
+            if self.fidelity:
+                with self._torch_rng(seed), self._warnings(where):
+                    measures = self._fidelity(strategy, model, pool, idx)
             chosen = pool[idx]
             labelled = np.concatenate([labelled, chosen])
             mask[chosen] = False
@@ -1459,6 +1481,7 @@ class _Simulation:
                 "query_time": query_time,
                 "fit_time": fit_time,
                 "seed": seed,
+                **measures,
                 "selected": chosen.tolist(),
             }
             if self.store is not None:
@@ -1478,6 +1501,21 @@ class _Simulation:
                         f"run {run} {label} cycle {cycle}: n_labelled="
                         f"{row['n_labelled']} score={row['score']:.4f}"
                     )
+
+    def _fidelity(self, strategy, model, pool, idx):
+        """Fidelity measures of the query just made (see ``simulate``)."""
+        from .diagnostics import (
+            _per_sample_error,
+            _pool_utilities,
+            fidelity_measures,
+            true_gradient_lengths,
+        )
+
+        X_pool, y_pool = self.X[pool], self.y[pool]
+        gradient = true_gradient_lengths(model, X_pool, y_pool)
+        error = _per_sample_error(model, X_pool, y_pool)
+        utilities = _pool_utilities(strategy, pool.size)
+        return fidelity_measures(utilities, idx, gradient, error)
 
     def _query(self, strategy, label, model, pool, labelled):
         X_pool = self.X[pool]
@@ -1641,7 +1679,10 @@ def _fmt(value, precision):
     return f"{value:.{precision}f}"
 
 
-def compare(results, reference="egl_pp", alternative="greater", confidence=0.9):
+def compare(
+    results, reference="egl_pp", alternative="greater", confidence=0.9, *,
+    column="score",
+):
     """The paper's Table 1: mean, std and paired t-test per labelled-set size.
 
     For every labelled-set size and strategy: the mean and the standard
@@ -1662,6 +1703,10 @@ def compare(results, reference="egl_pp", alternative="greater", confidence=0.9):
         means the reference scores higher. Use "less" for a loss such as RMSE.
     confidence : float, default=0.9
         A difference is significant when ``p < 1 - confidence``.
+    column : str, default="score"
+        The column compared, e.g. a fidelity measure of ``simulate(...,
+        fidelity=True)`` such as ``"spearman_gradient"`` (rows where it is NaN,
+        like cycle 0's, are left out).
 
     Returns
     -------
@@ -1690,7 +1735,11 @@ def compare(results, reference="egl_pp", alternative="greater", confidence=0.9):
     random_query    0.700   0.000  0.001*
     egl_pp          0.810   0.010       -
     """
-    rows = _check_rows(list(_rows_of(results)))
+    if not isinstance(column, str):
+        raise TypeError(f"column must be a str, got {column!r}.")
+    rows = _check_rows(
+        list(_rows_of(results)), needed=("run", "strategy", "n_labelled", column)
+    )
     if alternative not in ("greater", "less", "two-sided"):
         raise ValueError(
             "alternative must be 'greater', 'less' or 'two-sided', got "
@@ -1710,8 +1759,11 @@ def compare(results, reference="egl_pp", alternative="greater", confidence=0.9):
         )
     scores = {}
     for row in rows:
+        value = float(row[column])
+        if math.isnan(value):
+            continue
         key = (str(row["strategy"]), int(row["n_labelled"]))
-        scores.setdefault(key, {})[int(row["run"])] = float(row["score"])
+        scores.setdefault(key, {})[int(row["run"])] = value
     sizes = sorted({size for (_, size) in scores})
     display = [s for s in strategies if s != reference] + [reference]
     alpha = 1.0 - confidence
@@ -1939,3 +1991,178 @@ def plot_selection_map(
     ax.set_ylabel(f"{method.upper()} 2")
     ax.legend(loc="best", fontsize="small")
     return ax
+
+
+# ---------------------------------------------------------------------------
+# The synthetic pose experiments of ``sk-eglpp simulate``
+# ---------------------------------------------------------------------------
+
+_PAPER_STRATEGIES = ("egl_pp", "random_query", "coreset", "multipeak_entropy",
+                     "learning_loss")
+
+#: the pose presets of ``sk-eglpp simulate --preset``: data, network and protocol
+POSE_PRESETS = {
+    # the main job: about 5 minutes on a 2-core CPU
+    "default": dict(
+        n_pool=300, n_test=100, n_initial=40, budget=20, n_cycles=3, n_runs=3,
+        image_size=64, depth=3, n_features=16, max_epochs=8, dropout=0.0,
+        strategies=_PAPER_STRATEGIES, fidelity=False,
+    ),
+    # a smoke test: under 2 minutes
+    "quick": dict(
+        n_pool=160, n_test=60, n_initial=32, budget=16, n_cycles=2, n_runs=2,
+        image_size=32, depth=2, n_features=8, max_epochs=8, dropout=0.0,
+        strategies=_PAPER_STRATEGIES, fidelity=False,
+    ),
+    # the selection benchmark (regime chosen from ``python -m benchmarks.regime``:
+    # base model PCK@0.2 above 0.5, still rising over the cycles); about an
+    # hour on a 2-core CPU
+    "benchmark": dict(
+        n_pool=1200, n_test=300, n_initial=400, budget=200, n_cycles=3, n_runs=5,
+        image_size=32, depth=1, n_features=16, max_epochs=20, dropout=0.1,
+        strategies=_PAPER_STRATEGIES + ("mc_dropout",), fidelity=True,
+    ),
+}
+
+
+def pose_estimator(
+    n_joints=14,
+    *,
+    in_channels=1,
+    depth=3,
+    n_features=16,
+    max_epochs=8,
+    dropout=0.0,
+    loss_prediction=False,
+    device="cpu",
+):
+    """The stacked-hourglass regressor of the pose simulations.
+
+    Two stacks, Adam with learning rate 3e-3, batches of 8.
+
+    Parameters
+    ----------
+    n_joints : int, default=14
+    in_channels : int, default=1
+    depth, n_features, dropout
+        ``module__depth``, ``module__n_features``, ``module__dropout``.
+    max_epochs : int, default=8
+        Epochs of the base model's fit and of every cycle's continued training.
+    loss_prediction : bool, default=False
+        With the loss-prediction head (needed by ``learning_loss``).
+    device : str, default="cpu"
+
+    Returns
+    -------
+    estimator : HourglassRegressor
+        Unfitted.
+
+    Examples
+    --------
+    >>> pose_estimator(depth=1, n_features=8).get_params()["module__depth"]
+    1
+    """
+    from .models import HourglassRegressor
+
+    # dropout only when asked: the fingerprints of older output folders hold
+    # no module__dropout
+    extra = {"module__dropout": dropout} if dropout else {}
+    return HourglassRegressor(
+        module__n_joints=n_joints,
+        module__n_stacks=2,
+        module__n_features=n_features,
+        module__depth=depth,
+        module__in_channels=in_channels,
+        max_epochs=max_epochs,
+        lr=3e-3,
+        batch_size=8,
+        device=device,
+        loss_prediction=loss_prediction,
+        **extra,
+    )
+
+
+def pose_problem(preset="default", *, strategies=None, device="cpu",
+                 random_state=0, **overrides):
+    """The synthetic pose simulation of ``sk-eglpp simulate --preset PRESET``.
+
+    Parameters
+    ----------
+    preset : {"default", "quick", "benchmark"}, default="default"
+        A key of :data:`POSE_PRESETS`. ``"benchmark"`` is the selection
+        benchmark: 400 initial images, 3 cycles of 200, 5 runs, the paper's
+        five strategies and ``mc_dropout``, with fidelity measures.
+    strategies : list of str or dict, default=None
+        Instead of the preset's strategies.
+    device : str, default="cpu"
+        Torch device of the network.
+    random_state : int, default=0
+        Seed of the synthetic data.
+    **overrides
+        Any key of the preset (e.g. ``n_runs=2``, ``max_epochs=5``).
+
+    Returns
+    -------
+    problem : dict
+        Keyword arguments of :func:`simulate` (``estimator``, ``strategies``,
+        ``X``, ``y``, ``X_test``, ``y_test``, ``n_initial``, ``budget``,
+        ``n_cycles``, ``n_runs``, ``fidelity``): ``simulate(**problem,
+        output_dir=..., random_state=...)`` runs it.
+    sequences : ndarray of shape (n_pool,)
+        The synthetic video sequence of every pool image (for
+        :func:`plot_selection_map`).
+
+    Examples
+    --------
+    >>> problem, sequences = pose_problem("quick", n_pool=40, n_test=10)
+    >>> problem["X"].shape, problem["n_initial"], problem["strategies"][0]
+    ((40, 1, 32, 32), 32, 'egl_pp')
+    """
+    from .datasets import make_pose_dataset
+
+    if not isinstance(preset, str) or preset not in POSE_PRESETS:
+        raise ValueError(
+            f"preset must be one of {sorted(POSE_PRESETS)}, got {preset!r}."
+        )
+    settings = dict(POSE_PRESETS[preset])
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:
+        raise TypeError(
+            f"Unknown settings {unknown}; the presets have {sorted(settings)}."
+        )
+    settings.update(overrides)
+    if strategies is not None:
+        settings["strategies"] = strategies
+    names = settings["strategies"]
+    names = list(names) if not isinstance(names, dict) else names
+    X, y, sequences = make_pose_dataset(
+        settings["n_pool"] + settings["n_test"],
+        image_size=settings["image_size"],
+        return_sequences=True,
+        random_state=random_state,
+    )
+    n_pool = settings["n_pool"]
+    estimator = pose_estimator(
+        y.shape[1] // 2,
+        in_channels=X.shape[1],
+        depth=settings["depth"],
+        n_features=settings["n_features"],
+        max_epochs=settings["max_epochs"],
+        dropout=settings["dropout"],
+        loss_prediction="learning_loss" in names,
+        device=device,
+    )
+    problem = dict(
+        estimator=estimator,
+        strategies=names,
+        X=X[:n_pool],
+        y=y[:n_pool],
+        X_test=X[n_pool:],
+        y_test=y[n_pool:],
+        n_initial=settings["n_initial"],
+        budget=settings["budget"],
+        n_cycles=settings["n_cycles"],
+        n_runs=settings["n_runs"],
+        fidelity=settings["fidelity"],
+    )
+    return problem, sequences[:n_pool]

@@ -9,7 +9,12 @@ import numbers
 import torch
 from torch import nn
 
+from .._validation import check_option
+
 __all__ = ["StackedHourglass", "LossPredictionHead"]
+
+#: layers :meth:`StackedHourglass.embed` can pool
+EMBEDDING_LAYERS = ("bottleneck", "head")
 
 
 class Residual(nn.Module):
@@ -135,6 +140,8 @@ class StackedHourglass(nn.Module):
     (2, (2, 3, 4, 4))
     >>> tuple(net.embed(torch.zeros(2, 1, 16, 16)).shape)
     (2, 8)
+    >>> tuple(net.embed(torch.zeros(2, 1, 16, 16), layer="head").shape)
+    (2, 8)
     """
 
     stride = 4
@@ -241,6 +248,11 @@ class StackedHourglass(nn.Module):
         features : list of Tensor
             Only with ``return_features=True``.
         """
+        heatmaps, features, _ = self._forward(x)
+        return (heatmaps, features) if return_features else heatmaps
+
+    def _forward(self, x):
+        """Heatmaps, last hourglass's features and last stack's head output."""
         self._check_input(x)
         x = self.stem(x)
         heatmaps = []
@@ -254,21 +266,28 @@ class StackedHourglass(nn.Module):
                     + self.merge_features[i](out)
                     + self.merge_heatmaps[i](heatmaps[-1])
                 )
-        return (heatmaps, features) if return_features else heatmaps
+        return heatmaps, features, out
 
-    def embed(self, x):
-        """Global average pool of the innermost features of the last hourglass.
+    def embed(self, x, layer="bottleneck"):
+        """Globally average-pooled features of the last stack.
 
         Parameters
         ----------
         x : Tensor of shape (n, in_channels, h, w)
+        layer : {"bottleneck", "head"}, default="bottleneck"
+            ``"bottleneck"``: the innermost (coarsest) features of the last
+            hourglass; ``"head"``: the output of the last stack's head (the
+            features the heatmap convolution reads, before dropout), the
+            embedding of the EGL++ authors' code.
 
         Returns
         -------
         embedding : Tensor of shape (n, n_features)
         """
-        _, features = self.forward(x, return_features=True)
-        return features[-1].mean(dim=(2, 3))
+        check_option(layer, "layer", EMBEDDING_LAYERS)
+        _, features, head = self._forward(x)
+        pooled = features[-1] if layer == "bottleneck" else head
+        return pooled.mean(dim=(2, 3))
 
 
 class LossPredictionHead(nn.Module):

@@ -16,9 +16,10 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
+from .._validation import check_option
 from ..datasets._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 from ..metrics import pck
-from ._hourglass import LossPredictionHead, StackedHourglass
+from ._hourglass import EMBEDDING_LAYERS, LossPredictionHead, StackedHourglass
 
 __all__ = ["HourglassRegressor", "HeatmapMSELoss"]
 
@@ -151,6 +152,12 @@ class HourglassRegressor(NeuralNetRegressor):
         fed to the head are detached: the ranking loss then trains only the
         head (Yoo & Kweon stop the gradient after 120 of 200 epochs).
         ``None`` never stops it.
+    embedding_layer : {"bottleneck", "head"}, default="bottleneck"
+        What :meth:`embed` pools (global average): ``"bottleneck"`` the
+        innermost features of the last hourglass, ``"head"`` the last stack's
+        head output (the features its heatmap convolution reads), the
+        embedding of the EGL++ authors' code. The embedding is what EGL++'s
+        neighbours, Core-set's distances and the selection map work on.
     verbose : int, default=0
         skorch's per-epoch log (off by default: active learning refits often).
     device : str or torch.device, default="cpu"
@@ -227,6 +234,7 @@ class HourglassRegressor(NeuralNetRegressor):
         loss_prediction_margin=1.0,
         loss_prediction_weight=0.01,
         loss_prediction_stop_epoch=None,
+        embedding_layer="bottleneck",
         verbose=0,
         device="cpu",
         **kwargs,
@@ -249,6 +257,7 @@ class HourglassRegressor(NeuralNetRegressor):
         self.loss_prediction_margin = loss_prediction_margin
         self.loss_prediction_weight = loss_prediction_weight
         self.loss_prediction_stop_epoch = loss_prediction_stop_epoch
+        self.embedding_layer = embedding_layer
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -396,6 +405,7 @@ class HourglassRegressor(NeuralNetRegressor):
                 f"loss_prediction_stop_epoch must be None or an integer >= 0, got "
                 f"{stop!r}."
             )
+        check_option(self.embedding_layer, "embedding_layer", EMBEDDING_LAYERS)
 
     def _check_module_matches(self):
         n_joints = getattr(self.module_, "n_joints", self.n_joints_)
@@ -756,7 +766,7 @@ class HourglassRegressor(NeuralNetRegressor):
         return heatmaps_to_keypoints(heatmaps, stride=stride).astype(np.float32)
 
     def embed(self, X):
-        """Embeddings: pooled innermost features of the last hourglass.
+        """Embeddings: the pooled features chosen by ``embedding_layer``.
 
         Parameters
         ----------
@@ -766,10 +776,12 @@ class HourglassRegressor(NeuralNetRegressor):
         -------
         embedding : ndarray of shape (n_samples, n_features), float32
         """
+        check_option(self.embedding_layer, "embedding_layer", EMBEDDING_LAYERS)
+        layer = self.embedding_layer
         out = []
         with self._eval_mode():
             for Xi in self._batches(X):
-                out.append(self.module_.embed(Xi).cpu())
+                out.append(self.module_.embed(Xi, layer=layer).cpu())
         return torch.cat(out).numpy()
 
     def predict_loss(self, X):

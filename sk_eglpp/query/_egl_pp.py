@@ -1,5 +1,6 @@
 """EGL++: expected gradient length with neighbour probabilities (Algorithm 1)."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -31,7 +32,7 @@ from ._base import (
 
 __all__ = ["EGLPlusPlusQuery", "egl_pp"]
 
-_TARGETS = ("label", "prediction")
+_TARGETS = ("label", "prediction", "output")
 
 
 class EGLPlusPlusQuery(BaseQueryStrategy):
@@ -54,8 +55,9 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
     2. conditional probabilities and the top-``n_neighbors`` labelled
        neighbours of every pool sample (:func:`sk_eglpp.neighbors.top_k_neighbors`);
     3. targets: the neighbours' labels rendered into the model's output space
-       (``target="label"``) or the model's own predictions for the neighbours
-       (``target="prediction"``);
+       (``target="label"``), the model's decoded predictions for the
+       neighbours rendered the same way (``target="prediction"``), or the
+       model's raw outputs for the neighbours (``target="output"``);
     4. squared gradient norms of the squared-error loss for each (pool input,
        neighbour target) pair over the selected parameters, model in eval mode
        (:func:`sk_eglpp.gradients.squared_gradient_norms`);
@@ -71,8 +73,22 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         neighbour distribution, as in scikit-learn's TSNE. The paper's
         reference code uses 2 ** (entropy in nats) instead, so its "20" is a
         standard perplexity of about 75.
-    target : {"label", "prediction"}, default="label"
-        What the neighbours contribute as the assumed label of ``x_i``.
+    target : {"label", "prediction", "output"}, default="label"
+        What the neighbours contribute as the assumed label of ``x_i``:
+
+        - ``"label"``: their annotations, rendered by the estimator's
+          ``render_targets`` when it has one (the hourglass: Gaussian
+          heatmaps, unannotated joints masked out), else used as they are
+          (NaN entries masked out);
+        - ``"prediction"``: ``estimator.predict`` of the neighbours (decoded
+          keypoints for the hourglass), rendered like labels;
+        - ``"output"``: the fitted module's raw forward output for the
+          neighbours, ``module_(X_neighbour)`` in eval mode, compared output
+          by output (for the hourglass every stack's predicted heatmaps
+          against the neighbour's heatmaps of the same stack), each output's
+          squared error averaged over its elements. This is the default
+          configuration of the EGL++ authors' code (``og_heatmap: False``);
+          ``"label"`` is their ``og_heatmap: True``.
     renormalize : bool, default=False
         If False, the top-K probabilities are the Eq. 8 values over the whole
         labelled set (the truncated sum of Eq. 7, as in the paper). If True,
@@ -224,12 +240,20 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         # Only the labelled samples that are someone's neighbour need targets.
         used, bank_index = np.unique(neighbors, return_inverse=True)
         bank_index = bank_index.reshape(neighbors.shape)
-        y_used = context.y_labelled[used]
-        if self.target == "prediction":
-            y_used = estimator.predict(context.X_labelled[used])
-        target_bank, weight_bank = _render_targets(estimator, y_used)
-
         device = self.device if self.device is not None else _device_of(estimator)
+        if self.target == "output":
+            target_bank, weight_bank = _output_targets(
+                module,
+                _as_module_input(context.X_labelled[used], module),
+                self.batch_size,
+                device,
+            )
+        else:
+            y_used = context.y_labelled[used]
+            if self.target == "prediction":
+                y_used = estimator.predict(context.X_labelled[used])
+            target_bank, weight_bank = _render_targets(estimator, y_used)
+
         common = dict(
             weight_bank=weight_bank,
             parameters=self.parameters,
@@ -314,6 +338,31 @@ def _render_targets(estimator, y):
     n_outputs = int(np.prod(y.shape[1:]))
     weights = observed.astype(np.float32) / n_outputs
     return np.where(observed, y, 0.0).astype(np.float32), weights
+
+
+def _output_targets(module, X, batch_size, device):
+    """The module's raw outputs for ``X`` as targets, with uniform weights.
+
+    Evaluated like the gradient stage (a copy of the module in eval mode). A
+    module returning a list of outputs (the hourglass: one heatmap tensor per
+    stack) gives one target per output, ``(m, n_outputs, *out)``; the weights
+    ``1 / out.numel()`` make each output's loss a mean over its elements.
+    """
+    work = copy.deepcopy(module).to(device).eval()
+    parts, several = [], False
+    with torch.no_grad():
+        for start in range(0, X.shape[0], batch_size):
+            out = work(X[start : start + batch_size].to(device))
+            several = isinstance(out, (list, tuple))
+            if several:
+                out = torch.stack(list(out), dim=1)
+            parts.append(out.detach().cpu())
+    targets = torch.cat(parts).numpy().astype(np.float32, copy=False)
+    n_elements = int(np.prod(targets.shape[2 if several else 1 :]))
+    weights = np.full(
+        (targets.shape[0],) + (1,) * (targets.ndim - 1), 1.0 / n_elements, np.float32
+    )
+    return targets, weights
 
 
 def _as_module_input(X, module):
