@@ -913,7 +913,11 @@ class _Store:
                     f"{path} is not a simulation configuration written by "
                     f"sk_eglpp ({exc}); use another output_dir."
                 ) from exc
-            differ = sorted(k for k in config if config[k] != old_config.get(k))
+            differ = sorted(
+                k
+                for k in set(config) | set(old_config)
+                if config.get(k) != old_config.get(k)
+            )
             differ += sorted(
                 f"strategy {lab!r}"
                 for lab, fp in strategy_fps.items()

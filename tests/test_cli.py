@@ -326,3 +326,64 @@ def test_console_script_quick_pose(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     _check_outputs(out, POSE_STRATEGIES, 2, 2)
+
+
+# -- presets and the fidelity report -----------------------------------------
+
+
+def test_fidelity_report(tmp_path, capsys):
+    out = tmp_path / "toy"
+    assert main(TOY + ["--fidelity", "--runs", "2", "--output-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    report = (out / "fidelity.txt").read_text()
+    assert report.strip() in printed
+    for column in ("spearman_gradient", "spearman_error", "precision"):
+        assert f"{column}: mean +- sigma over 2 runs" in report
+    rows = _read_csv(out / "results.csv")
+    assert {"spearman_gradient", "precision"} <= set(rows[0])
+    # without --fidelity no report is written
+    plain = tmp_path / "plain"
+    assert main(TOY + ["--runs", "2", "--output-dir", str(plain)]) == 0
+    assert not (plain / "fidelity.txt").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, match",
+    [
+        (["--task", "toy-regression", "--preset", "benchmark"], "pose only"),
+        (["--quick", "--preset", "benchmark"], "--quick contradicts"),
+        (["--preset", "huge"], "invalid choice"),
+    ],
+)
+def test_preset_usage_errors(argv, match, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", *argv, "--output-dir", str(tmp_path)])
+    assert exc.value.code == 2
+    assert match in capsys.readouterr().err
+
+
+def test_benchmark_preset_settings(tmp_path, monkeypatch):
+    """--preset benchmark runs simulate with the preset's protocol."""
+    from sk_eglpp import simulation
+
+    seen = {}
+
+    def fake_simulate(estimator, strategies, X, y, X_test, y_test, **kw):
+        seen.update(kw, strategies=strategies, X=X, estimator=estimator)
+        raise KeyboardInterrupt  # stop before anything runs
+
+    monkeypatch.setattr(simulation, "simulate", fake_simulate)
+    status = main(["simulate", "--preset", "benchmark", "--no-progress",
+                   "--output-dir", str(tmp_path)])
+    assert status == 130
+    preset = simulation.POSE_PRESETS["benchmark"]
+    assert seen["strategies"] == list(preset["strategies"])
+    assert seen["fidelity"] is True
+    assert (seen["n_initial"], seen["budget"], seen["n_cycles"], seen["n_runs"]) == (
+        preset["n_initial"], preset["budget"], preset["n_cycles"], preset["n_runs"]
+    )
+    assert seen["X"].shape == (preset["n_pool"], 1, 32, 32)
+    params = seen["estimator"].get_params()
+    assert params["module__depth"] == preset["depth"]
+    assert params["max_epochs"] == preset["max_epochs"]
+    assert params["module__dropout"] == preset["dropout"]

@@ -439,3 +439,88 @@ def test_n_jobs_checked_before_the_gradient_stage(friedman, fitted_net, n_jobs,
     with pytest.raises(error, match="n_jobs must be None or a non-zero integer"):
         strategy.select(fitted_net, X_pool[:5], 2, X_labelled=X_lab,
                         y_labelled=y_lab)
+
+
+# -- target="output": the EGL++ authors' default configuration ----------------
+
+
+def test_output_target_mlp_equals_reference(friedman, fitted_net):
+    """Targets are the net's own raw outputs for the neighbours (eval mode)."""
+    X_lab, y_lab, X_pool = friedman
+    strategy = EGLPlusPlusQuery(n_neighbors=5, perplexity=4.0, target="output")
+    scores = strategy.score(fitted_net, X_pool, X_labelled=X_lab, y_labelled=y_lab)
+    module = fitted_net.module_.eval()
+    with torch.no_grad():
+        outputs = module(torch.as_tensor(X_lab)).numpy()
+    expected = _reference_scores(
+        fitted_net, X_pool, X_lab, y_lab, 5, 4.0, targets=outputs
+    )
+    np.testing.assert_allclose(scores, expected, rtol=1e-4)
+    # not the labels: the scores differ from target="label"
+    label = EGLPlusPlusQuery(n_neighbors=5, perplexity=4.0).score(
+        fitted_net, X_pool, X_labelled=X_lab, y_labelled=y_lab
+    )
+    assert not np.allclose(scores, label, rtol=1e-2)
+
+
+def test_output_target_hourglass_per_stack_loop(pose, fitted_hourglass):
+    """Every stack's heatmaps against the neighbour's heatmaps of the same stack.
+
+    Reference: a plain autograd loop, one backward per pair, loss the mean
+    squared error of each stack summed over stacks; the labels are NaN-free
+    or not, they play no part.
+    """
+    X, y = pose
+    net = fitted_hourglass
+    X_lab, y_lab, X_pool = X[:20], y[:20].copy(), X[20:26]
+    y_lab[:, :4] = np.nan  # annotations must not matter for target="output"
+    strategy = EGLPlusPlusQuery(
+        n_neighbors=4, perplexity=3.0, batch_size=1, target="output"
+    )
+    scores = strategy.score(net, X_pool, X_labelled=X_lab, y_labelled=y_lab)
+    module = net.module_
+    module.eval()
+    params = [
+        p
+        for m in module.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
+        for p in m.parameters()
+    ]
+    with torch.no_grad():
+        neighbour_out = [
+            [h.clone() for h in module(torch.as_tensor(X_lab[j : j + 1]))]
+            for j in range(len(X_lab))
+        ]
+    expected = np.zeros((len(X_pool), 4))
+    for i in range(len(X_pool)):
+        for k, j in enumerate(strategy.neighbors_[i]):
+            module.zero_grad()
+            heatmaps = module(torch.as_tensor(X_pool[i : i + 1]))
+            assert len(heatmaps) == 2
+            loss = sum(
+                torch.nn.functional.mse_loss(h, t)
+                for h, t in zip(heatmaps, neighbour_out[j], strict=True)
+            )
+            loss.backward()
+            expected[i, k] = sum(float((p.grad.double() ** 2).sum()) for p in params)
+    module.zero_grad(set_to_none=True)
+    np.testing.assert_allclose(strategy.pair_gradient_norms_, expected, rtol=1e-4)
+    np.testing.assert_allclose(
+        scores, (strategy.probabilities_ * expected).sum(1), rtol=1e-4
+    )
+
+
+def test_output_target_follows_predict_heatmaps(pose, fitted_hourglass):
+    """The targets are what predict_heatmaps(all_stacks=True) returns."""
+    from sk_eglpp.query._egl_pp import _as_module_input, _output_targets
+
+    X, _ = pose
+    module = fitted_hourglass.module_
+    targets, weights = _output_targets(
+        module, _as_module_input(X[:10], module), 3, "cpu"
+    )
+    stacks = fitted_hourglass.predict_heatmaps(X[:10], all_stacks=True)
+    np.testing.assert_allclose(targets, np.moveaxis(stacks, 0, 1), atol=1e-6)
+    n_elements = np.prod(stacks.shape[2:])
+    np.testing.assert_allclose(weights, 1.0 / n_elements)
+    assert weights.shape == (10, 1, 1, 1, 1)

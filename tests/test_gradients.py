@@ -529,3 +529,59 @@ def test_layer_input_modified_in_place(mlp_problem):
     expected = reference_norms(plain, X, bank, idx)
     got = squared_gradient_norms(inplace, X, bank, idx, batch_size=4)
     assert_rel(got, expected)
+
+
+def _per_output_reference(module, X, bank, idx, weights):
+    """Output s against target s, one backward per pair (batch size 1)."""
+    model = copy.deepcopy(module).eval()
+    params = [
+        p
+        for m in model.modules()
+        if isinstance(m, FAST_TYPES)
+        for p in (m.weight, m.bias)
+        if p is not None
+    ]
+    out = np.zeros(np.shape(idx))
+    for i in range(X.shape[0]):
+        for k in range(out.shape[1]):
+            model.zero_grad()
+            outputs = model(X[i : i + 1])
+            j = idx[i, k]
+            loss = sum(
+                ((o[0] - bank[j, s]) ** 2 * weights[j, min(s, weights.shape[1] - 1)])
+                .sum()
+                for s, o in enumerate(outputs)
+            )
+            loss.backward()
+            out[i, k] = sum(float((p.grad.double() ** 2).sum()) for p in params)
+    return out
+
+
+@pytest.mark.parametrize("shared_weights", [False, True])
+def test_per_output_targets_equal_per_pair_loop(conv_problem, shared_weights):
+    """A target per output (m, n_outputs, *out), e.g. every stack's heatmaps."""
+    module, X, _, weights, idx = conv_problem
+    gen = torch.Generator().manual_seed(5)
+    bank = torch.randn(6, 2, 3, 8, 8, generator=gen)
+    if shared_weights:
+        w = weights[:, None]  # (m, 1, J, 1, 1): the same for both outputs
+    else:
+        w = torch.rand(6, 2, 3, 1, 1, generator=gen)
+    expected = _per_output_reference(module, X, bank, idx, w)
+    for method_kw in ({}, {"batch_size": 1}):
+        got = squared_gradient_norms(module, X, bank, idx, weight_bank=w, **method_kw)
+        assert_rel(got, expected)
+    # the same targets for both outputs give the shared-target result
+    same = bank[:, :1].expand(-1, 2, -1, -1, -1)
+    np.testing.assert_allclose(
+        squared_gradient_norms(module, X, same, idx, weight_bank=weights[:, None]),
+        squared_gradient_norms(module, X, bank[:, 0], idx, weight_bank=weights),
+        rtol=1e-5,
+    )
+
+
+def test_per_output_targets_wrong_count(conv_problem):
+    module, X, _, _, idx = conv_problem
+    bank = torch.zeros(6, 3, 3, 8, 8)  # three targets, two outputs
+    with pytest.raises(ValueError, match="one tensor per output"):
+        squared_gradient_norms(module, X, bank, idx)

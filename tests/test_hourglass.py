@@ -134,3 +134,52 @@ def test_invalid_parameters_and_inputs():
         net(torch.zeros(1, 1, 24, 32))
     with pytest.raises(ValueError, match=r"input must have shape \(n_samples, 1"):
         net(torch.zeros(1, 3, 32, 32))
+
+
+def test_head_embedding_is_the_last_heads_output_pooled():
+    """embed(layer="head"): what the last heatmap convolution reads, pooled."""
+    torch.manual_seed(0)
+    net = _small(n_stacks=2, dropout=0.3).eval()
+    x = torch.randn(3, 1, 32, 32)
+    seen = {}
+    hook = net.heatmap_convs[-1].register_forward_hook(
+        lambda module, inputs, output: seen.update(h=inputs[0].detach().clone())
+    )
+    try:
+        heatmaps = net(x)
+    finally:
+        hook.remove()
+    # the head output is the input of the heatmap convolution (dropout is off)
+    torch.testing.assert_close(net.heatmap_convs[-1](seen["h"]), heatmaps[-1])
+    torch.testing.assert_close(net.embed(x, layer="head"), seen["h"].mean(dim=(2, 3)))
+    _, features = net(x, return_features=True)
+    torch.testing.assert_close(
+        net.embed(x, layer="bottleneck"), features[-1].mean(dim=(2, 3))
+    )
+    with pytest.raises(ValueError, match="layer must be one of"):
+        net.embed(x, layer="stem")
+
+
+def test_regressor_embedding_layer():
+    import numpy as np
+
+    from sk_eglpp.models import HourglassRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.random((6, 1, 16, 16), dtype=np.float32)
+    y = rng.uniform(2, 14, size=(6, 4))
+    net = HourglassRegressor(
+        module__n_features=8, module__depth=1, max_epochs=1, random_state=0
+    ).fit(X, y)
+    bottleneck = net.embed(X)
+    net.set_params(embedding_layer="head")
+    head = net.embed(X)
+    with torch.no_grad():
+        expected = net.module_.eval().embed(torch.as_tensor(X), layer="head").numpy()
+    np.testing.assert_allclose(head, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(head, bottleneck)
+    net.set_params(embedding_layer="neck")
+    with pytest.raises(ValueError, match="embedding_layer must be one of"):
+        net.embed(X)
+    with pytest.raises(TypeError, match="embedding_layer must be one of"):
+        HourglassRegressor(embedding_layer=1, max_epochs=1).fit(X, y)
