@@ -195,7 +195,14 @@ API_GROUPS = [
         "Simulation",
         "sk_eglpp.simulation",
         "The active-learning protocol of the paper's Sec. 4: cycles x runs x "
-        "strategies, the Table-1 report and plots.",
+        "strategies, the Table-1 report and plots, and the synthetic pose "
+        "experiments of ``sk-eglpp simulate`` (its presets).",
+    ),
+    (
+        "Fidelity diagnostic",
+        "sk_eglpp.diagnostics",
+        "How well a strategy's utilities track the true squared gradient "
+        "lengths and errors of a labelled pool. See :ref:`selection-benchmark`.",
     ),
     ("Command line", "sk_eglpp.cli", "The entry point of the ``sk-eglpp`` program."),
 ]
@@ -250,6 +257,13 @@ def _data_entry(name, obj):
         text = (
             f"Default instance ``{obj!r}`` of :class:`{cls}`. "
             f'``get_strategy("{name}")`` returns a fresh copy to configure.'
+        )
+    elif isinstance(obj, dict) and name == "POSE_PRESETS":
+        keys = ", ".join(f"``{k!r}``" for k in obj)
+        text = (
+            "Mapping of preset name (``sk-eglpp simulate --preset``) to its "
+            f"settings (data, network, protocol, strategies); keys: {keys}. "
+            "See :func:`pose_problem`."
         )
     elif isinstance(obj, dict):
         keys = ", ".join(f"``{k!r}``" for k in obj)

@@ -8,6 +8,7 @@ Human Pose Estimation").
 
 # submodules reachable as attributes (sk_eglpp.neighbors, ...)
 from . import datasets as datasets
+from . import diagnostics as diagnostics
 from . import gradients as gradients
 from . import metrics as metrics
 from . import models as models

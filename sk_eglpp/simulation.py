@@ -49,6 +49,9 @@ __all__ = [
     "compare",
     "plot_learning_curves",
     "plot_selection_map",
+    "POSE_PRESETS",
+    "pose_estimator",
+    "pose_problem",
 ]
 
 #: the columns of :class:`SimulationResults`, in order

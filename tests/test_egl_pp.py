@@ -524,3 +524,24 @@ def test_output_target_follows_predict_heatmaps(pose, fitted_hourglass):
     n_elements = np.prod(stacks.shape[2:])
     np.testing.assert_allclose(weights, 1.0 / n_elements)
     assert weights.shape == (10, 1, 1, 1, 1)
+
+
+def test_perplexity_lowered_for_small_labelled_sets(friedman, fitted_net):
+    """perplexity > (n_labelled - 1) / 3: that limit is used, with a warning."""
+    X_lab, y_lab, X_pool = friedman  # 30 labelled: limit 29 / 3
+    kw = dict(X_labelled=X_lab, y_labelled=y_lab)
+    with pytest.warns(UserWarning, match=r"using perplexity=9\.667"):
+        default = EGLPlusPlusQuery(n_neighbors=5, perplexity=20.0)
+        scores = default.score(fitted_net, X_pool, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explicit = EGLPlusPlusQuery(n_neighbors=5, perplexity=29 / 3)
+        expected = explicit.score(fitted_net, X_pool, **kw)
+    np.testing.assert_array_equal(scores, expected)
+    # the rows are not uniform over the labelled set
+    assert np.ptp(default.probabilities_, axis=1).min() > 0
+    # a single labelled sample: perplexity 1 (the only neighbour, probability 1)
+    with pytest.warns(UserWarning, match="using perplexity=1"):
+        one = EGLPlusPlusQuery(n_neighbors=1)
+        one.score(fitted_net, X_pool, X_labelled=X_lab[:1], y_labelled=y_lab[:1])
+    np.testing.assert_allclose(one.probabilities_, 1.0)

@@ -71,8 +71,12 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
     perplexity : float, default=20.0
         Target Shannon perplexity (2 ** entropy in bits) of every row of the
         neighbour distribution, as in scikit-learn's TSNE. The paper's
-        reference code uses 2 ** (entropy in nats) instead, so its "20" is a
-        standard perplexity of about 75.
+        reference code uses 2 ** (entropy in nats) instead: its value P is a
+        standard perplexity of ``P ** (1 / ln 2)``, so its "20" is
+        ``20 ** (1 / np.log(2))`` = 75.33 here. When it exceeds
+        ``(n_labelled - 1) / 3`` (the rule of Barnes-Hut t-SNE), the rows
+        would be nearly uniform and ignore the embedding: that value is used
+        instead, with a warning.
     target : {"label", "prediction", "output"}, default="label"
         What the neighbours contribute as the assumed label of ``x_i``:
 
@@ -228,11 +232,12 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
             )
             n_neighbors = n_labelled
 
+        perplexity = _effective_perplexity(self.perplexity, n_labelled)
         neighbors, probabilities = top_k_neighbors(
             H_pool,
             H_labelled,
             n_neighbors,
-            perplexity=self.perplexity,
+            perplexity=perplexity,
             chunk_size=self.chunk_size,
             renormalize=self.renormalize,
         )
@@ -284,6 +289,30 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
             "probabilities_": probabilities,
             "pair_gradient_norms_": pair_norms,
         }
+
+
+def _effective_perplexity(perplexity, n_labelled):
+    """The perplexity, lowered to (n_labelled - 1) / 3 for small labelled sets.
+
+    At a perplexity close to the number of labelled samples every row of Eq. 8
+    is nearly uniform and the embedding is ignored (at ``perplexity >=
+    n_labelled`` exactly uniform). The limit is the rule of Barnes-Hut t-SNE
+    (3 * perplexity neighbours per sample); on the fidelity diagnostic it
+    tracks the true gradient length better than keeping the perplexity (see
+    the user guide).
+    """
+    limit = max((n_labelled - 1) / 3.0, 1.0)
+    if perplexity <= limit:
+        return perplexity
+    warnings.warn(
+        f"perplexity={perplexity:g} is not well below the {n_labelled} labelled "
+        f"samples: the neighbour probabilities would be nearly uniform; using "
+        f"perplexity={limit:.4g} = (n_labelled - 1) / 3 for this query (label "
+        "more samples or pass a smaller perplexity to silence this warning).",
+        UserWarning,
+        stacklevel=5,
+    )
+    return limit
 
 
 def _check_parameters(parameters):
