@@ -310,7 +310,7 @@ def _effective_perplexity(perplexity, n_labelled):
         f"perplexity={limit:.4g} = (n_labelled - 1) / 3 for this query (label "
         "more samples or pass a smaller perplexity to silence this warning).",
         UserWarning,
-        stacklevel=5,
+        stacklevel=6,  # the caller of select() or __call__()
     )
     return limit
 
