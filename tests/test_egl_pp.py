@@ -58,18 +58,23 @@ def fitted_net(friedman):
     return _net().fit(X_lab, y_lab)
 
 
+def _fast_parameters(module):
+    """Weights and biases of the Linear and Conv2d layers (the default theta)."""
+    return [
+        p
+        for m in module.modules()
+        if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)
+        for p in m.parameters()
+    ]
+
+
 def _reference_scores(net, X_pool, X_lab, y_lab, k, perplexity, targets=None):
     """Eq. 7-8 the slow, obvious way: sklearn's bandwidth search + a per-pair loop."""
     sqdist = ((X_pool[:, None, :] - X_lab[None, :, :]) ** 2).sum(-1)
     P = _binary_search_perplexity(sqdist.astype(np.float32), perplexity, 0)
     module = net.module_
     module.eval()
-    params = [
-        p
-        for m in module.modules()
-        if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)
-        for p in m.parameters()
-    ]
+    params = _fast_parameters(module)
     targets = y_lab if targets is None else targets
     scores = np.zeros(len(X_pool))
     for i in range(len(X_pool)):
@@ -258,12 +263,7 @@ def test_hourglass_scores_equal_per_pair_loop(pose, fitted_hourglass):
     scores = strategy.score(net, X_pool, X_labelled=X_lab, y_labelled=y_lab)
     module = net.module_
     module.eval()
-    params = [
-        p
-        for m in module.modules()
-        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
-        for p in m.parameters()
-    ]
+    params = _fast_parameters(module)
     expected_norms = np.zeros((len(X_pool), 4))
     for i in range(len(X_pool)):
         for k, j in enumerate(strategy.neighbors_[i]):
@@ -480,12 +480,7 @@ def test_output_target_hourglass_per_stack_loop(pose, fitted_hourglass):
     scores = strategy.score(net, X_pool, X_labelled=X_lab, y_labelled=y_lab)
     module = net.module_
     module.eval()
-    params = [
-        p
-        for m in module.modules()
-        if isinstance(m, torch.nn.Conv2d | torch.nn.Linear)
-        for p in m.parameters()
-    ]
+    params = _fast_parameters(module)
     with torch.no_grad():
         neighbour_out = [
             [h.clone() for h in module(torch.as_tensor(X_lab[j : j + 1]))]
