@@ -241,8 +241,8 @@ def build_parser():
         help="the configuration the other options start from: default (pose: "
         "about 5 minutes on a 2-core CPU), quick (under 2 minutes: smaller pool, "
         "images, networks, fewer cycles, runs and epochs) or benchmark (pose "
-        "only, about an hour: the selection benchmark, where the base model "
-        "reaches PCK@0.2 0.5 and the curves still rise; 5 runs, 3 cycles of 200 "
+        "only, under an hour: the selection benchmark, sized for a base model "
+        "near PCK@0.2 0.5 and curves that still rise; 5 runs, 3 cycles of 200 "
         "after 400 initial images, the paper's strategies and mc_dropout, with "
         "--fidelity)",
     )

@@ -2022,8 +2022,8 @@ POSE_PRESETS = {
         strategies=_PAPER_STRATEGIES, fidelity=False,
     ),
     # the selection benchmark (regime chosen from ``python -m benchmarks.regime``:
-    # base model PCK@0.2 above 0.5, still rising over the cycles); about an
-    # hour on a 2-core CPU
+    # sized for a base model near PCK@0.2 0.5 -- its five base models reached
+    # 0.47 -- and curves still rising over the cycles); 43 minutes on 2 cores
     "benchmark": dict(
         n_pool=1200, n_test=300, n_initial=400, budget=200, n_cycles=3, n_runs=5,
         image_size=32, depth=1, n_features=16, max_epochs=20, dropout=0.1,
