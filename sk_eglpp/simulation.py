@@ -2141,7 +2141,15 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
     if strategies is not None:
         settings["strategies"] = strategies
     names = settings["strategies"]
-    names = list(names) if not isinstance(names, dict) else names
+    names = dict(names) if isinstance(names, dict) else list(names)
+    # the loss-prediction head, when Learning Loss is among the strategies (by
+    # registry name, as a list entry or a dict value)
+    chosen = list(names.values()) if isinstance(names, dict) else names
+    from .query import LearningLossQuery
+
+    needs_head = any(
+        s == "learning_loss" or isinstance(s, LearningLossQuery) for s in chosen
+    )
     X, y, sequences = make_pose_dataset(
         settings["n_pool"] + settings["n_test"],
         image_size=settings["image_size"],
@@ -2156,7 +2164,7 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
         n_features=settings["n_features"],
         max_epochs=settings["max_epochs"],
         dropout=settings["dropout"],
-        loss_prediction="learning_loss" in names,
+        loss_prediction=needs_head,
         device=device,
     )
     problem = dict(

@@ -125,3 +125,16 @@ def test_pose_problem_presets():
         pose_problem("huge")
     with pytest.raises(TypeError, match="Unknown settings"):
         pose_problem("quick", n_epochs=3)
+    # Learning Loss named as a dict value, or given as an object, adds the head
+    from sk_eglpp.query import LearningLossQuery
+
+    for strategies in ({"ll": "learning_loss"}, [LearningLossQuery()]):
+        problem, _ = pose_problem("quick", n_pool=20, n_test=5, strategies=strategies)
+        assert problem["estimator"].loss_prediction
+
+
+def test_pose_estimator_bad_input():
+    from sk_eglpp.simulation import pose_estimator
+
+    with pytest.raises(ValueError, match="depth must be >= 1"):
+        pose_estimator(depth=0).initialize()
