@@ -20,15 +20,13 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.fidelity import PAPER_PERPLEXITY  # noqa: E402
 from sk_eglpp.query import EGLPlusPlusQuery  # noqa: E402
 from sk_eglpp.simulation import compare, pose_problem, simulate  # noqa: E402
 
-PAPER_PERPLEXITY = 20 ** (1 / np.log(2))  # the reference code's "20"
 VARIANTS = {
     "egl_pp_authors": EGLPlusPlusQuery(target="output", perplexity=PAPER_PERPLEXITY),
 }
