@@ -158,3 +158,19 @@ def test_bad_input(linear_data):
         utility_fidelity(model, X, y, "nope")
     with pytest.raises(ValueError, match="n_instances"):
         utility_fidelity(model, X, y, "random_query", n_instances=10_000)
+    with pytest.raises(ValueError, match="one row per entry of y"):
+        true_gradient_lengths(model, X, y[:-1])
+    with pytest.raises(ValueError, match="truth must be one of"):
+        fidelity_measures(None, [0], y, y, truth="loss")
+    with pytest.raises(TypeError, match="return_truth must be"):
+        utility_fidelity(model, X, y, "random_query", return_truth="yes")
+
+
+def test_net_lengths_bad_input():
+    torch.manual_seed(0)
+    X = np.zeros((4, 2), dtype=np.float32)
+    net = NeuralNetRegressor(
+        torch.nn.Linear(2, 1), max_epochs=1, train_split=None, verbose=0
+    ).fit(X, np.zeros((4, 1), dtype=np.float32))
+    with pytest.raises(ValueError, match="same number of samples"):
+        true_gradient_lengths(net, X, np.zeros((3, 1)))
