@@ -1,12 +1,17 @@
 # Two entry points, each doing all set-up on a fresh machine (Python >= 3.10):
 #   make simulate   install, then run the main job (sk-eglpp simulate)
 #   make test       install with the test extras, then run the test suite
-# The CPU build of torch is installed first: an unpinned torch pulls a CUDA build.
+# torch is installed first, pinned, from TORCH_INDEX_URL when given: on Linux the
+# default index (PyPI) serves the CUDA build of torch with its CUDA packages;
+# PyTorch's CPU wheel index serves the CPU build:
+#   make simulate TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
+TORCH_INDEX_URL ?=
+TORCH_INSTALL = $(PY) -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX_URL),--index-url "$(TORCH_INDEX_URL)")
 # modAL-python 0.4.2.1 pins skorch==0.9.0, so it is installed without its
 # dependencies into a folder of its own; the compatibility tests load it there.
 MODAL_0421 := $(VENV)/modal-0.4.2.1
@@ -18,11 +23,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 install: $(PY)
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(TORCH_INSTALL)
 	$(PY) -m pip install --quiet -e .
 
 install-tests: $(PY)
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(TORCH_INSTALL)
 	$(PY) -m pip install --quiet -e ".[tests,dask]"
 	$(PY) -m pip install --quiet --no-deps --upgrade --target "$(MODAL_0421)" "modAL-python==0.4.2.1"
 
@@ -39,6 +44,6 @@ lint: install-tests
 # Build the documentation (user guide, API reference, executed example gallery)
 # with warnings as errors; the HTML lands in docs/_build/html.
 docs: $(PY)
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(TORCH_INSTALL)
 	$(PY) -m pip install --quiet -e ".[docs]"
 	$(VENV)/bin/sphinx-build -W -b html docs docs/_build/html

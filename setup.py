@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
     "skorch>=1.0",
     "modAL-python>=0.4.1",
     "joblib>=1.2",
+    "threadpoolctl>=3.1",
     "tqdm>=4.60",
     "matplotlib>=3.5",
 ]

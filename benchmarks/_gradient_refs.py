@@ -3,6 +3,9 @@
 (a) ``per_pair_loop``: one forward and one ``loss.backward()`` per pair.
 (b) ``k_clones_torch_func``: the published EGL++ route: K clones of each input
     in one batch, forward + backward, per-sample gradients via ``torch.func``.
+(f) ``k_clones_forward_backward``: the cost floor of (b) without any
+    per-sample separation: one plain forward and ``backward()`` over the same
+    (input, target) clones, batch by batch, the gradients of all pairs summed.
 """
 
 import copy
@@ -77,3 +80,26 @@ def k_clones_torch_func(module, X, bank, idx, weights=None):
         g = per_sample(params, xs, ts, ws)
         out[i] = sum(v.double().reshape(K, -1).square().sum(1) for v in g.values())
     return out
+
+
+def k_clones_forward_backward(module, X, bank, idx, weights=None, batch_size=16):
+    """Plain forward + backward over the K clones of ``batch_size`` inputs at a
+    time (``batch_size * K`` images per pass); returns the summed loss."""
+    model = copy.deepcopy(module).eval()
+    names = set(_default_names(model))
+    for n, p in model.named_parameters():
+        p.requires_grad_(n in names)
+    X, bank = torch.as_tensor(X), torch.as_tensor(bank)
+    idx = torch.as_tensor(np.asarray(idx))
+    K = idx.shape[1]
+    total = 0.0
+    for s in range(0, X.shape[0], batch_size):
+        xb, ib = X[s : s + batch_size], idx[s : s + batch_size].reshape(-1)
+        xs = xb.repeat_interleave(K, dim=0)
+        t = bank[ib]
+        w = 1.0 if weights is None else weights[ib]
+        model.zero_grad(set_to_none=True)
+        loss = sum(((o - t) ** 2 * w).sum() for o in _outputs(model(xs)))
+        loss.backward()
+        total += float(loss)
+    return total

@@ -194,6 +194,49 @@ class SimulationResults:
         parts = [np.asarray(self.selected[(run, strategy, c)]) for c in cycles]
         return np.concatenate(parts).astype(np.int64)
 
+    def phase_times(self):
+        """Seconds spent in each phase, summed over the runs.
+
+        Read from the ``fit_time`` and ``query_time`` columns. The base model
+        of a run is fitted once and shared by its strategies, so it counts
+        once per run (the largest ``fit_time`` of the run's cycle-0 rows: a
+        strategy added to a saved run reuses the stored base model and
+        records 0). Scoring, the fidelity measures and the writing of
+        checkpoints are not included.
+
+        Returns
+        -------
+        times : dict
+            ``{"base_fit": float, "query": {strategy: float}, "fit":
+            {strategy: float}}``, the last two over the cycles after the
+            base model (cycle >= 1).
+
+        Examples
+        --------
+        >>> res = SimulationResults([
+        ...     {"run": 0, "strategy": "a", "cycle": 0, "n_labelled": 5,
+        ...      "score": 0.5, "query_time": 0.0, "fit_time": 2.0, "seed": 1},
+        ...     {"run": 0, "strategy": "a", "cycle": 1, "n_labelled": 10,
+        ...      "score": 0.6, "query_time": 0.25, "fit_time": 3.0, "seed": 2},
+        ...     {"run": 0, "strategy": "b", "cycle": 0, "n_labelled": 5,
+        ...      "score": 0.5, "query_time": 0.0, "fit_time": 2.0, "seed": 1},
+        ...     {"run": 0, "strategy": "b", "cycle": 1, "n_labelled": 10,
+        ...      "score": 0.7, "query_time": 0.5, "fit_time": 3.5, "seed": 3}])
+        >>> res.phase_times()
+        {'base_fit': 2.0, 'query': {'a': 0.25, 'b': 0.5}, 'fit': {'a': 3.0, 'b': 3.5}}
+        """
+        base = {}
+        query = dict.fromkeys(self.strategies, 0.0)
+        fit = dict.fromkeys(self.strategies, 0.0)
+        for row in self.rows:
+            run, strategy = int(row["run"]), row["strategy"]
+            if int(row["cycle"]) == 0:
+                base[run] = max(base.get(run, 0.0), float(row["fit_time"]))
+            else:
+                query[strategy] += float(row["query_time"])
+                fit[strategy] += float(row["fit_time"])
+        return {"base_fit": float(sum(base.values())), "query": query, "fit": fit}
+
     def to_records(self):
         """The table as a NumPy structured array."""
         dtypes = []
@@ -312,6 +355,7 @@ def simulate(
     output_dir=None,
     random_state=None,
     n_jobs=None,
+    n_threads=1,
     verbose=0,
 ):
     """Simulate pool-based active learning with several strategies and runs.
@@ -413,7 +457,22 @@ def simulate(
         continues with it.
     n_jobs : int, default=None
         Runs executed in parallel with joblib (``None``: one at a time). The
-        results do not depend on it.
+        results do not depend on it. This, not ``n_threads``, is the way to
+        use more cores: runs are independent.
+    n_threads : int or None, default=1
+        Threads of torch's intra-op pool and of the BLAS / OpenMP libraries
+        (through threadpoolctl) while a run executes, in the calling process
+        or in each worker; the previous settings are restored afterwards.
+        ``None`` leaves them as they are (torch's default is one thread per
+        core). One thread is the default because it degrades in proportion
+        to the CPU the run gets: with a thread per core, every parallel
+        operation waits for all its threads, and when other processes hold
+        some of the cores those waits take a scheduler time slice each. On
+        2 cores shared with two CPU-bound processes, ``sk-eglpp simulate
+        --quick`` took several times longer with 2 threads than with 1 (see
+        the performance page for the figures); on a quiet machine the small
+        networks of the presets also train faster with one thread. Larger
+        networks on a machine of their own may gain from more.
     verbose : int or bool, default=0
         ``0``: silent; ``1``: a tqdm progress bar (on stderr); ``2``: also one
         line per finished cycle. Warnings of the strategies and models
@@ -486,6 +545,8 @@ def simulate(
         minimum=0,
     )
     n_jobs = check_n_jobs(n_jobs)
+    if n_threads is not None:
+        n_threads = check_positive_int(n_threads, "n_threads")
     n_samples = X.shape[0]
     needed = n_initial + n_cycles * budget
     if needed > n_samples:
@@ -548,9 +609,11 @@ def simulate(
         fidelity=fidelity,
         entropy=entropy,
         store=store,
+        n_threads=n_threads,
         verbose=verbose,
     )
-    total = n_runs * len(labels) * n_cycles
+    # work units of the progress bar: a base fit and every strategy's cycles
+    total = n_runs * (1 + len(labels) * n_cycles)
     outputs = []
     try:
         if n_jobs is None or n_jobs == 1:
@@ -1162,6 +1225,33 @@ class _torch_seed:
         return self._fork.__exit__(*exc)
 
 
+class _thread_limits:
+    """Torch, BLAS and OpenMP thread counts set for a block (``None``: as is)."""
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+
+    def __enter__(self):
+        self._torch = self._blas = None
+        if self.n_threads is None:
+            return self
+        from threadpoolctl import threadpool_limits
+
+        self._blas = threadpool_limits(limits=self.n_threads)
+        torch = sys.modules.get("torch")  # a net's run has imported it
+        if torch is not None:
+            self._torch = torch.get_num_threads()
+            torch.set_num_threads(self.n_threads)
+        return self
+
+    def __exit__(self, *exc):
+        if self._torch is not None:
+            sys.modules["torch"].set_num_threads(self._torch)
+        if self._blas is not None:
+            self._blas.restore_original_limits()
+        return False
+
+
 # -- the simulation itself --------------------------------------------------
 
 
@@ -1342,7 +1432,7 @@ class _Simulation:
     def run(self, run):
         shown = self.bar if self.bar is not None and self.bar.bar is not None else None
         self._warnings = _warning_relay(shown)
-        with _interrupts() as self._interrupts:
+        with _thread_limits(self.n_threads), _interrupts() as self._interrupts:
             return self._run(run)
 
     def _run(self, run):
@@ -1372,6 +1462,8 @@ class _Simulation:
         missing0 = [lab for lab in self.labels if not history[lab]]
         needs_base = bool(missing0) or any(len(history[lab]) == 1 for lab in todo)
         if needs_base:
+            if self.bar is not None:
+                self.bar.update(0, desc=f"run {run} base model")
             base, base_fit_time = None, 0.0
             if self.is_net:
                 base = self._restore_net(run, None, 0, base_seed)
@@ -1408,7 +1500,7 @@ class _Simulation:
                     history[row["strategy"]].append(row)
         if self.bar is not None:
             done_labels = [lab for lab in self.labels if lab not in todo]
-            self.bar.update(self.n_cycles * len(done_labels))
+            self.bar.update(1 + self.n_cycles * len(done_labels))
         for label in todo:
             position = self.labels.index(label)
             self._run_strategy(run, label, position, history[label], base)

@@ -494,6 +494,8 @@ def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
         ({"verbose": -1}, ValueError, "verbose must be >= 0"),
         ({"n_jobs": 0}, ValueError, "n_jobs must be None or a non-zero integer"),
         ({"n_jobs": "2"}, TypeError, "n_jobs must be None or a non-zero integer"),
+        ({"n_threads": 0}, ValueError, "n_threads must be >= 1, got 0"),
+        ({"n_threads": "2"}, TypeError, "n_threads must be an integer"),
     ],
 )
 def test_bad_parameters(data, kwargs, error, match):
@@ -792,7 +794,65 @@ def test_verbose_progress(data, capsys):
     _run(data, [max_norm], n_runs=1, verbose=2)
     err = capsys.readouterr().err
     assert "run 0 max_norm cycle 3: n_labelled=17 score=" in err
-    assert "4/4" in err or "3/3" in err  # the tqdm bar, complete
+    # the tqdm bar, complete: the base fit and 3 cycles are its work units
+    assert "4/4" in err
+
+
+class ThreadProbe(BaseEstimator):
+    """max_norm, recording the torch and BLAS thread counts it runs under."""
+
+    seen = []
+
+    def select(self, learner, X_pool, n_instances=1, **kwargs):
+        from threadpoolctl import threadpool_info
+
+        blas = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        ThreadProbe.seen.append((torch.get_num_threads(), blas))
+        return max_norm(learner, X_pool, n_instances)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, None])
+def test_thread_limits_during_runs_and_restored(data, n_threads):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    before = torch.get_num_threads()
+    ThreadProbe.seen = []
+    try:
+        torch.set_num_threads(3)
+        with threadpool_limits(limits=3, user_api="blas"):
+            blas_outside = [
+                i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"
+            ]
+            _run(data, [ThreadProbe()], n_threads=n_threads, n_runs=1)
+            assert torch.get_num_threads() == 3  # restored
+            after = [
+                i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"
+            ]
+            assert after == blas_outside
+    finally:
+        torch.set_num_threads(before)
+    expected = 3 if n_threads is None else n_threads
+    assert len(ThreadProbe.seen) == 3
+    for torch_threads, blas in ThreadProbe.seen:
+        assert torch_threads == expected
+        assert all(b == (blas_outside[0] if n_threads is None else n_threads)
+                   for b in blas)
+
+
+def test_phase_times_add_up_the_recorded_columns(data):
+    res = _run(data, [max_norm, max_prediction], n_runs=2)
+    times = res.phase_times()
+    rows = res.rows
+    base = sum(
+        max(r["fit_time"] for r in rows if r["run"] == run and r["cycle"] == 0)
+        for run in (0, 1)
+    )
+    assert times["base_fit"] == pytest.approx(base)
+    for name in ("max_norm", "max_prediction"):
+        mine = [r for r in rows if r["strategy"] == name and r["cycle"] > 0]
+        assert times["query"][name] == pytest.approx(sum(r["query_time"] for r in mine))
+        assert times["fit"][name] == pytest.approx(sum(r["fit_time"] for r in mine))
+        assert times["query"][name] > 0 and times["fit"][name] > 0
 
 
 def test_hourglass_resume_is_exact(tmp_path):
