@@ -469,9 +469,11 @@ def simulate(
         operation waits for all its threads, and when other processes hold
         some of the cores those waits take a scheduler time slice each. On
         2 cores shared with two CPU-bound processes, ``sk-eglpp simulate
-        --quick`` took several times longer with 2 threads than with 1 (see
-        the performance page for the figures); on a quiet machine the small
-        networks of the presets also train faster with one thread. Larger
+        --quick`` took 13.7x as long as on a quiet machine with torch's 2
+        threads (1980 s against 145 s), and one fit of the quick preset's
+        network 5-15x as long with 2 threads but about 1.1x with 1; on a
+        quiet machine the small networks of the presets also train faster
+        with one thread. Larger
         networks on a machine of their own may gain from more.
     verbose : int or bool, default=0
         ``0``: silent; ``1``: a tqdm progress bar (on stderr); ``2``: also one
