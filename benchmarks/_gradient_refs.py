@@ -82,15 +82,19 @@ def k_clones_torch_func(module, X, bank, idx, weights=None):
     return out
 
 
-def k_clones_forward_backward(module, X, bank, idx, weights=None, batch_size=16):
+def k_clones_forward_backward(
+    module, X, bank, idx, weights=None, batch_size=16, device="cpu"
+):
     """Plain forward + backward over the K clones of ``batch_size`` inputs at a
     time (``batch_size * K`` images per pass); returns the summed loss."""
-    model = copy.deepcopy(module).eval()
+    model = copy.deepcopy(module).eval().to(device)
     names = set(_default_names(model))
     for n, p in model.named_parameters():
         p.requires_grad_(n in names)
-    X, bank = torch.as_tensor(X), torch.as_tensor(bank)
-    idx = torch.as_tensor(np.asarray(idx))
+    X, bank = torch.as_tensor(X).to(device), torch.as_tensor(bank).to(device)
+    if weights is not None:
+        weights = torch.as_tensor(weights).to(device)
+    idx = torch.as_tensor(np.asarray(idx), device=device)
     K = idx.shape[1]
     total = 0.0
     for s in range(0, X.shape[0], batch_size):
@@ -101,5 +105,5 @@ def k_clones_forward_backward(module, X, bank, idx, weights=None, batch_size=16)
         model.zero_grad(set_to_none=True)
         loss = sum(((o - t) ** 2 * w).sum() for o in _outputs(model(xs)))
         loss.backward()
-        total += float(loss)
+        total += float(loss.detach())
     return total

@@ -17,7 +17,11 @@ Gradient stage (K = 30 neighbours, synthetic pose data, stacked hourglass):
 (c) ``squared_gradient_norms`` (exact);
 (d) ``expected_gradient_norms(method="lowrank")`` with its agreement to exact
     (relative error of the scores, overlap of the top-B selections);
-(e) exact mode with ``n_jobs=2`` against ``n_jobs=1``.
+(e) exact mode with ``n_jobs=2`` against ``n_jobs=1``;
+(f) a plain forward + backward over the U x K (input, target) clones with no
+    per-sample separation at all (the cost floor of any clone-based route),
+    timed alternately with (c) on the same pool; the median of the paired
+    ratios c / f is reported.
 
 Neighbour stage: ``top_k_neighbors`` against scikit-learn's route
 (``pairwise_distances`` + ``sklearn.manifold._utils._binary_search_perplexity``)
@@ -50,7 +54,11 @@ import torch
 if __package__ in (None, ""):  # run as a script: python benchmarks/run.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from benchmarks._gradient_refs import k_clones_torch_func, per_pair_loop  # noqa: E402
+from benchmarks._gradient_refs import (  # noqa: E402
+    k_clones_forward_backward,
+    k_clones_torch_func,
+    per_pair_loop,
+)
 from sk_eglpp.datasets import keypoints_to_heatmaps, make_pose_dataset  # noqa: E402
 from sk_eglpp.gradients import (  # noqa: E402
     expected_gradient_norms,
@@ -129,6 +137,34 @@ def bench_gradients(name, model_kwargs, args, n_ref_inputs, n_pool):
     row["exact_vs_loop_max_rel_err"] = float(np.max(np.abs(c_sub / a - 1)))
     row["clones_vs_loop_max_rel_err"] = float(np.max(np.abs(b / a - 1)))
 
+    # (f) the cost floor of any clone-based route: a plain forward + backward
+    # over the U x K clones of the whole pool, one input's K clones per pass
+    # (its fastest setting on these models), paired with the exact scoring of
+    # the same pool: the two alternate, and the median of the per-pair ratios
+    # is reported.
+    def exact_pool():
+        return squared_gradient_norms(
+            module, X, bank, idx, weight_bank=weights, device=device
+        )
+
+    def clones_pool():
+        return k_clones_forward_backward(
+            module, X, bank, idx, weights, batch_size=1, device=device
+        )
+
+    exact_pool(), clones_pool()  # warm-up
+    t_exact, t_clones = [], []
+    for _ in range(max(reps, 3)):
+        t_exact.append(_median_time(exact_pool, 1)[0])
+        t_clones.append(_median_time(clones_pool, 1)[0])
+    row["time_per_input_s"]["f_clones_forward_backward"] = (
+        float(np.median(t_clones)) / n_pool
+    )
+    row["time_per_input_s"]["c_exact_pool_paired"] = float(np.median(t_exact)) / n_pool
+    row["exact_over_clones_fb_paired"] = [
+        e / c for e, c in zip(t_exact, t_clones, strict=True)
+    ]
+
     # Whole pool: exact, low-rank, n_jobs=2.
     common = dict(weight_bank=weights, device=device)
     t_c, exact = _median_time(
@@ -178,6 +214,7 @@ def bench_gradients(name, model_kwargs, args, n_ref_inputs, n_pool):
         "clones_over_exact": t["b_k_clones_torch_func"] / t["c_exact"],
         "clones_over_lowrank": t["b_k_clones_torch_func"] / t["d_lowrank_pool"],
         "exact_over_lowrank": t["c_exact_pool"] / t["d_lowrank_pool"],
+        "exact_over_clones_fb": float(np.median(row["exact_over_clones_fb_paired"])),
     }
     if "c_exact_pool_n_jobs_2" in t:
         row["ratios"]["n_jobs_1_over_2"] = (
@@ -400,10 +437,15 @@ def _print_gradients(results):
             lambda r: r["time_per_input_s"]["d_lowrank_pool"],
         ),
         ("c exact, pool (s/input)", lambda r: r["time_per_input_s"]["c_exact_pool"]),
+        (
+            "f K clones, forward+backward (s/input)",
+            lambda r: r["time_per_input_s"]["f_clones_forward_backward"],
+        ),
         ("a / c", lambda r: r["ratios"]["loop_over_exact"]),
         ("b / c", lambda r: r["ratios"]["clones_over_exact"]),
         ("b / d", lambda r: r["ratios"]["clones_over_lowrank"]),
         ("c / d", lambda r: r["ratios"]["exact_over_lowrank"]),
+        ("c / f (paired, median)", lambda r: r["ratios"]["exact_over_clones_fb"]),
         (
             "n_jobs=1 / n_jobs=2",
             lambda r: r["ratios"].get("n_jobs_1_over_2", float("nan")),

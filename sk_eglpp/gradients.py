@@ -14,9 +14,9 @@ Two exact engines implement this:
 * **layerwise** (used when every selected parameter is the weight or bias of a
   ``Linear``, ``Conv1d/2d/3d`` or ``ConvTranspose1d/2d/3d`` module): a batch of
   inputs goes forward once; forward hooks keep every selected layer's input
-  activation; one batched backward pass
-  (``torch.autograd.grad(..., is_grads_batched=True)``) gives, for every input
-  and every target, the gradient with respect to every selected layer's output.
+  activation; one batched backward pass (``torch.autograd.grad`` under
+  ``torch.func.vmap``) gives, for every input and every target, the gradient
+  with respect to every selected layer's output.
   A layer's weight gradient for one (input, target) pair is ``G^T A`` (``A``:
   the layer input unfolded to ``(positions, fan_in)``, ``G``: the output
   gradient ``(positions, fan_out)``), so its squared norm is computed per layer,
@@ -35,6 +35,7 @@ given is not modified (a copy is used).
 
 import copy
 import ctypes
+import functools
 import numbers
 import os
 import sys
@@ -266,11 +267,23 @@ class _Problem:
 
 
 def _unfold(x, module, pad):
-    """im2col of ``x`` (n, c, *spatial) for ``module``'s kernel: (n, T, c*k)."""
+    """im2col of ``x`` (n, c, *spatial) for ``module``'s kernel: (n, T, c*k).
+
+    For 1 x 1 kernels of stride 1 this is a view of ``x``; for other 2-d
+    kernels ``F.unfold`` (one pass of torch's im2col), returned as a transposed
+    view; other dimensions gather the windows by strides.
+    """
     if pad is not None and any(pad):
         mode = "constant" if module.padding_mode == "zeros" else module.padding_mode
         x = F.pad(x, pad, mode=mode)
     n, c = x.shape[:2]
+    if all(k == 1 for k in module.kernel_size) and all(s == 1 for s in module.stride):
+        return x.flatten(2).transpose(1, 2)  # 1 x 1 kernels: a view
+    if x.ndim == 4:
+        cols = F.unfold(
+            x, module.kernel_size, dilation=module.dilation, stride=module.stride
+        )
+        return cols.transpose(1, 2)
     nd = x.ndim - 2
     for dim in range(nd):
         k, d, s = module.kernel_size[dim], module.dilation[dim], module.stride[dim]
@@ -339,27 +352,46 @@ def _scaled(x, n_batch_dims):
     """``x`` divided by its largest magnitude over the non-batch dimensions.
 
     Squared gradient norms overflow float32 long before the gradients do (inputs
-    of order 1e12 give norms of order 1e48): norms are computed on the scaled
-    factors and multiplied back by the squared scales in float64.
+    of order 1e12 give norms of order 1e48), and underflow for gradients below
+    about 1e-19: such norms are computed on the scaled factors and multiplied
+    back by the squared scales in float64.
     """
     dims = tuple(range(n_batch_dims, x.ndim))
-    scale = x.detach().abs().amax(dim=dims, keepdim=True)
+    scale = torch.linalg.vector_norm(x.detach(), float("inf"), dim=dims, keepdim=True)
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     return x / scale, scale.double()
 
 
+# Norms computed in the tensors' own precision are kept when finite and at
+# least this large: the squares that underflow to zero are then below 1e-38
+# each, a relative error below 1e-10 for up to 1e8 of them. Smaller, zero or
+# non-finite results are computed again on scaled factors (see _scaled).
+_SMALLEST_UNSCALED = 1e-20
+
+
+def _unscaled_ok(out):
+    return bool(torch.all(torch.isfinite(out) & (out >= _SMALLEST_UNSCALED)))
+
+
 def _squared_norms(x, n_batch_dims):
     """Sum of squares over the non-batch dimensions, in float64, overflow-free."""
-    x, scale = _scaled(x, n_batch_dims)
     dims = tuple(range(n_batch_dims, x.ndim))
+    out = x.square().sum(dim=dims)
+    if _unscaled_ok(out):
+        return out.double()
+    x, scale = _scaled(x, n_batch_dims)
     return (
         x.square().sum(dim=dims).double() * scale.reshape(x.shape[:n_batch_dims]) ** 2
     )
 
 
 def _factor_norms(A, G, mode=None):
-    """sum over groups of ||G_gr^T A_gr||_F^2 for every (v, sample): (V, b).
+    """sum over groups of ||G_gr^T A_gr||_F^2 for every (v, sample): (V, b), float64.
 
+    ``A`` is (b, T, groups, da) and ``G`` (V, b, T, groups, dg), with any
+    strides: the products read them as views where they can (the output
+    gradients of a convolution are stored position-last, those of a linear
+    layer position-first), so neither is copied into another layout.
     ``mode`` forces "ghost" or "explicit"; by default the cheaper one per shape.
     """
     V, b, T, groups, dg = G.shape
@@ -368,30 +400,42 @@ def _factor_norms(A, G, mode=None):
         explicit_cost = T * dg * da
         ghost_cost = T * T * (dg + da / V + 1)
         mode = "ghost" if ghost_cost < explicit_cost else "explicit"
+    A = A.transpose(1, 2)  # (b, groups, T, da)
+    G = G.transpose(2, 3)  # (V, b, groups, T, dg)
+    out = _factor_norms_unscaled(A, G, mode)
+    if _unscaled_ok(out):
+        return out.double()
     A, scale_a = _scaled(A, 1)
     G, scale_g = _scaled(G, 2)
+    out = _factor_norms_unscaled(A, G, mode).double()
+    return out * (scale_a.reshape(1, b) * scale_g.reshape(V, b)) ** 2
+
+
+def _factor_norms_unscaled(A, G, mode):
+    """``_factor_norms`` on A (b, groups, T, da), G (V, b, groups, T, dg)."""
+    V, b, groups, T, dg = G.shape
+    da = A.shape[-1]
     out = A.new_zeros((V, b))
     if mode == "ghost":
-        per_sample = V * groups * T * T
-        step = max(1, _MAX_BLOCK_ELEMENTS // max(per_sample, 1))
+        # <A A^T, G G^T> per (v, sample, group); A A^T is shared by the V vectors.
+        step = max(1, _MAX_BLOCK_ELEMENTS // max(V * groups * T * T, 1))
         for s in range(0, b, step):
-            a = A[s : s + step].permute(0, 2, 1, 3)  # (bs, gr, T, da)
-            gg = G[:, s : s + step].permute(0, 1, 3, 2, 4)  # (V, bs, gr, T, dg)
-            gram_a = a @ a.transpose(-1, -2)
-            gram_g = gg @ gg.transpose(-1, -2)
-            out[:, s : s + step] = (gram_g * gram_a).sum(dim=(2, 3, 4))
+            a = A[s : s + step]
+            gram_a = a @ a.transpose(-1, -2)  # (bs, gr, T, T)
+            for v in range(V):
+                g = G[v, s : s + step]
+                gram_g = g @ g.transpose(-1, -2)
+                out[v, s : s + step] = (gram_g * gram_a).sum(dim=(1, 2, 3))
     else:
-        per_sample = V * groups * dg * da
-        step = max(1, _MAX_BLOCK_ELEMENTS // max(per_sample, 1))
+        # G_v^T A per (v, sample, group), one batched product per v: G[v] is a
+        # view, and A is not repeated V times.
+        step = max(1, _MAX_BLOCK_ELEMENTS // max(groups * dg * da, 1))
         for s in range(0, b, step):
-            bs = min(step, b - s)
-            # One matrix product per (sample, group) for all V vectors:
-            # (da, T) @ (T, V * dg).
-            a = A[s : s + bs].permute(0, 2, 3, 1).reshape(bs * groups, da, T)
-            gg = G[:, s : s + bs].permute(1, 3, 2, 0, 4).reshape(bs * groups, T, -1)
-            M = torch.bmm(a, gg).reshape(bs, groups, da, V, dg)
-            out[:, s : s + bs] = M.square().sum(dim=(1, 2, 4)).T
-    return out.double() * (scale_a.reshape(1, b) * scale_g.reshape(V, b)) ** 2
+            a = A[s : s + step]
+            for v in range(V):
+                M = G[v, s : s + step].transpose(-1, -2) @ a  # (bs, gr, dg, da)
+                out[v, s : s + step] = M.square().sum(dim=(1, 2, 3))
+    return out
 
 
 class _Recorder:
@@ -430,6 +474,30 @@ class _Recorder:
         return z.clone()
 
 
+def _batched_grad(outputs, inputs, cotangents, retain_graph):
+    """Vector-Jacobian products of ``outputs`` for a leading batch of cotangents.
+
+    ``torch.func.vmap`` over ``torch.autograd.grad`` rather than
+    ``is_grads_batched=True``: the latter runs on the legacy vmap, which has no
+    batching rule for the backward of convolutions, BatchNorm, pooling or
+    upsampling and calls each of them once per cotangent, then stacks the
+    results; ``torch.func``'s rules fold the cotangents into the batch of one
+    call. Inputs the outputs do not depend on get zeros.
+    """
+
+    def vjp(*cots):
+        return torch.autograd.grad(
+            outputs,
+            inputs,
+            grad_outputs=cots,
+            retain_graph=retain_graph,
+            allow_unused=True,
+            materialize_grads=True,
+        )
+
+    return torch.func.vmap(vjp)(*cotangents)
+
+
 def _layerwise_batch(work, layers, xb, cot_fn, target_shape):
     """Squared norms (b, V) for one batch with the layerwise engine."""
     rec = _Recorder([m for m, _, _ in layers])
@@ -456,14 +524,7 @@ def _layerwise_batch(work, layers, xb, cot_fn, target_shape):
     v_step = max(1, _MAX_GRAD_ELEMENTS // max(grad_elems, 1))
     for v0 in range(0, V, v_step):
         v1 = min(V, v0 + v_step)
-        grads = torch.autograd.grad(
-            outputs,
-            zs,
-            grad_outputs=[c[v0:v1] for c in cots],
-            retain_graph=v1 < V,
-            allow_unused=True,
-            is_grads_batched=True,
-        )
+        grads = _batched_grad(outputs, zs, [c[v0:v1] for c in cots], v1 < V)
         per_layer = {id(m): [] for m, _, _ in layers}
         for (m, a, z), g in zip(calls, grads, strict=True):
             if g is None:
@@ -509,13 +570,11 @@ def _per_input_batch(work, params, xb, cot_fn, target_shape):
         norm = xb.new_zeros(V, dtype=torch.float64)
         for v0 in range(0, V, v_step):
             v1 = min(V, v0 + v_step)
-            grads = torch.autograd.grad(
+            grads = _batched_grad(
                 [outputs[j] for j in linked],
                 params,
-                grad_outputs=[cots[j][v0:v1] for j in linked],
-                retain_graph=v1 < V,
-                allow_unused=True,
-                is_grads_batched=True,
+                [cots[j][v0:v1] for j in linked],
+                v1 < V,
             )
             for g in grads:
                 if g is not None:
@@ -544,6 +603,13 @@ class _Plan:
         chosen = {by_id[id(p)] for p in selected}
         work = copy.deepcopy(module).to(device)
         work.eval()
+        for m in work.modules():
+            if (
+                isinstance(m, nn.modules.batchnorm._BatchNorm)
+                and m.running_mean is not None
+                and m.running_var is not None
+            ):
+                m.forward = functools.partial(_frozen_batch_norm, m)
         params = dict(work.named_parameters())
         owners = {}
         for m in work.modules():
@@ -577,6 +643,27 @@ class _Plan:
                 p.requires_grad_(True)
         self.work = work
         self.device = device
+
+
+def _frozen_batch_norm(module, x):
+    """An eval-mode BatchNorm layer as the elementwise ops it amounts to.
+
+    ``(x - running_mean) * weight / sqrt(running_var + eps) + bias``, with the
+    same values as ``F.batch_norm`` in eval mode up to rounding, and with
+    gradients for ``weight`` and ``bias`` when they are selected. Under
+    ``torch.func.vmap`` (the batched backward pass) these ops need no copies,
+    where the batching rule of BatchNorm's own backward moves the cotangents'
+    axis and copies them twice per layer: about a fifth of the backward pass
+    of the default hourglass.
+    """
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    scale = torch.rsqrt(module.running_var + module.eps)
+    if module.weight is not None:
+        scale = scale * module.weight
+    out = (x - module.running_mean.reshape(shape)) * scale.reshape(shape)
+    if module.bias is not None:
+        out = out + module.bias.reshape(shape)
+    return out
 
 
 def _exact_cotangents(problem, idx):
@@ -870,12 +957,14 @@ def squared_gradient_norms(
     -----
     ``dL/do = 2 w (o - t_k)`` is linear in the residual, so one forward pass
     per input serves all K targets: the K output gradients are
-    back-propagated together (``torch.autograd.grad(...,
-    is_grads_batched=True)``). With the default selection (and any selection
-    made only of Linear / Conv / ConvTranspose weights and biases, each used by
-    its own module only) a batch of ``batch_size`` inputs shares each forward
-    and backward pass and the norms are assembled per layer from the layer's
-    input and output gradient, by the explicit product or by the Gram ("ghost
+    back-propagated together (``torch.autograd.grad`` under
+    ``torch.func.vmap``, on a private eval-mode copy of the module whose
+    BatchNorm layers run as the elementwise affine map they amount to). With
+    the default selection (and any selection made only of Linear / Conv /
+    ConvTranspose weights and biases, each used by its own module only) a
+    batch of ``batch_size`` inputs shares each forward and backward pass and
+    the norms are assembled per layer from the layer's input and output
+    gradient, by the explicit product or by the Gram ("ghost
     norm") identity, whichever is cheaper for the layer's shape. Other
     selections (e.g. ``"all"`` with BatchNorm affine parameters) take the
     gradients of the parameters themselves, one input at a time. Both are
@@ -886,8 +975,10 @@ def squared_gradient_norms(
     can then be routed differently; for such inputs the batched norm differs
     from the batch-size-1 norm by more than rounding (0.5 % was seen on one of
     eight hourglass inputs). In float64, or with ``batch_size=1``, the two
-    agree to rounding. Squared norms are accumulated in float64 from factors
-    scaled to unit magnitude, so they do not overflow. The per-layer engine
+    agree to rounding. Squared norms are computed in the model's precision and
+    kept when finite and not tiny; otherwise (gradients beyond about 1e±19 in
+    float32) they are computed again from factors scaled to unit magnitude and
+    rescaled in float64, so they neither overflow nor underflow. The per-layer engine
     assumes that a selected Linear / Conv parameter acts only through its
     module's ``forward`` (a parameter registered in several modules, i.e. tied
     weights, sends the computation to the per-input engine; one used

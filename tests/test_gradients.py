@@ -203,6 +203,32 @@ def test_odd_layers_equal_per_pair_loop():
     assert_rel(got, expected)
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e30, "mixed"])
+def test_norms_beyond_the_float32_range(conv_problem, scale):
+    """Norms far below (1e-60) and above (1e60) float32's range, and a batch
+    mixing both with ordinary ones, equal the per-pair loop's in every entry."""
+    module, X, bank, weights, idx = conv_problem
+    weights = weights.clone()
+    if scale == "mixed":
+        weights[0] *= 1e-30
+        weights[2] *= 1e30
+    else:
+        weights *= scale
+    expected = reference_norms(module, X, bank, idx, weights)
+    assert np.all(np.isfinite(expected))
+    for kw in ({}, {"parameters": "all"}):  # layerwise and per-input engines
+        got = squared_gradient_norms(
+            module, X, bank, idx, weight_bank=weights, batch_size=5, **kw
+        )
+        if kw:
+            expected_all = reference_norms(
+                module, X, bank, idx, weights, params=list(module.parameters())
+            )
+            np.testing.assert_allclose(got, expected_all, rtol=1e-4)
+        else:
+            np.testing.assert_allclose(got, expected, rtol=1e-4)
+
+
 @pytest.mark.parametrize("mode", ["ghost", "explicit"])
 def test_factor_norms_both_modes(rng, mode):
     from sk_eglpp.gradients import _factor_norms
@@ -585,3 +611,37 @@ def test_per_output_targets_wrong_count(conv_problem):
     bank = torch.zeros(6, 3, 3, 8, 8)  # three targets, two outputs
     with pytest.raises(ValueError, match="one tensor per output"):
         squared_gradient_norms(module, X, bank, idx)
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_frozen_batch_norm_equals_eval_batch_norm(affine):
+    """The engine's elementwise BatchNorm equals ``F.batch_norm`` in eval mode,
+    also with running means far from zero (no cancellation), and gives the
+    affine parameters their gradients."""
+    from sk_eglpp.gradients import _frozen_batch_norm
+
+    gen = torch.Generator().manual_seed(0)
+    bn = nn.BatchNorm2d(4, affine=affine)
+    with torch.no_grad():
+        bn.running_mean.copy_(1e3 + torch.randn(4, generator=gen))
+        bn.running_var.copy_(torch.rand(4, generator=gen) + 0.1)
+        if affine:
+            bn.weight.copy_(torch.randn(4, generator=gen))
+            bn.bias.copy_(torch.randn(4, generator=gen))
+    bn.eval()
+    x = 1e3 + torch.randn(3, 4, 5, 5, generator=gen)
+    expected = bn(x)
+    got = _frozen_batch_norm(bn, x)
+    # Both against float64: the error is that of rounding x (|x| ~ 1e3) itself.
+    exact = copy.deepcopy(bn).double()(x.double())
+    scale = (bn.running_var + bn.eps).rsqrt()
+    if affine:
+        scale = scale * bn.weight.abs()
+    bound = 4 * torch.finfo(torch.float32).eps * 1e3 * float(scale.detach().max())
+    assert float((got.double() - exact).abs().max()) <= bound
+    assert float((expected.double() - exact).abs().max()) <= bound
+    if affine:
+        g_expected = torch.autograd.grad(expected.square().sum(), [bn.weight, bn.bias])
+        g_got = torch.autograd.grad(got.square().sum(), [bn.weight, bn.bias])
+        for a, b in zip(g_got, g_expected, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
