@@ -226,6 +226,26 @@ def test_toy_regression_resume_and_overwrite(tmp_path, capsys):
     assert all(float(r["score"]) > 0 for r in rows)
     assert {r["metric"] for r in rows} == {"RMSE"}
     assert "(egl_linear less)" in table[1]
+    # the time line: base fits once per run, queries and cycle fits per
+    # strategy, from the recorded columns
+    base = {}
+    for r in rows:
+        if int(r["cycle"]) == 0:
+            base[r["run"]] = max(base.get(r["run"], 0.0), float(r["fit_time"]))
+    later = [r for r in rows if int(r["cycle"]) > 0]
+    query = {s: sum(float(r["query_time"]) for r in later if r["strategy"] == s)
+             for s in ("egl_linear", "emcm", "random_query")}
+    fit = sum(float(r["fit_time"]) for r in later)
+    line = [ln for ln in printed.splitlines() if ln.startswith("time: ")]
+    assert len(line) == 1
+    assert line[0].startswith(
+        f"time: base fits {sum(base.values()):.0f} s, queries "
+        f"{sum(query.values()):.0f} s ("
+    )
+    for s, t in query.items():
+        assert f"{s} {t:.0f}" in line[0]
+    assert f"cycle fits {fit:.0f} s" in line[0]
+    assert re.search(r"this call took \d+ s$", line[0])
     # rerunning resumes: everything is read back, nothing changes
     before = (out / "results.csv").read_text()
     assert main(TOY + ["--output-dir", str(out), "--runs", "3"]) == 0
