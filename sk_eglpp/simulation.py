@@ -470,11 +470,12 @@ def simulate(
         some of the cores those waits take a scheduler time slice each. On
         2 cores shared with two CPU-bound processes, ``sk-eglpp simulate
         --quick`` took 13.7x as long as on a quiet machine with torch's 2
-        threads (1980 s against 145 s), and one fit of the quick preset's
-        network 5-15x as long with 2 threads but about 1.1x with 1; on a
-        quiet machine the small networks of the presets also train faster
-        with one thread. Larger
-        networks on a machine of their own may gain from more.
+        threads (1980 s against 145 s), and 1.29x as long with one thread
+        (99 s against 77 s); one fit of the quick preset's network took 5-15x
+        as long with 2 threads but about 1.1x with 1. On a quiet machine the
+        small networks of the presets also train faster with one thread.
+        Larger networks on a machine of their own may gain from more (see
+        the performance notes).
     verbose : int or bool, default=0
         ``0``: silent; ``1``: a tqdm progress bar (on stderr); ``2``: also one
         line per finished cycle. Warnings of the strategies and models
