@@ -20,7 +20,11 @@ stage), timed end to end, in a fresh Python process:
   worker);
 * ``dask2``: ``joblib.parallel_config(backend="dask")`` on a
   ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)`` of worker
-  processes, started before the clock.
+  processes, started before the clock;
+* ``dask2_glibc``: the same without the ``MALLOC_TRIM_THRESHOLD_=65536`` that
+  ``distributed`` sets in its workers' environment by default
+  (``distributed.nanny.pre-spawn-environ``). Not in the default ``--configs``:
+  it explains the ``dask2`` figures (see ``docs/performance.rst``).
 
 The peak memory is the largest sum of the resident set sizes of the process
 and all its descendants (the loky and dask workers), sampled every 0.1 s with
@@ -45,7 +49,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: python benchmarks/paper_scale.py
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-CONFIGS = ("serial", "loky2", "dask2")
+CONFIGS = ("serial", "loky2", "dask2", "dask2_glibc")
 _N_NEIGHBORS = 30
 _IMAGE_SIZE = 64
 
@@ -132,16 +136,21 @@ def _measure(config, n_pool, n_labelled, model_path):
     with open(model_path, "rb") as fh:
         net = pickle.load(fh)
     X_lab, y_lab, X_pool = _data(n_labelled, n_pool)
-    n_jobs = {"serial": 1, "loky2": 2, "dask2": None}[config]
+    n_jobs = {"serial": 1, "loky2": 2}.get(config)
     strategy = EGLPlusPlusQuery(n_neighbors=_N_NEIGHBORS, n_jobs=n_jobs)
 
     def query(X):
         return strategy.score(net, X, X_labelled=X_lab, y_labelled=y_lab)
 
     cluster = client = None
-    if config == "dask2":
+    if config.startswith("dask2"):
+        import dask
         import distributed
 
+        if config == "dask2_glibc":
+            environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+            environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+            dask.config.set({"distributed.nanny.pre-spawn-environ": environ})
         cluster = distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
@@ -214,7 +223,7 @@ def main(argv=None):
         prog="python -m benchmarks.paper_scale", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--sizes", default="2500,5000,10000")
-    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--configs", default=",".join(CONFIGS[:3]))
     parser.add_argument("--n-labelled", type=int, default=1000)
     parser.add_argument("--output", default="benchmarks/paper_scale.json")
     parser.add_argument("--one", nargs=2, metavar=("CONFIG", "N_POOL"),
