@@ -23,6 +23,8 @@ INSTALL_REQUIRES = [
     "threadpoolctl>=3.1",
     "tqdm>=4.60",
     "matplotlib>=3.5",
+    # image files (COCO keypoints folders, the LSP / MPII images)
+    "Pillow>=9.1",
 ]
 
 EXTRAS_REQUIRE = {

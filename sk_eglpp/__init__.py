@@ -7,6 +7,7 @@ Human Pose Estimation").
 """
 
 # submodules reachable as attributes (sk_eglpp.neighbors, ...)
+from . import annotation as annotation
 from . import datasets as datasets
 from . import diagnostics as diagnostics
 from . import gradients as gradients
@@ -16,6 +17,7 @@ from . import neighbors as neighbors
 from . import query as query
 from . import simulation as simulation
 from ._version import __version__
+from .annotation import AnnotationSelection, select_for_annotation
 from .datasets import *  # noqa: F403
 from .learner import ActiveLearner
 from .metrics import *  # noqa: F403
@@ -25,6 +27,7 @@ from .simulation import compare, plot_learning_curves, plot_selection_map, simul
 
 __all__ = (
     ["ActiveLearner", "__version__"]
+    + ["select_for_annotation", "AnnotationSelection"]
     + ["simulate", "compare", "plot_learning_curves", "plot_selection_map"]
     + list(query.__all__)
     + list(models.__all__)

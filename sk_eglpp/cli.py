@@ -1,5 +1,10 @@
 """The ``sk-eglpp`` console command.
 
+``sk-eglpp select`` picks the next images to annotate from a folder of images
+and COCO keypoints annotations (:func:`sk_eglpp.select_for_annotation`);
+``sk-eglpp make-synthetic`` writes the embedded synthetic data in that form
+and ``sk-eglpp merge-coco`` merges (or subsets) COCO files.
+
 ``sk-eglpp simulate`` runs the paper's active-learning simulation (section 4,
 Table 1) with :func:`sk_eglpp.simulation.simulate`: by default on the
 embedded synthetic pose data with a stacked-hourglass regressor and EGL++,
@@ -273,8 +278,135 @@ def build_parser():
         action="store_true",
         help="show the full traceback of an error instead of a one-line message",
     )
-    parser.set_defaults(simulate_parser=sim)
+    sim.set_defaults(handler=_simulate, command_parser=sim)
+    _add_annotation_commands(commands)
     return parser
+
+
+SELECT_DESCRIPTION = """\
+Pick the next images to annotate (one round of active learning on your own
+data). Reads the COCO keypoints file(s) ANNOTATIONS of the annotated images in
+IMAGES_DIR, trains a stacked-hourglass regressor on them (or, with --model, goes
+on training the previous round's model), scores every unannotated image with
+the strategy (EGL++ by default) and writes to --output-dir:
+
+  selection.csv       rank, file_name, image_id, utility (most informative first)
+  selection.json      COCO file of the selected images, to import into the
+                      annotation tool (with the predicted keypoints as
+                      pre-annotations with --pre-annotate)
+  contact_sheet.png   the selected images with the predicted skeletons
+  model/              the model, for the next round's --model
+
+The unannotated images are every image file directly in IMAGES_DIR that is not
+annotated, or those listed in --unannotated. Images are read whole and padded
+to a square: one person per image. Nothing given is modified; an interrupted
+round resumes from the saved model when the same command is run again.
+
+Round by round:
+  sk-eglpp select imgs ann.json --budget 100 --output-dir round-1
+  # annotate round-1/selection.json in the annotation tool, export batch-1.json
+  sk-eglpp select imgs ann.json batch-1.json --budget 100 \\
+      --model round-1 --output-dir round-2
+  # ... and so on, every round adding its batch's export
+
+Try it offline on the embedded synthetic data: sk-eglpp make-synthetic demo
+writes images, annotations.json and the ground truth of the other images
+(ground_truth.json); "annotate" a selection with
+  sk-eglpp merge-coco demo/batch-1.json demo/ground_truth.json \\
+      --images round-1/selection.json
+"""
+
+
+def _add_annotation_commands(commands):
+    sel = commands.add_parser(
+        "select",
+        help="pick the next images to annotate from a folder and COCO annotations",
+        description=SELECT_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sel.add_argument("images_dir", type=Path, metavar="IMAGES_DIR",
+                     help="the image folder (COCO file_name entries are relative "
+                     "to it)")
+    sel.add_argument("annotations", type=Path, nargs="+", metavar="ANNOTATIONS",
+                     help="COCO keypoints file(s) of the annotated images")
+    sel.add_argument("--budget", type=_positive_int, required=True,
+                     help="number of images to select")
+    sel.add_argument("--output-dir", type=Path, required=True,
+                     help="where this round's files are written")
+    sel.add_argument("--strategy", default="egl_pp",
+                     help="query strategy (default: egl_pp); one of "
+                     f"{', '.join(KNOWN_STRATEGIES[:6])}")
+    sel.add_argument("--unannotated", type=Path, default=None,
+                     help="text file listing the unannotated images to choose "
+                     "from, one file name per line (default: every image file "
+                     "in IMAGES_DIR that is not annotated)")
+    sel.add_argument("--model", type=Path, default=None,
+                     help="the previous round's --output-dir: continue training "
+                     "its model")
+    sel.add_argument("--pre-annotate", action="store_true",
+                     help="write the predicted keypoints into selection.json")
+    sel.add_argument("--image-size", type=_positive_int, default=None,
+                     help="side of the network's square input, a multiple of 8 "
+                     "(default: 64, or the previous round's)")
+    sel.add_argument("--gray", action="store_true", default=None,
+                     help="read images as grey levels (default: RGB, or the "
+                     "previous round's)")
+    sel.add_argument("--epochs", type=_positive_int, default=10,
+                     help="training epochs of this round (default: 10)")
+    sel.add_argument("--device", default="cpu",
+                     help="torch device, e.g. cpu or cuda (default: cpu)")
+    sel.add_argument("--n-jobs", type=_n_jobs, default=None,
+                     help="joblib workers of the strategy's scoring")
+    sel.add_argument("--seed", type=int, default=0,
+                     help="seed of training and of randomised strategies "
+                     "(default: 0)")
+    sel.add_argument("--overwrite", action="store_true",
+                     help="replace another round's files in --output-dir")
+    sel.add_argument("--no-progress", action="store_true",
+                     help="do not show progress bars")
+    sel.add_argument("--debug", action="store_true",
+                     help="show the full traceback of an error")
+    sel.set_defaults(handler=_select, command_parser=sel)
+
+    syn = commands.add_parser(
+        "make-synthetic",
+        help="write the synthetic pose data as images plus COCO annotations",
+        description="Write the embedded synthetic pose data to DIR as PNG images "
+        "(DIR/images), a COCO keypoints file of an annotated subset "
+        "(DIR/annotations.json) and the ground truth of the other images "
+        "(DIR/ground_truth.json, to play the annotator): the offline default of "
+        "sk-eglpp select. DIR must not exist or be empty.",
+    )
+    syn.add_argument("directory", type=Path, metavar="DIR")
+    syn.add_argument("--images", type=_positive_int, default=500,
+                     help="number of images (default: 500)")
+    syn.add_argument("--annotated", type=_positive_int, default=50,
+                     help="number of them annotated in annotations.json "
+                     "(default: 50)")
+    syn.add_argument("--image-size", type=_positive_int, default=64,
+                     help="side of the square images (default: 64)")
+    syn.add_argument("--seed", type=int, default=0,
+                     help="seed of the generator (default: 0)")
+    syn.add_argument("--debug", action="store_true",
+                     help="show the full traceback of an error")
+    syn.set_defaults(handler=_make_synthetic, command_parser=syn)
+
+    merge = commands.add_parser(
+        "merge-coco",
+        help="merge COCO keypoints files, optionally only some images",
+        description="Write OUTPUT, the COCO keypoints files INPUT merged (images "
+        "matched by file name, annotations renumbered). With --images, only the "
+        "images listed in that COCO file are kept: with the ground truth of "
+        "sk-eglpp make-synthetic and a round's selection.json, this plays the "
+        "annotator. OUTPUT must not be one of the inputs.",
+    )
+    merge.add_argument("output", type=Path, metavar="OUTPUT")
+    merge.add_argument("inputs", type=Path, nargs="+", metavar="INPUT")
+    merge.add_argument("--images", type=Path, default=None,
+                       help="COCO file whose images are the ones to keep")
+    merge.add_argument("--debug", action="store_true",
+                       help="show the full traceback of an error")
+    merge.set_defaults(handler=_merge_coco, command_parser=merge)
 
 
 def _default_help(key):
@@ -356,10 +488,11 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 1 when the simulation cannot run (a one-line message on
+        0 on success, 1 when the command cannot run (a one-line message on
         stderr says why; ``--debug`` shows the traceback instead), 130 when
-        interrupted with Ctrl-C (what finished is kept; the same command
-        resumes). Usage errors exit with status 2 (argparse).
+        interrupted with Ctrl-C (what finished is kept; the same
+        ``simulate`` or ``select`` command resumes). Usage errors exit with
+        status 2 (argparse).
 
     Examples
     --------
@@ -379,17 +512,27 @@ def main(argv=None):
         return 2
     from .simulation import OutputDirInUseError, ResumeMismatchError
 
-    prog = "sk-eglpp simulate"
+    prog = f"sk-eglpp {args.command}"
     try:
-        return _simulate(args, args.simulate_parser)
+        return args.handler(args, args.command_parser)
     except KeyboardInterrupt:
         if args.debug:
             raise
-        print(
-            f"\n{prog}: interrupted; every finished cycle is saved in "
-            f"{args.output_dir / 'state'}. Run the same command again to resume.",
-            file=sys.stderr,
-        )
+        if args.command == "simulate":
+            print(
+                f"\n{prog}: interrupted; every finished cycle is saved in "
+                f"{args.output_dir / 'state'}. Run the same command again to "
+                "resume.",
+                file=sys.stderr,
+            )
+        elif args.command == "select":
+            print(
+                f"\n{prog}: interrupted; run the same command again to resume "
+                "(a model already trained is reused).",
+                file=sys.stderr,
+            )
+        else:
+            print(f"\n{prog}: interrupted; nothing was written.", file=sys.stderr)
         return 130
     except ResumeMismatchError as exc:
         if args.debug:
@@ -405,9 +548,12 @@ def main(argv=None):
             raise
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
-    except OSError as exc:  # read-only folder, full disk, ...
+    except OSError as exc:  # missing file, read-only folder, full disk, ...
         if args.debug:
             raise
+        if isinstance(exc, FileNotFoundError) and exc.filename is None:
+            print(f"{prog}: error: {exc}", file=sys.stderr)
+            return 1
         where = f" ({exc.filename})" if exc.filename else ""
         print(
             f"{prog}: error: cannot read or write{where}: "
@@ -726,6 +872,93 @@ def _simulate(args, parser):
         print("\n" + fidelity)
     print(f"\nwrote {', '.join(str(out / name) for name in written)}")
     print(time_summary)
+    return 0
+
+
+def _select(args, parser):
+    from .annotation import select_for_annotation
+
+    if args.model is not None and not args.model.is_dir():
+        parser.error(f"--model {str(args.model)!r} is not a folder (give the "
+                     "previous round's --output-dir)")
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        parser.error(f"--output-dir {str(args.output_dir)!r} is a file, not a "
+                     "folder")
+    _check_device(args.device, parser)
+    start = time.perf_counter()
+    selection = select_for_annotation(
+        args.images_dir,
+        args.annotations,
+        budget=args.budget,
+        output_dir=args.output_dir,
+        unannotated=args.unannotated,
+        strategy=args.strategy,
+        previous=args.model,
+        image_size=args.image_size,
+        as_gray=args.gray,
+        max_epochs=args.epochs,
+        pre_annotate=args.pre_annotate,
+        device=args.device,
+        n_jobs=args.n_jobs,
+        random_state=args.seed,
+        overwrite=args.overwrite,
+        verbose=0 if args.no_progress else 1,
+    )
+    elapsed = time.perf_counter() - start
+    print(
+        f"sk-eglpp select: {len(selection)} images selected with {args.strategy} "
+        f"by a model trained on {selection.n_trained_on} annotated images "
+        f"({elapsed:.0f} s)"
+    )
+    width = max(len(str(f)) for f in selection.file_name[:10])
+    print(f"{'rank':>4}  {'file_name':<{width}}  {'image_id':>8}  utility")
+    for rec in selection.to_records()[:10]:
+        print(f"{rec['rank']:>4}  {rec['file_name']:<{width}}  "
+              f"{rec['image_id']:>8}  {rec['utility']:.4g}")
+    if len(selection) > 10:
+        print(f"   ... {len(selection) - 10} more")
+    files = selection.files
+    print(f"wrote {files['csv']}, {files['coco']}, {files['contact_sheet']} and "
+          f"the model {files['model']}")
+    print(f"next round: annotate the images of {files['coco']}, then pass the "
+          f"export as another ANNOTATIONS file with --model {args.output_dir}")
+    return 0
+
+
+def _make_synthetic(args, parser):
+    from .datasets import make_synthetic_coco
+
+    files = make_synthetic_coco(
+        args.directory,
+        n_images=args.images,
+        n_annotated=args.annotated,
+        image_size=args.image_size,
+        random_state=args.seed,
+    )
+    print(
+        f"sk-eglpp make-synthetic: wrote {args.images} images to {files['images']}, "
+        f"the annotations of {args.annotated} to {files['annotations']} and the "
+        f"ground truth of the other {args.images - args.annotated} to "
+        f"{files['ground_truth']}"
+    )
+    print(
+        f"next: sk-eglpp select {files['images']} {files['annotations']} "
+        "--budget 20 --output-dir round-1"
+    )
+    return 0
+
+
+def _merge_coco(args, parser):
+    import json
+
+    from .datasets import merge_coco_keypoints
+
+    path = merge_coco_keypoints(args.inputs, args.output, images=args.images)
+    merged = json.loads(path.read_text(encoding="utf-8"))
+    print(
+        f"sk-eglpp merge-coco: wrote {path} ({len(merged['images'])} images, "
+        f"{len(merged['annotations'])} annotations)"
+    )
     return 0
 
 

@@ -70,7 +70,7 @@ def test_version_and_help(capsys):
     text = capsys.readouterr().out
     options = [
         a
-        for action in build_parser().parse_args(["simulate"]).simulate_parser._actions
+        for action in build_parser().parse_args(["simulate"]).command_parser._actions
         for a in action.option_strings
     ]
     for option in options:

@@ -1,4 +1,4 @@
-"""Pose data: the embedded synthetic generator, LSP / LSPET / MPII loaders, heatmaps.
+"""Pose data: the synthetic generator, LSP / LSPET / MPII / COCO readers, heatmaps.
 
 Every loader returns images ``X`` of shape ``(n, channels, height, width)``
 (float32 in [0, 1]) and keypoints ``y`` of shape ``(n, 2 * n_joints)`` in pixel
@@ -6,14 +6,21 @@ coordinates (``x0, y0, x1, y1, ...``; NaN for a joint that is not annotated),
 in LSP's 14-joint order (``LSP_JOINT_NAMES``).
 """
 
+from ._coco import LSP_SKELETON as LSP_SKELETON
+from ._coco import (
+    load_coco_keypoints,
+    make_synthetic_coco,
+    merge_coco_keypoints,
+    write_coco_keypoints,
+)
 from ._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 from ._loaders import MPII_TO_LSP as MPII_TO_LSP
 from ._loaders import load_lsp, load_lspet, load_mpii
 from ._synthetic import LSP_JOINT_NAMES as LSP_JOINT_NAMES
 from ._synthetic import make_pose_dataset
 
-# The joint-order constants (LSP_JOINT_NAMES, MPII_TO_LSP) are importable from
-# here but left out of __all__, so they stay out of the top-level namespace.
+# The joint constants (LSP_JOINT_NAMES, LSP_SKELETON, MPII_TO_LSP) are importable
+# from here but left out of __all__, so they stay out of the top-level namespace.
 __all__ = [
     "heatmaps_to_keypoints",
     "keypoints_to_heatmaps",
@@ -21,4 +28,8 @@ __all__ = [
     "load_lsp",
     "load_lspet",
     "load_mpii",
+    "load_coco_keypoints",
+    "write_coco_keypoints",
+    "merge_coco_keypoints",
+    "make_synthetic_coco",
 ]

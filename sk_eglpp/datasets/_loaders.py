@@ -126,38 +126,46 @@ def _load_mat(file, dataset, **kwargs):
 
 
 def _read_image(file, dataset, as_gray):
-    """Image as float32 (h, w, c) in [0, 1]; c = 1 when ``as_gray`` else 3."""
+    """Image as float32 (h, w, c) in [0, 1]; c = 1 when ``as_gray`` else 3.
+
+    Read with Pillow; an alpha channel is dropped, a palette expanded and grey
+    levels of 16-bit images scaled by 65535.
+    """
     if not file.is_file():
         raise FileNotFoundError(f"{dataset} image {str(file)!r} not found.")
-    from matplotlib import image as mpimg  # imported here: keeps import light
+    from PIL import Image, UnidentifiedImageError  # imported here: keeps import light
 
     try:
-        img = np.asarray(mpimg.imread(file))
-    except Exception as exc:  # Pillow raises several types for bad files
+        with Image.open(file) as opened:
+            opened.load()
+            img = _pillow_to_array(opened)
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise ValueError(
             f"could not read {dataset} image {str(file)!r} "
             f"({type(exc).__name__}: {exc})."
         ) from exc
-    if img.dtype == np.uint8:
-        img = img.astype(np.float32) / 255.0
-    elif np.issubdtype(img.dtype, np.integer):
-        img = img.astype(np.float32) / np.iinfo(img.dtype).max
-    else:
-        img = img.astype(np.float32)
-    if img.ndim == 2:
-        img = img[:, :, None]
-    if img.ndim != 3 or img.shape[2] not in (1, 2, 3, 4) or min(img.shape[:2]) < 1:
+    if min(img.shape[:2]) < 1:
         raise ValueError(
-            f"{dataset} image {str(file)!r} must be a grey, grey+alpha, RGB or "
-            f"RGBA image, got an array of shape {img.shape}."
+            f"{dataset} image {str(file)!r} is empty (shape {img.shape[:2]})."
         )
-    if img.shape[2] in (1, 2):  # grey (+ alpha, dropped)
-        img = img[:, :, :1]
+    if img.shape[2] == 1:
         return img if as_gray else np.repeat(img, 3, axis=2)
-    img = img[:, :, :3]  # alpha dropped
     if as_gray:
         return (img @ _LUMA)[:, :, None]
     return img
+
+
+def _pillow_to_array(img):
+    """A Pillow image as float32 (h, w, 1) grey or (h, w, 3) RGB in [0, 1]."""
+    if img.mode.startswith("I"):  # 16-bit grey (Pillow opens some as "I")
+        grey = np.asarray(img, dtype=np.float64) / 65535.0
+        return np.clip(grey, 0.0, 1.0).astype(np.float32)[:, :, None]
+    if img.mode == "F":
+        return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)[:, :, None]
+    if img.mode in ("1", "L", "LA", "La"):
+        grey = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+        return grey[:, :, None]
+    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def _crop(image, centre, side, size):

@@ -1,0 +1,1018 @@
+"""COCO keypoints files: read annotated images, write predictions or selections.
+
+The COCO keypoints format (``images``, ``annotations`` with ``keypoints`` as
+``x, y, v`` triplets, ``categories`` with ``keypoints`` names and a
+``skeleton``) is what annotation tools such as CVAT and Label Studio import
+and export. This module maps it to the package's layout (images ``X`` of
+shape ``(n, c, image_size, image_size)``, keypoints ``y`` of shape
+``(n, 2 * n_joints)`` with NaN for a missing joint) and back.
+
+Conventions
+-----------
+Coordinates
+    COCO keypoints are pixel indices (pixel centres at integers), the
+    convention of :func:`keypoints_to_heatmaps` and of the LSP / MPII loaders,
+    so they are used as they are. A COCO ``bbox`` ``[x, y, w, h]`` covers
+    ``[x, x + w] x [y, y + h]`` with pixel edges at integers, i.e. ``[x - 0.5,
+    x + w - 0.5]`` in pixel-centre coordinates.
+Crops
+    The same square crop transform as the LSP / MPII loaders (see
+    :mod:`sk_eglpp.datasets`): ``crop="image"`` takes the whole image padded
+    to a square (one person per image), ``crop="bbox"`` the square around
+    each person's box enlarged by ``margin``.
+Visibility
+    ``v = 0`` (not labelled) is NaN; ``v = 1`` (labelled, not visible) keeps
+    its position with ``occluded="keep"`` or becomes NaN with
+    ``occluded="nan"``; ``v = 2`` (visible) is kept. Joints that fall outside
+    the crop are NaN.
+Several files
+    A list of files is read as one data set: images are matched by file name
+    (relative to ``images_dir``), so an annotation tool's export of a new batch
+    can be read together with the earlier annotations even when it numbers the
+    images differently. An image annotated in two files is an error.
+"""
+
+import contextlib
+import json
+import math
+import numbers
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from .._validation import check_bool, check_option, check_positive_int
+from ._loaders import _crop, _outside_to_nan, _read_image, _transform_points
+from ._synthetic import LSP_JOINT_NAMES, make_pose_dataset
+
+__all__ = [
+    "LSP_SKELETON",
+    "load_coco_keypoints",
+    "write_coco_keypoints",
+    "merge_coco_keypoints",
+    "make_synthetic_coco",
+]
+
+#: Limbs of the 14 LSP joints as 0-based joint pairs (legs, hips, torso sides,
+#: shoulders, arms, neck-shoulders and neck-head); written 1-based in COCO.
+LSP_SKELETON = (
+    (0, 1), (1, 2), (2, 3), (3, 4), (4, 5),
+    (2, 8), (3, 9), (8, 9),
+    (6, 7), (7, 8), (9, 10), (10, 11),
+    (8, 12), (9, 12), (12, 13),
+)  # fmt: skip
+
+#: file name extensions taken as images when a folder is listed
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+# --------------------------------------------------------------------------
+# reading and checking COCO files
+# --------------------------------------------------------------------------
+
+
+def _as_files(annotations):
+    if isinstance(annotations, (str, os.PathLike)):
+        return [Path(annotations)]
+    try:
+        files = list(annotations)
+    except TypeError:
+        files = None
+    if not files or not all(isinstance(f, (str, os.PathLike)) for f in files):
+        raise TypeError(
+            "annotations must be the path of a COCO keypoints file or a non-empty "
+            f"list of paths, got {annotations!r}."
+        )
+    return [Path(f) for f in files]
+
+
+def _read_json(file):
+    if not file.is_file():
+        raise FileNotFoundError(f"COCO file {str(file)!r} not found.")
+    try:
+        with open(file, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"{str(file)!r} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{str(file)!r} is not UTF-8 text ({exc}).") from exc
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{str(file)!r} must hold a JSON object with 'images', 'annotations' "
+            f"and 'categories' (COCO format), got a {type(data).__name__}."
+        )
+    return data
+
+
+def _entries(data, key, file, required=True):
+    if key not in data:
+        if required:
+            raise ValueError(
+                f"{str(file)!r} has no {key!r} list (COCO keypoints format needs "
+                f"'images', 'annotations' and 'categories'); its keys are "
+                f"{sorted(data)}."
+            )
+        return []
+    value = data[key]
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError(f"{key!r} in {str(file)!r} must be a list of JSON objects.")
+    return value
+
+
+def _int_field(entry, key, where):
+    value = entry.get(key)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ValueError(f"{where} must have an integer {key!r}, got {value!r}.")
+    return int(value)
+
+
+def _keypoint_categories(data, file):
+    categories = {}
+    for position, cat in enumerate(_entries(data, "categories", file)):
+        where = f"categories[{position}] in {str(file)!r}"
+        cid = _int_field(cat, "id", where)
+        names = cat.get("keypoints")
+        if names is None:
+            continue  # not a keypoint category (boxes, masks)
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(
+                f"{where} must have 'keypoints' as a list of names, got {names!r}."
+            )
+        skeleton = cat.get("skeleton") or []
+        if not isinstance(skeleton, list) or not all(
+            isinstance(p, list)
+            and len(p) == 2
+            and all(isinstance(i, int) and 1 <= i <= len(names) for i in p)
+            for p in skeleton
+        ):
+            raise ValueError(
+                f"{where} must have 'skeleton' as a list of [i, j] pairs of "
+                f"1-based keypoint numbers in [1, {len(names)}], got {skeleton!r}."
+            )
+        categories[cid] = {
+            "id": cid,
+            "name": str(cat.get("name", "")),
+            "supercategory": str(cat.get("supercategory", cat.get("name", ""))),
+            "keypoints": list(names),
+            "skeleton": [list(p) for p in skeleton],
+        }
+    return categories
+
+
+def _pick_category(categories, file, category):
+    if not categories:
+        raise ValueError(
+            f"{str(file)!r} has no keypoint category (a 'categories' entry with a "
+            "'keypoints' list of names)."
+        )
+    if category is None:
+        if len(categories) > 1:
+            names = [c["name"] for c in categories.values()]
+            raise ValueError(
+                f"{str(file)!r} has {len(categories)} keypoint categories {names}; "
+                "pass category= (a name or an id) to choose one."
+            )
+        return next(iter(categories.values()))
+    for cat in categories.values():
+        if category == cat["id"] or category == cat["name"]:
+            return cat
+    names = [c["name"] for c in categories.values()]
+    raise ValueError(
+        f"{str(file)!r} has no keypoint category {category!r}; its keypoint "
+        f"categories are {names}."
+    )
+
+
+def _read_coco_file(file, category):
+    """One file's (category, images by id, annotations) after checking them."""
+    data = _read_json(file)
+    cat = _pick_category(_keypoint_categories(data, file), file, category)
+    images, names = {}, {}
+    for position, entry in enumerate(_entries(data, "images", file)):
+        where = f"images[{position}] in {str(file)!r}"
+        iid = _int_field(entry, "id", where)
+        name = entry.get("file_name")
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{where} must have a 'file_name', got {name!r}.")
+        if iid in images:
+            raise ValueError(
+                f"image id {iid} appears twice in 'images' of {str(file)!r} "
+                f"(file names {images[iid]['file_name']!r} and {name!r})."
+            )
+        if name in names:
+            raise ValueError(
+                f"file name {name!r} appears twice in 'images' of {str(file)!r} "
+                f"(image ids {names[name]} and {iid})."
+            )
+        size = {}
+        for key in ("width", "height"):
+            if entry.get(key) is not None:
+                size[key] = _int_field(entry, key, where)
+        images[iid] = {"id": iid, "file_name": name, **size}
+        names[name] = iid
+    n_values = 3 * len(cat["keypoints"])
+    annotations, seen = [], set()
+    for position, ann in enumerate(_entries(data, "annotations", file)):
+        where = f"annotations[{position}]"
+        if "id" in ann:
+            where = f"annotation id {ann['id']!r}"
+        where += f" in {str(file)!r}"
+        if ann.get("category_id") != cat["id"]:
+            continue
+        aid = _int_field(ann, "id", where)
+        if aid in seen:
+            raise ValueError(f"{where}: annotation id {aid} appears twice.")
+        seen.add(aid)
+        iid = _int_field(ann, "image_id", where)
+        if iid not in images:
+            raise ValueError(
+                f"{where} refers to image id {iid}, which is not in the file's "
+                "'images'."
+            )
+        if ann.get("iscrowd", 0):
+            continue  # crowd regions carry no keypoints
+        values = ann.get("keypoints")
+        if not isinstance(values, list) or len(values) != n_values:
+            got = len(values) if isinstance(values, list) else repr(values)
+            raise ValueError(
+                f"{where} (image {images[iid]['file_name']!r}) has {got} keypoint "
+                f"values; category {cat['name']!r} names {len(cat['keypoints'])} "
+                f"keypoints, so {n_values} (x, y, v) values are expected."
+            )
+        try:
+            kp = np.asarray(values, dtype=np.float64).reshape(-1, 3)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: keypoints must be numbers ({exc}).") from exc
+        if not np.isin(kp[:, 2], (0, 1, 2)).all() or not np.isfinite(kp).all():
+            raise ValueError(
+                f"{where}: every keypoint needs finite x, y and a visibility v in "
+                f"{{0, 1, 2}}, got v = {sorted(set(kp[:, 2].tolist()))}."
+            )
+        bbox = ann.get("bbox")
+        box = np.full(4, np.nan)
+        if bbox is not None:
+            box = np.asarray(bbox, dtype=np.float64) if isinstance(bbox, list) else box
+            if box.shape != (4,) or not np.isfinite(box).all() or (box[2:] < 0).any():
+                raise ValueError(
+                    f"{where}: bbox must be [x, y, width, height] with width, "
+                    f"height >= 0, got {bbox!r}."
+                )
+        annotations.append(
+            {"id": aid, "image_id": iid, "keypoints": kp, "bbox": box, "file": file}
+        )
+    return cat, images, annotations
+
+
+def _coco_index(files, category=None):
+    """Merge COCO files by file name: ``(category, images, annotations)``.
+
+    ``images`` maps file name -> ``{"id", "file_name", "width"?, "height"?,
+    "file"}`` (the first file that lists an image gives its id; an id already
+    taken by another file name gets a fresh one); ``annotations`` is a list of
+    dicts with the image's ``file_name`` added.
+    """
+    category_used, images, annotations, ids = None, {}, [], {}
+    annotated_in = {}
+    for file in files:
+        cat, file_images, file_annotations = _read_coco_file(file, category)
+        if category_used is None:
+            category_used = cat
+        elif cat["keypoints"] != category_used["keypoints"]:
+            raise ValueError(
+                f"the keypoint category of {str(file)!r} names "
+                f"{cat['keypoints']}, but {str(files[0])!r} names "
+                f"{category_used['keypoints']}; the files describe different "
+                "keypoints."
+            )
+        by_id = {}
+        for iid, record in file_images.items():
+            name = record["file_name"]
+            if name not in images:
+                new_id = iid if iid not in ids else max(ids) + 1
+                images[name] = {**record, "id": new_id, "file": file}
+                ids[new_id] = name
+            by_id[iid] = name
+        for ann in file_annotations:
+            name = by_id[ann["image_id"]]
+            earlier = annotated_in.get(name)
+            if earlier is not None and earlier != file:
+                raise ValueError(
+                    f"image {name!r} is annotated in both {str(earlier)!r} and "
+                    f"{str(file)!r}; each image may be annotated in one file only."
+                )
+            annotated_in[name] = file
+            annotations.append({**ann, "file_name": name})
+    return category_used, images, annotations
+
+
+# --------------------------------------------------------------------------
+# images and crops
+# --------------------------------------------------------------------------
+
+
+def _image_square(width, height):
+    """The crop of ``crop="image"``: the whole image, padded to a square."""
+    return (width - 1) / 2.0, (height - 1) / 2.0, float(max(width, height))
+
+
+def _box_square(box, kp, width, height, margin):
+    """Square around the person's box (or its labelled keypoints)."""
+    if np.isfinite(box).all() and box[2] > 0 and box[3] > 0:
+        lo = box[:2] - 0.5
+        hi = lo + box[2:]
+    else:
+        labelled = kp[kp[:, 2] > 0, :2]
+        if labelled.shape[0] < 2 or np.ptp(labelled, axis=0).max() <= 0:
+            return _image_square(width, height)
+        lo, hi = labelled.min(axis=0), labelled.max(axis=0)
+    centre = (lo + hi) / 2.0
+    return centre[0], centre[1], float(np.max(hi - lo)) * (1.0 + 2.0 * margin)
+
+
+def _read_checked(images_dir, record, as_gray):
+    """Read one image and check its size against its COCO record."""
+    file = images_dir / record["file_name"]
+    where = record.get("file")
+    listed = f" (image id {record['id']}, listed in {str(where)!r})" if where else ""
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"image {record['file_name']!r}{listed} not found in {str(images_dir)!r}."
+        )
+    try:
+        image = _read_image(file, "COCO", as_gray)
+    except ValueError as exc:
+        raise ValueError(f"{exc}{listed}") from exc
+    height, width = image.shape[:2]
+    for key, actual in (("width", width), ("height", height)):
+        expected = record.get(key)
+        if expected is not None and expected != actual:
+            raise ValueError(
+                f"image {record['file_name']!r}{listed} is {width} x {height} "
+                f"pixels, but its record says {key} {expected}."
+            )
+    return image
+
+
+def _progress(iterable, verbose, desc, total=None):
+    if not verbose:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, leave=False)
+
+
+def _check_images_dir(images_dir):
+    if not isinstance(images_dir, (str, os.PathLike)):
+        raise TypeError(
+            f"images_dir must be a str or os.PathLike, got {type(images_dir).__name__}."
+        )
+    folder = Path(images_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"images folder {str(folder)!r} does not exist or is not a folder."
+        )
+    return folder
+
+
+def _meta(category, records, annotation_ids, crops, boxes):
+    names = category["keypoints"]
+    return Bunch(
+        image_id=np.array([r["id"] for r in records], dtype=np.int64),
+        file_name=np.array([r["file_name"] for r in records], dtype=object),
+        width=np.array([r["width"] for r in records], dtype=np.int64),
+        height=np.array([r["height"] for r in records], dtype=np.int64),
+        annotation_id=np.asarray(annotation_ids, dtype=np.int64),
+        crop=np.asarray(crops, dtype=np.float64).reshape(-1, 3),
+        bbox=np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
+        keypoint_names=list(names),
+        skeleton=np.asarray(category["skeleton"], dtype=np.int64).reshape(-1, 2) - 1,
+        category=dict(category),
+    )
+
+
+_ROW_KEYS = ("image_id", "file_name", "width", "height", "annotation_id", "crop",
+             "bbox")
+
+
+def _meta_rows(meta, rows):
+    """The rows ``rows`` (an index or a slice) of a meta Bunch."""
+    return Bunch(**{k: v[rows] if k in _ROW_KEYS else v for k, v in meta.items()})
+
+
+def _load_images(images_dir, records, image_size, as_gray, verbose=False):
+    """Whole images (``crop="image"``) of unannotated records: ``X`` and crops.
+
+    ``records`` get their ``width`` / ``height`` filled in.
+    """
+    X = np.empty((len(records), 1 if as_gray else 3, image_size, image_size),
+                 dtype=np.float32)
+    crops = np.empty((len(records), 3))
+    for row, record in enumerate(_progress(records, verbose, "reading images")):
+        image = _read_checked(images_dir, record, as_gray)
+        record["height"], record["width"] = image.shape[:2]
+        cx, cy, side = _image_square(record["width"], record["height"])
+        X[row] = _crop(image, (cx, cy), side, image_size)
+        crops[row] = cx, cy, side
+    return X, crops
+
+
+def _check_loader_options(image_size, as_gray, crop, margin, occluded):
+    image_size = check_positive_int(image_size, "image_size")
+    as_gray = check_bool(as_gray, "as_gray")
+    check_option(crop, "crop", ("image", "bbox"))
+    check_option(occluded, "occluded", ("keep", "nan"))
+    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
+        raise TypeError(f"margin must be a non-negative number, got {margin!r}.")
+    if not (math.isfinite(margin) and margin >= 0):
+        raise ValueError(f"margin must be finite and >= 0, got {margin}.")
+    return image_size, as_gray
+
+
+def load_coco_keypoints(
+    annotations,
+    images_dir,
+    *,
+    image_size=64,
+    as_gray=False,
+    crop="image",
+    margin=0.2,
+    occluded="keep",
+    category=None,
+    verbose=False,
+):
+    """Load the annotated people of a COCO keypoints file and their images.
+
+    Every annotation (``iscrowd`` regions excepted) of the keypoint category
+    becomes a sample: its image is read from ``images_dir``, cropped to a
+    square and resized to ``image_size`` pixels, and its keypoints are mapped
+    with the same transform (the LSP / MPII loaders' conventions; see the
+    module notes). Nothing is written.
+
+    Parameters
+    ----------
+    annotations : str, os.PathLike or list of them
+        COCO keypoints file(s). Several files are read as one data set, with
+        images matched by ``file_name`` (an image annotated in two files is an
+        error).
+    images_dir : str or os.PathLike
+        The folder that the ``file_name`` of every image is relative to.
+    image_size : int, default=64
+        Height and width of the returned square images.
+    as_gray : bool, default=False
+        One grey channel (ITU-R BT.601 luma) instead of RGB.
+    crop : {"image", "bbox"}, default="image"
+        ``"image"``: the whole image padded to a square, for data with one
+        person per image (two annotations on one image are an error).
+        ``"bbox"``: one sample per person, the square around its ``bbox``
+        (around its labelled keypoints when it has no box) enlarged by
+        ``margin`` times the box's larger side on every edge.
+    margin : float, default=0.2
+        See ``crop="bbox"``.
+    occluded : {"keep", "nan"}, default="keep"
+        Keypoints with ``v = 1`` (labelled but not visible) keep their
+        position or become NaN. ``v = 0`` is always NaN.
+    category : str or int, default=None
+        Name or id of the keypoint category; ``None`` takes the only one.
+    verbose : bool, default=False
+        Show a progress bar while reading the images.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, c, image_size, image_size), dtype float32
+        Images in [0, 1]; ``c`` is 3, or 1 with ``as_gray=True``.
+    y : ndarray of shape (n_samples, 2 * n_keypoints), dtype float64
+        Keypoints ``x0, y0, x1, y1, ...`` in the category's order, in the
+        returned image's pixel coordinates; NaN for missing ones.
+    meta : Bunch
+        Per sample: ``image_id``, ``file_name``, ``width`` and ``height`` of
+        the source image, ``annotation_id``, ``crop`` (``cx, cy, side`` of the
+        crop square in source pixels) and ``bbox`` (the COCO box, NaN when
+        absent); and ``keypoint_names``, ``skeleton`` (0-based joint pairs)
+        and ``category`` (the COCO category record), which
+        :func:`write_coco_keypoints` writes back.
+
+    Raises
+    ------
+    FileNotFoundError
+        A file, the folder or an image does not exist.
+    ValueError
+        Malformed JSON or COCO content (the message names the file and the
+        entry): duplicate image or annotation ids, keypoint counts that
+        disagree with the category, an annotation of an unknown image, an
+        unreadable image or one whose size disagrees with its record.
+
+    See Also
+    --------
+    write_coco_keypoints, make_synthetic_coco, load_lsp, load_mpii
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sk_eglpp.datasets import load_coco_keypoints, make_synthetic_coco
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> files = make_synthetic_coco(tmp.name + "/demo", n_images=12,
+    ...                             n_annotated=5, random_state=0)
+    >>> X, y, meta = load_coco_keypoints(files["annotations"], files["images"],
+    ...                                  image_size=32, as_gray=True)
+    >>> X.shape, y.shape, meta.file_name[0]
+    ((5, 1, 32, 32), (5, 28), '00000.png')
+    >>> tmp.cleanup()
+    """
+    files = _as_files(annotations)
+    folder = _check_images_dir(images_dir)
+    image_size, as_gray = _check_loader_options(
+        image_size, as_gray, crop, margin, occluded
+    )
+    verbose = check_bool(verbose, "verbose")
+    cat, images, anns = _coco_index(files, category)
+    if not anns:
+        raise ValueError(
+            f"no annotation of category {cat['name']!r} in "
+            f"{', '.join(repr(str(f)) for f in files)}."
+        )
+    if crop == "image":
+        per_image = {}
+        for ann in anns:
+            if ann["file_name"] in per_image:
+                raise ValueError(
+                    f"image {ann['file_name']!r} has several annotations "
+                    f"(ids {per_image[ann['file_name']]} and {ann['id']}); "
+                    'crop="image" takes one person per image, use crop="bbox".'
+                )
+            per_image[ann["file_name"]] = ann["id"]
+    anns = sorted(anns, key=lambda a: (a["file_name"], a["id"]))
+    n, n_joints = len(anns), len(cat["keypoints"])
+    X = np.empty((n, 1 if as_gray else 3, image_size, image_size), dtype=np.float32)
+    y = np.empty((n, n_joints, 2))
+    crops, records = np.empty((n, 3)), []
+    cached, image = None, None
+    for row, ann in enumerate(_progress(anns, verbose, "reading images")):
+        record = dict(images[ann["file_name"]])
+        if ann["file_name"] != cached:
+            image = _read_checked(folder, record, as_gray)
+            cached = ann["file_name"]
+        record["height"], record["width"] = image.shape[:2]
+        kp = ann["keypoints"]
+        if crop == "image":
+            cx, cy, side = _image_square(record["width"], record["height"])
+        else:
+            cx, cy, side = _box_square(
+                ann["bbox"], kp, record["width"], record["height"], margin
+            )
+        X[row] = _crop(image, (cx, cy), side, image_size)
+        out = _transform_points(kp[:, :2], (cx, cy), side, image_size)
+        missing = (kp[:, 2] == 0) | ((kp[:, 2] == 1) & (occluded == "nan"))
+        out[missing] = np.nan
+        y[row] = _outside_to_nan(out, image_size)
+        crops[row] = cx, cy, side
+        records.append(record)
+    meta = _meta(
+        cat, records, [a["id"] for a in anns], crops, [a["bbox"] for a in anns]
+    )
+    return X, y.reshape(n, 2 * n_joints), meta
+
+
+# --------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------
+
+
+def _atomic_write_text(path, text):
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+_META_KEYS = ("image_id", "file_name", "width", "height", "crop", "category")
+
+
+def _check_meta(meta):
+    if not hasattr(meta, "keys") or any(key not in meta for key in _META_KEYS):
+        got = sorted(meta.keys()) if hasattr(meta, "keys") else type(meta).__name__
+        raise TypeError(
+            f"meta must be a mapping with the keys {list(_META_KEYS)} (as returned "
+            f"by load_coco_keypoints), got {got}."
+        )
+    n = len(meta["image_id"])
+    for key in ("file_name", "width", "height", "crop"):
+        if len(meta[key]) != n:
+            raise ValueError(
+                f"meta[{key!r}] has {len(meta[key])} rows, meta['image_id'] {n}."
+            )
+    return n
+
+
+def _to_source(y, crop, size):
+    """Crop-image keypoints ``(n, j, 2)`` back to source pixels (inverse map)."""
+    cx, cy, side = crop[:, 0], crop[:, 1], crop[:, 2]
+    scale = (side / size)[:, None]
+    centre = (size - 1) / 2.0
+    return np.stack(
+        [(y[..., 0] - centre) * scale + cx[:, None],
+         (y[..., 1] - centre) * scale + cy[:, None]],
+        axis=-1,
+    )
+
+
+def write_coco_keypoints(file, meta, y=None, *, image_size=None):
+    """Write images, and optionally keypoints, as a COCO keypoints file.
+
+    The inverse of :func:`load_coco_keypoints`: keypoints in the crops' pixel
+    coordinates are mapped back to the source images with ``meta["crop"]``.
+    The file is written through a temporary file and a rename, so it is either
+    complete or absent.
+
+    Parameters
+    ----------
+    file : str or os.PathLike
+        The COCO file to write (replaced if it exists).
+    meta : mapping
+        What :func:`load_coco_keypoints` returns as ``meta`` (rows aligned
+        with ``y``): at least ``image_id``, ``file_name``, ``width``,
+        ``height``, ``crop`` and ``category``; ``annotation_id`` and ``bbox``
+        are used when present.
+    y : array-like of shape (n_samples, 2 * n_keypoints), default=None
+        Keypoints in the crops' pixel coordinates (NaN: missing). Every row
+        becomes one annotation; a keypoint is written with ``v = 2`` when it
+        is finite and inside its source image and as ``0, 0, 0`` otherwise.
+        ``None`` writes the images only (e.g. a selection to annotate).
+    image_size : int, default=None
+        Side of the crops ``y`` refers to; required with ``y``.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    See Also
+    --------
+    load_coco_keypoints
+
+    Notes
+    -----
+    The ``bbox`` of an annotation is ``meta["bbox"]`` when it is finite, else
+    the box of the written keypoints (a point box when there is one, the
+    whole image when there is none); ``area`` is the box's area and
+    ``iscrowd`` is 0.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from sk_eglpp.datasets import (
+    ...     load_coco_keypoints, make_synthetic_coco, write_coco_keypoints)
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> files = make_synthetic_coco(tmp.name + "/demo", n_images=12,
+    ...                             n_annotated=5, random_state=0)
+    >>> X, y, meta = load_coco_keypoints(files["annotations"], files["images"],
+    ...                                  image_size=32)
+    >>> path = write_coco_keypoints(tmp.name + "/copy.json", meta, y,
+    ...                             image_size=32)
+    >>> copy = json.loads(path.read_text())
+    >>> len(copy["images"]), len(copy["annotations"])
+    (5, 5)
+    >>> tmp.cleanup()
+    """
+    if not isinstance(file, (str, os.PathLike)):
+        raise TypeError(f"file must be a str or os.PathLike, got {file!r}.")
+    n = _check_meta(meta)
+    category = meta["category"]
+    n_joints = len(category["keypoints"])
+    crop = np.asarray(meta["crop"], dtype=np.float64).reshape(n, 3)
+    if y is not None:
+        if image_size is None:
+            raise ValueError("image_size (the side of the crops y refers to) is "
+                             "needed to write keypoints.")
+        image_size = check_positive_int(image_size, "image_size")
+        y = np.asarray(y, dtype=np.float64)
+        if y.shape != (n, 2 * n_joints):
+            raise ValueError(
+                f"y must have shape ({n}, {2 * n_joints}): one row per meta row, "
+                f"{n_joints} keypoints of category {category['name']!r}; got "
+                f"{y.shape}."
+            )
+        source = _to_source(y.reshape(n, n_joints, 2), crop, image_size)
+    images, seen = [], set()
+    for i in range(n):
+        iid = int(meta["image_id"][i])
+        if iid in seen:
+            continue
+        seen.add(iid)
+        images.append({
+            "id": iid,
+            "file_name": str(meta["file_name"][i]),
+            "width": int(meta["width"][i]),
+            "height": int(meta["height"][i]),
+        })
+    annotations = []
+    if y is not None:
+        ids = meta.get("annotation_id")
+        boxes = meta.get("bbox")
+        taken = [int(a) for a in ids if a >= 0] if ids is not None else []
+        next_id = max(taken, default=0) + 1
+        for i in range(n):
+            width, height = int(meta["width"][i]), int(meta["height"][i])
+            pts = source[i]
+            inside = (
+                np.isfinite(pts).all(axis=1)
+                & (pts[:, 0] >= -0.5) & (pts[:, 0] < width - 0.5)
+                & (pts[:, 1] >= -0.5) & (pts[:, 1] < height - 0.5)
+            )
+            values = np.zeros((n_joints, 3))
+            values[inside] = np.c_[pts[inside].round(3), np.full(inside.sum(), 2)]
+            values = [v if v % 1 else int(v) for v in values.ravel().tolist()]
+            box = np.full(4, np.nan) if boxes is None else np.asarray(boxes[i], float)
+            if not np.isfinite(box).all():
+                if inside.any():
+                    lo, hi = pts[inside].min(axis=0), pts[inside].max(axis=0)
+                    box = np.array([lo[0] + 0.5, lo[1] + 0.5, *(hi - lo)])
+                else:
+                    box = np.array([0.0, 0.0, width, height])
+            aid = int(ids[i]) if ids is not None and ids[i] >= 0 else None
+            if aid is None:
+                aid, next_id = next_id, next_id + 1
+            annotations.append({
+                "id": aid,
+                "image_id": int(meta["image_id"][i]),
+                "category_id": int(category["id"]),
+                "keypoints": values,
+                "num_keypoints": int(inside.sum()),
+                "bbox": [round(float(v), 3) for v in box],
+                "area": round(float(box[2] * box[3]), 3),
+                "iscrowd": 0,
+            })
+    document = {
+        "info": {"description": "written by sk_eglpp.datasets.write_coco_keypoints"},
+        "images": images,
+        "annotations": annotations,
+        "categories": [_category_record(category)],
+    }
+    path = Path(file)
+    _atomic_write_text(path, json.dumps(document, indent=1) + "\n")
+    return path
+
+
+def merge_coco_keypoints(inputs, output, *, images=None, category=None):
+    """Merge COCO keypoints files into one, optionally keeping some images only.
+
+    Images are matched by ``file_name`` as in :func:`load_coco_keypoints`;
+    annotations keep their keypoints and boxes as they are and are numbered
+    afresh. With ``images``, only the images listed in that COCO file (e.g.
+    the ``selection.json`` of :func:`sk_eglpp.select_for_annotation`) are
+    kept: with the annotation tool's export of a batch or, in the synthetic
+    demo, with the ground truth, this "annotates" a selection.
+
+    Parameters
+    ----------
+    inputs : str, os.PathLike or list of them
+        COCO keypoints files, all of the same keypoint category.
+    output : str or os.PathLike
+        The file to write (through a temporary file and a rename); it must
+        not be one of the inputs.
+    images : str or os.PathLike, default=None
+        A COCO file whose ``images`` (by file name) are the ones to keep.
+    category : str or int, default=None
+        Name or id of the keypoint category; ``None`` takes the only one.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    ValueError
+        As :func:`load_coco_keypoints`; ``output`` is an input; an image of
+        ``images`` is in none of the inputs.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from sk_eglpp.datasets import make_synthetic_coco, merge_coco_keypoints
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> files = make_synthetic_coco(tmp.name + "/demo", n_images=12,
+    ...                             n_annotated=5, random_state=0)
+    >>> path = merge_coco_keypoints(
+    ...     [files["annotations"], files["ground_truth"]], tmp.name + "/all.json")
+    >>> len(json.loads(path.read_text())["annotations"])
+    12
+    >>> tmp.cleanup()
+    """
+    files = _as_files(inputs)
+    if not isinstance(output, (str, os.PathLike)):
+        raise TypeError(f"output must be a str or os.PathLike, got {output!r}.")
+    output = Path(output)
+    for file in files:
+        if file.exists() and output.exists() and output.samefile(file):
+            raise ValueError(
+                f"output {str(output)!r} is one of the inputs; write the merged "
+                "file elsewhere (inputs are never modified)."
+            )
+    cat, index, anns = _coco_index(files, category)
+    keep = None
+    if images is not None:
+        wanted = _coco_image_names(_as_files(images)[0])
+        missing = [name for name in wanted if name not in index]
+        if missing:
+            raise ValueError(
+                f"{len(missing)} image(s) of {str(images)!r} are in none of the "
+                f"inputs, e.g. {missing[:3]}."
+            )
+        keep = set(wanted)
+    records = [r for r in index.values() if keep is None or r["file_name"] in keep]
+    document = {
+        "info": {"description": "merged by sk_eglpp.datasets.merge_coco_keypoints"},
+        "images": [
+            {k: r[k] for k in ("id", "file_name", "width", "height") if k in r}
+            for r in records
+        ],
+        "annotations": [],
+        "categories": [_category_record(cat)],
+    }
+    for ann in anns:
+        if keep is not None and ann["file_name"] not in keep:
+            continue
+        kp = ann["keypoints"]
+        values = [v if v % 1 else int(v) for v in kp.ravel().tolist()]
+        entry = {
+            "id": len(document["annotations"]) + 1,
+            "image_id": index[ann["file_name"]]["id"],
+            "category_id": cat["id"],
+            "keypoints": values,
+            "num_keypoints": int((kp[:, 2] > 0).sum()),
+            "iscrowd": 0,
+        }
+        if np.isfinite(ann["bbox"]).all():
+            entry["bbox"] = ann["bbox"].tolist()
+            entry["area"] = float(ann["bbox"][2] * ann["bbox"][3])
+        document["annotations"].append(entry)
+    _atomic_write_text(output, json.dumps(document, indent=1) + "\n")
+    return output
+
+
+def _coco_image_names(file):
+    """File names of a COCO file's ``images`` (checked as any COCO input)."""
+    data = _read_json(file)
+    names = []
+    for position, entry in enumerate(_entries(data, "images", file)):
+        name = entry.get("file_name")
+        if not isinstance(name, str) or not name:
+            raise ValueError(
+                f"images[{position}] in {str(file)!r} must have a 'file_name', got "
+                f"{name!r}."
+            )
+        names.append(name)
+    return names
+
+
+def _category_record(category):
+    return {
+        "id": int(category["id"]),
+        "name": category["name"],
+        "supercategory": category.get("supercategory", category["name"]),
+        "keypoints": list(category["keypoints"]),
+        "skeleton": [list(map(int, p)) for p in category.get("skeleton", [])],
+    }
+
+
+# --------------------------------------------------------------------------
+# the embedded synthetic folder
+# --------------------------------------------------------------------------
+
+_LSP_CATEGORY = {
+    "id": 1,
+    "name": "person",
+    "supercategory": "person",
+    "keypoints": list(LSP_JOINT_NAMES),
+    "skeleton": [[i + 1, j + 1] for i, j in LSP_SKELETON],
+}
+
+
+def make_synthetic_coco(
+    directory,
+    *,
+    n_images=500,
+    n_annotated=50,
+    image_size=64,
+    random_state=0,
+):
+    """Write the synthetic pose data as an image folder with COCO annotations.
+
+    The embedded default of the annotation workflow (``sk-eglpp select``):
+    ``n_images`` frames of :func:`make_pose_dataset` become grey PNG files,
+    the first ``n_annotated`` of them (a random subset: the frames are
+    shuffled) are annotated in ``annotations.json``, and the ground truth of
+    the others is kept apart in ``ground_truth.json``, to play the annotator.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+        Folder to create; it must not exist or be empty. The files are
+        written into a temporary sibling and moved in place at the end, so
+        an interrupted call leaves nothing behind.
+    n_images : int, default=500
+    n_annotated : int, default=50
+        In ``[1, n_images - 1]``.
+    image_size : int, default=64
+        Side of the square images (>= 16).
+    random_state : int, RandomState instance or None, default=0
+        Seed of :func:`make_pose_dataset`.
+
+    Returns
+    -------
+    files : dict
+        ``"images"`` (the image folder), ``"annotations"`` and
+        ``"ground_truth"`` (the two COCO files), as :class:`pathlib.Path`.
+
+    See Also
+    --------
+    make_pose_dataset, load_coco_keypoints
+
+    Notes
+    -----
+    Hidden joints (occluded or outside the image) are written with ``v = 0``,
+    the others with ``v = 2``. The images are 8-bit, so pixel values are the
+    generator's rounded to multiples of 1 / 255.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> files = make_synthetic_coco(tmp.name + "/demo", n_images=10,
+    ...                             n_annotated=4, random_state=0)
+    >>> sorted(p.name for p in files["images"].iterdir())[:2]
+    ['00000.png', '00001.png']
+    >>> tmp.cleanup()
+    """
+    from PIL import Image
+
+    if not isinstance(directory, (str, os.PathLike)):
+        raise TypeError(f"directory must be a str or os.PathLike, got {directory!r}.")
+    target = Path(directory)
+    n_images = check_positive_int(n_images, "n_images", minimum=2)
+    n_annotated = check_positive_int(n_annotated, "n_annotated")
+    if n_annotated >= n_images:
+        raise ValueError(
+            f"n_annotated must be in [1, n_images - 1] = [1, {n_images - 1}], got "
+            f"{n_annotated}: some images must be left to select from."
+        )
+    image_size = check_positive_int(image_size, "image_size", minimum=16)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ValueError(
+            f"{str(target)!r} already exists and is not an empty folder; choose a "
+            "new folder (nothing is overwritten)."
+        )
+    X, y = make_pose_dataset(n_images, image_size=image_size,
+                             random_state=random_state)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        (work / "images").mkdir()
+        for i in range(n_images):
+            pixels = np.round(X[i, 0] * 255.0).astype(np.uint8)
+            Image.fromarray(pixels).save(work / "images" / f"{i:05d}.png")
+        ids = np.arange(1, n_images + 1)
+        side = float(image_size)
+        meta = _meta(
+            _LSP_CATEGORY,
+            [{"id": int(i), "file_name": f"{i - 1:05d}.png", "width": image_size,
+              "height": image_size} for i in ids],
+            ids,
+            np.tile([(image_size - 1) / 2.0, (image_size - 1) / 2.0, side],
+                    (n_images, 1)),
+            np.full((n_images, 4), np.nan),
+        )
+        for file, rows in (
+            ("annotations.json", slice(0, n_annotated)),
+            ("ground_truth.json", slice(n_annotated, n_images)),
+        ):
+            write_coco_keypoints(
+                work / file, _meta_rows(meta, rows), y[rows], image_size=image_size
+            )
+        if target.exists():
+            target.rmdir()  # empty, checked above
+        os.replace(work, target)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return {
+        "images": target / "images",
+        "annotations": target / "annotations.json",
+        "ground_truth": target / "ground_truth.json",
+    }
