@@ -1,0 +1,432 @@
+"""COCO keypoints reading, writing and merging.
+
+Expected crops and coordinates are computed here from the crop square's
+edges (``u = (x - left) / side * size - 0.5``), and the synthetic folder is
+checked against the generator's own arrays, independently of the loader.
+"""
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from sk_eglpp.datasets import (
+    LSP_JOINT_NAMES,
+    load_coco_keypoints,
+    make_pose_dataset,
+    make_synthetic_coco,
+    merge_coco_keypoints,
+    write_coco_keypoints,
+)
+from sk_eglpp.datasets._loaders import _read_image
+
+NAMES = ["nose", "left_hand", "right_hand"]
+
+
+def _category(cid=1, names=NAMES, name="person"):
+    return {"id": cid, "name": name, "keypoints": list(names),
+            "skeleton": [[1, 2], [1, 3]]}
+
+
+def _png(file, h, w, marker=None, colour=False):
+    """A dark image; ``marker`` (x, y) pixel indices painted white (3x3)."""
+    img = np.full((h, w, 3) if colour else (h, w), 20, dtype=np.uint8)
+    if marker is not None:
+        x, y = marker
+        img[y - 1 : y + 2, x - 1 : x + 2] = 255
+    file.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).save(file)
+
+
+def _write(file, data):
+    file.write_text(json.dumps(data))
+    return file
+
+
+def _doc(images, annotations, categories=None):
+    return {"images": images, "annotations": annotations,
+            "categories": categories or [_category()]}
+
+
+def _ann(aid, iid, kp, bbox=None, cid=1, **extra):
+    entry = {"id": aid, "image_id": iid, "category_id": cid,
+             "keypoints": [float(v) for v in np.ravel(kp)], **extra}
+    if bbox is not None:
+        entry["bbox"] = bbox
+    return entry
+
+
+def _hashes(*paths):
+    out = {}
+    for path in paths:
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file():
+                out[str(f)] = hashlib.sha256(f.read_bytes()).hexdigest()
+    return out
+
+
+# --------------------------------------------------------------------------
+# the synthetic folder against the generator
+# --------------------------------------------------------------------------
+
+
+def test_synthetic_folder_matches_the_generator(tmp_path):
+    files = make_synthetic_coco(tmp_path / "demo", n_images=30, n_annotated=10,
+                                image_size=32, random_state=3)
+    X_ref, y_ref = make_pose_dataset(30, image_size=32, random_state=3)
+    X, y, meta = load_coco_keypoints(
+        [files["annotations"], files["ground_truth"]], files["images"],
+        image_size=32, as_gray=True,
+    )
+    order = [int(name[:5]) for name in meta.file_name]
+    assert order == list(range(30))  # sorted by file name, all images
+    # the crop of a square image at its own size is the identity
+    np.testing.assert_allclose(X, np.round(X_ref * 255) / 255, atol=1e-6)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(y_ref))
+    np.testing.assert_allclose(y, y_ref, atol=1e-3, equal_nan=True)
+    assert meta.keypoint_names == list(LSP_JOINT_NAMES)
+    assert len(json.loads(files["annotations"].read_text())["images"]) == 10
+    # RGB reading repeats the grey channel
+    X_rgb, _, _ = load_coco_keypoints(files["annotations"], files["images"],
+                                      image_size=32)
+    np.testing.assert_allclose(X_rgb, np.repeat(X[:10], 3, axis=1), atol=1e-6)
+
+
+def test_synthetic_folder_refuses_a_used_folder(tmp_path):
+    (tmp_path / "used").mkdir()
+    (tmp_path / "used" / "keep.txt").write_text("mine")
+    with pytest.raises(ValueError, match="already exists and is not an empty"):
+        make_synthetic_coco(tmp_path / "used", n_images=5, n_annotated=2)
+    assert (tmp_path / "used" / "keep.txt").read_text() == "mine"
+    with pytest.raises(ValueError, match=r"n_annotated .* = \[1, 4\], got 5"):
+        make_synthetic_coco(tmp_path / "new", n_images=5, n_annotated=5)
+    assert not (tmp_path / "new").exists()
+
+
+# --------------------------------------------------------------------------
+# crops and visibility
+# --------------------------------------------------------------------------
+
+
+def _expected(x, y, left, top, side, size):
+    return (x - left) / side * size - 0.5, (y - top) / side * size - 0.5
+
+
+def test_bbox_crop_maps_keypoints_and_pixels(tmp_path):
+    h, w, size, margin = 60, 90, 32, 0.25
+    marker = (50, 30)
+    _png(tmp_path / "img" / "a.png", h, w, marker=marker, colour=True)
+    box = [30.0, 10.0, 40.0, 44.0]  # continuous coordinates: x, y, w, h
+    kp = [[50, 30, 2], [35, 40, 1], [0, 0, 0]]
+    ann = _write(tmp_path / "a.json", _doc(
+        [{"id": 7, "file_name": "a.png", "width": w, "height": h}],
+        [_ann(3, 7, kp, bbox=box)],
+    ))
+    X, y, meta = load_coco_keypoints(ann, tmp_path / "img", image_size=size,
+                                     crop="bbox", margin=margin)
+    side = 44.0 * (1 + 2 * margin)
+    # the square's left / top edges in pixel-centre coordinates: the box's
+    # centre (its continuous centre minus half a pixel) minus half the side
+    left = box[0] + box[2] / 2 - 0.5 - side / 2
+    top = box[1] + box[3] / 2 - 0.5 - side / 2
+    u0, v0 = _expected(50, 30, left, top, side, size)
+    u1, v1 = _expected(35, 40, left, top, side, size)
+    np.testing.assert_allclose(y[0, :4], [u0, v0, u1, v1], atol=1e-9)
+    assert np.isnan(y[0, 4:]).all()  # v = 0
+    # the white marker is where its keypoint landed
+    brightest = np.unravel_index(np.argmax(X[0, 0]), X.shape[2:])
+    assert abs(brightest[1] - u0) <= 1 and abs(brightest[0] - v0) <= 1
+    assert meta.image_id.tolist() == [7] and meta.annotation_id.tolist() == [3]
+    np.testing.assert_allclose(meta.crop[0], [49.5, 31.5, side])
+    assert meta.skeleton.tolist() == [[0, 1], [0, 2]]
+    # occluded="nan" drops v = 1
+    _, y_nan, _ = load_coco_keypoints(ann, tmp_path / "img", image_size=size,
+                                      crop="bbox", margin=margin, occluded="nan")
+    assert np.isnan(y_nan[0, 2:]).all() and np.isfinite(y_nan[0, :2]).all()
+
+
+def test_image_crop_pads_to_a_square(tmp_path):
+    h, w, size = 40, 80, 16
+    _png(tmp_path / "img" / "a.png", h, w)
+    ann = _write(tmp_path / "a.json", _doc(
+        [{"id": 1, "file_name": "a.png"}],
+        [_ann(1, 1, [[10, 5, 2], [79, 39, 2], [40, 20, 2]])],
+    ))
+    X, y, meta = load_coco_keypoints(ann, tmp_path / "img", image_size=size)
+    # square of side 80 centred on the image: left edge -0.5, top edge -20.5
+    expected = [_expected(x, yy, -0.5, -20.5, 80.0, size)
+                for x, yy in [(10, 5), (79, 39), (40, 20)]]
+    np.testing.assert_allclose(y[0], np.ravel(expected), atol=1e-9)
+    # the padding (outside the image) is black, the image grey
+    assert X[0, :, 0].max() == 0 and X[0, :, -1].max() == 0
+    np.testing.assert_allclose(X[0, :, size // 2, 2:-2], 20 / 255, atol=1e-6)
+    assert meta.width.tolist() == [80] and meta.height.tolist() == [40]
+
+
+# --------------------------------------------------------------------------
+# writing back
+# --------------------------------------------------------------------------
+
+
+def test_write_inverts_the_crop(tmp_path):
+    _png(tmp_path / "img" / "a.png", 50, 70)
+    _png(tmp_path / "img" / "b.png", 64, 30)
+    source = [[[12.0, 20.0, 2], [40.0, 30.0, 1], [0, 0, 0]],
+              [[5.0, 60.0, 2], [29.0, 1.0, 2], [15.0, 30.0, 2]]]
+    ann = _write(tmp_path / "a.json", _doc(
+        [{"id": 4, "file_name": "a.png"}, {"id": 9, "file_name": "b.png"}],
+        [_ann(11, 4, source[0], bbox=[5.0, 8.0, 40.0, 30.0]),
+         _ann(12, 9, source[1])],
+    ))
+    for crop in ("image", "bbox"):
+        X, y, meta = load_coco_keypoints(ann, tmp_path / "img", image_size=24,
+                                         crop=crop)
+        path = write_coco_keypoints(tmp_path / f"out-{crop}.json", meta, y,
+                                    image_size=24)
+        written = json.loads(path.read_text())
+        assert [i["file_name"] for i in written["images"]] == ["a.png", "b.png"]
+        assert [a["id"] for a in written["annotations"]] == [11, 12]
+        for ann_out, ann_in in zip(written["annotations"], source, strict=True):
+            got = np.reshape(ann_out["keypoints"], (-1, 3))
+            ref = np.asarray(ann_in, dtype=float)
+            labelled = ref[:, 2] > 0
+            np.testing.assert_allclose(got[labelled, :2], ref[labelled, :2],
+                                       atol=2e-3)
+            assert (got[labelled, 2] == 2).all() and (got[~labelled] == 0).all()
+        assert written["annotations"][0]["bbox"] == [5.0, 8.0, 40.0, 30.0]
+        # a box computed from the keypoints when none was given
+        assert written["annotations"][1]["bbox"] == pytest.approx(
+            [5.5, 1.5, 24.0, 59.0], abs=2e-3
+        )
+        assert written["categories"][0]["skeleton"] == [[1, 2], [1, 3]]
+
+
+def test_write_drops_points_outside_the_image_and_images_only(tmp_path):
+    _png(tmp_path / "img" / "a.png", 20, 40)
+    ann = _write(tmp_path / "a.json", _doc(
+        [{"id": 1, "file_name": "a.png"}], [_ann(1, 1, [[1, 1, 2]] * 3)]
+    ))
+    _, y, meta = load_coco_keypoints(ann, tmp_path / "img", image_size=16)
+    y = y.copy()
+    y[0, 1] = 0.0  # row 0 of the crop: in the padding above the image
+    y[0, 2:4] = np.nan
+    out = json.loads(write_coco_keypoints(tmp_path / "o.json", meta, y,
+                                          image_size=16).read_text())
+    kp = np.reshape(out["annotations"][0]["keypoints"], (-1, 3))
+    assert kp[0].tolist() == [0, 0, 0] and kp[1].tolist() == [0, 0, 0]
+    assert kp[2, 2] == 2 and out["annotations"][0]["num_keypoints"] == 1
+    images_only = json.loads(write_coco_keypoints(tmp_path / "i.json", meta)
+                             .read_text())
+    assert images_only["annotations"] == [] and len(images_only["images"]) == 1
+    with pytest.raises(ValueError, match="image_size"):
+        write_coco_keypoints(tmp_path / "x.json", meta, y)
+    with pytest.raises(ValueError, match=r"y must have shape \(1, 6\)"):
+        write_coco_keypoints(tmp_path / "x.json", meta, y[:, :4], image_size=16)
+    with pytest.raises(TypeError, match="meta must be a mapping"):
+        write_coco_keypoints(tmp_path / "x.json", {"image_id": [1]}, y)
+    assert not (tmp_path / "x.json").exists()
+
+
+# --------------------------------------------------------------------------
+# several files, merging
+# --------------------------------------------------------------------------
+
+
+def _two_files(tmp_path):
+    for name in ("a.png", "b.png", "c.png"):
+        _png(tmp_path / "img" / name, 20, 20)
+    first = _write(tmp_path / "first.json", _doc(
+        [{"id": 1, "file_name": "a.png"}, {"id": 2, "file_name": "b.png"}],
+        [_ann(1, 1, [[5, 5, 2]] * 3)],
+    ))
+    # an annotation tool's export numbering the images its own way
+    second = _write(tmp_path / "second.json", _doc(
+        [{"id": 1, "file_name": "b.png"}, {"id": 5, "file_name": "c.png"}],
+        [_ann(1, 1, [[6, 6, 2]] * 3, cid=3), _ann(2, 5, [[7, 7, 2]] * 3, cid=3)],
+        [_category(cid=3)],
+    ))
+    return first, second
+
+
+def test_several_files_are_matched_by_file_name(tmp_path):
+    first, second = _two_files(tmp_path)
+    _, y, meta = load_coco_keypoints([first, second], tmp_path / "img",
+                                     image_size=20)
+    assert meta.file_name.tolist() == ["a.png", "b.png", "c.png"]
+    assert meta.image_id.tolist() == [1, 2, 5]  # the first file's ids kept
+    np.testing.assert_allclose(y[:, 0], [5, 6, 7])
+    merged = json.loads(merge_coco_keypoints([first, second], tmp_path / "m.json")
+                        .read_text())
+    assert [i["file_name"] for i in merged["images"]] == ["a.png", "b.png", "c.png"]
+    assert [a["id"] for a in merged["annotations"]] == [1, 2, 3]
+    assert [a["image_id"] for a in merged["annotations"]] == [1, 2, 5]
+    # keep the images of a selection only
+    sel = _write(tmp_path / "sel.json", _doc([{"id": 9, "file_name": "c.png"}], []))
+    subset = json.loads(merge_coco_keypoints(second, tmp_path / "s.json",
+                                             images=sel).read_text())
+    assert [i["file_name"] for i in subset["images"]] == ["c.png"]
+    assert subset["annotations"][0]["keypoints"][:3] == [7, 7, 2]
+
+
+def test_merge_refuses_to_overwrite_an_input_and_double_annotations(tmp_path):
+    first, second = _two_files(tmp_path)
+    before = _hashes(first, second)
+    with pytest.raises(ValueError, match="is one of the inputs"):
+        merge_coco_keypoints([first, second], first)
+    clash = _write(tmp_path / "clash.json", _doc(
+        [{"id": 1, "file_name": "a.png"}], [_ann(1, 1, [[1, 1, 2]] * 3)]
+    ))
+    with pytest.raises(ValueError, match="'a.png' is annotated in both"):
+        load_coco_keypoints([first, clash], tmp_path / "img")
+    other = _write(tmp_path / "other.json", _doc(
+        [{"id": 1, "file_name": "c.png"}], [], [_category(names=["x", "y", "z"])]
+    ))
+    with pytest.raises(ValueError, match="describe different keypoints"):
+        load_coco_keypoints([first, other], tmp_path / "img")
+    missing = _write(tmp_path / "sel.json", _doc([{"id": 1, "file_name": "z.png"}],
+                                                 []))
+    with pytest.raises(ValueError, match=r"in none of the inputs, e.g. \['z.png'\]"):
+        merge_coco_keypoints(first, tmp_path / "m.json", images=missing)
+    assert _hashes(first, second) == before
+
+
+# --------------------------------------------------------------------------
+# bad input: a clear error naming the file and the entry
+# --------------------------------------------------------------------------
+
+
+def _good(tmp_path):
+    _png(tmp_path / "img" / "a.png", 20, 30)
+    return (
+        [{"id": 1, "file_name": "a.png", "width": 30, "height": 20}],
+        [_ann(1, 1, [[5, 5, 2]] * 3)],
+    )
+
+
+@pytest.mark.parametrize(
+    "mutate, error, match",
+    [
+        (lambda i, a, c: (i + [{"id": 1, "file_name": "b.png"}], a, c),
+         ValueError, r"image id 1 appears twice in 'images' of .*bad.json.*"
+         r"'a.png' and 'b.png'"),
+        (lambda i, a, c: (i + [{"id": 2, "file_name": "a.png"}], a, c),
+         ValueError, "file name 'a.png' appears twice"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 2)], c),
+         ValueError, r"annotation id 1 in .*bad.json.*has 6 keypoint values; "
+         r"category 'person' names 3 keypoints, so 9"),
+        (lambda i, a, c: (i, [_ann(1, 4, [[5, 5, 2]] * 3)], c),
+         ValueError, "refers to image id 4, which is not in"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 3]] * 3)], c),
+         ValueError, r"visibility v in \{0, 1, 2\}, got v = \[3.0\]"),
+        (lambda i, a, c: (i, a + [_ann(1, 1, [[5, 5, 2]] * 3)], c),
+         ValueError, "annotation id 1 appears twice"),
+        (lambda i, a, c: (i, a + [_ann(2, 1, [[5, 5, 2]] * 3)], c),
+         ValueError, r"'a.png' has several annotations \(ids 1 and 2\); "
+         'crop="image"'),
+        (lambda i, a, c: (i, a, c + [_category(cid=2, name="cat")]),
+         ValueError, r"2 keypoint categories \['person', 'cat'\]; pass category="),
+        (lambda i, a, c: (i, a, [{"id": 1, "name": "box"}]),
+         ValueError, "has no keypoint category"),
+        (lambda i, a, c: ([{"id": 1, "file_name": "a.png", "width": 31}], a, c),
+         ValueError, r"'a.png' \(image id 1, listed in .*\) is 30 x 20 pixels, "
+         "but its record says width 31"),
+        (lambda i, a, c: ([{"id": 1, "file_name": "gone.png"}], a, c),
+         FileNotFoundError, r"image 'gone.png' \(image id 1, listed in .*bad.json"
+         r".*\) not found in"),
+        (lambda i, a, c: ([{"id": "x", "file_name": "a.png"}], a, c),
+         ValueError, r"images\[0\] in .*bad.json.* must have an integer 'id', "
+         "got 'x'"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3, bbox=[1, 2, -3, 4])], c),
+         ValueError, r"bbox must be \[x, y, width, height\]"),
+    ],
+)
+def test_malformed_coco_is_reported(tmp_path, mutate, error, match):
+    images, annotations = _good(tmp_path)
+    images, annotations, categories = mutate(images, annotations, [_category()])
+    bad = _write(tmp_path / "bad.json", _doc(images, annotations, categories))
+    before = _hashes(bad, tmp_path / "img")
+    with pytest.raises(error, match=match):
+        load_coco_keypoints(bad, tmp_path / "img")
+    assert _hashes(bad, tmp_path / "img") == before
+
+
+def test_unreadable_files_are_reported(tmp_path):
+    images, annotations = _good(tmp_path)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"images": [\n  {"id": 1,, }]}')
+    with pytest.raises(ValueError, match=r"broken.json' is not valid JSON: .* line "
+                                         r"2, column"):
+        load_coco_keypoints(broken, tmp_path / "img")
+    listed = _write(tmp_path / "list.json", [1, 2])
+    with pytest.raises(ValueError, match="must hold a JSON object"):
+        load_coco_keypoints(listed, tmp_path / "img")
+    (tmp_path / "img" / "a.png").write_bytes(b"not an image")
+    ann = _write(tmp_path / "a.json", _doc(images, annotations))
+    with pytest.raises(ValueError, match=r"could not read COCO image .*a.png.*"
+                                         r"\(image id 1, listed in"):
+        load_coco_keypoints(ann, tmp_path / "img")
+    with pytest.raises(FileNotFoundError, match="COCO file .*nope.json.* not found"):
+        load_coco_keypoints(tmp_path / "nope.json", tmp_path / "img")
+    with pytest.raises(FileNotFoundError, match="images folder"):
+        load_coco_keypoints(ann, tmp_path / "no-such-folder")
+    with pytest.raises(TypeError, match="annotations must be the path"):
+        load_coco_keypoints(3, tmp_path / "img")
+    with pytest.raises(ValueError, match="crop must be one of"):
+        load_coco_keypoints(ann, tmp_path / "img", crop="person")
+
+
+def test_crowd_and_other_categories_are_skipped(tmp_path):
+    images, annotations = _good(tmp_path)
+    annotations = annotations + [
+        _ann(2, 1, [[0, 0, 0]] * 3, iscrowd=1),
+        {"id": 3, "image_id": 1, "category_id": 8, "bbox": [0, 0, 3, 3]},
+    ]
+    categories = [_category(), {"id": 8, "name": "ball"}]
+    ann = _write(tmp_path / "a.json", _doc(images, annotations, categories))
+    _, y, meta = load_coco_keypoints(ann, tmp_path / "img")
+    assert meta.annotation_id.tolist() == [1] and y.shape == (1, 6)
+
+
+# --------------------------------------------------------------------------
+# image decoding with Pillow
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mode, make, grey",
+    [
+        ("L", lambda: np.array([[0, 255], [51, 102]], np.uint8), [0, 1, 0.2, 0.4]),
+        ("I;16", lambda: np.array([[0, 65535], [13107, 26214]], np.uint16),
+         [0, 1, 0.2, 0.4]),
+        ("LA", lambda: np.dstack([np.array([[0, 255], [51, 102]], np.uint8),
+                                  np.full((2, 2), 7, np.uint8)]),
+         [0, 1, 0.2, 0.4]),
+        ("RGBA", lambda: np.dstack([np.array([[0, 255], [51, 102]], np.uint8)] * 3
+                                   + [np.full((2, 2), 7, np.uint8)]),
+         [0, 1, 0.2, 0.4]),
+    ],
+)
+def test_pillow_reader(tmp_path, mode, make, grey):
+    file = tmp_path / "x.png"
+    Image.fromarray(make()).save(file)
+    with Image.open(file) as img:
+        assert img.mode == mode or (mode == "I;16" and img.mode.startswith("I"))
+    out = _read_image(file, "test", as_gray=True)
+    np.testing.assert_allclose(out[:, :, 0].ravel(), grey, atol=1e-6)
+    rgb = _read_image(file, "test", as_gray=False)
+    assert rgb.shape == (2, 2, 3)
+    np.testing.assert_allclose(rgb[:, :, 1].ravel(), grey, atol=1e-6)
+
+
+def test_palette_image(tmp_path):
+    file = tmp_path / "p.png"
+    rgb = np.zeros((2, 2, 3), np.uint8)
+    rgb[0, 0] = (255, 0, 0)
+    Image.fromarray(rgb).convert("P").save(file)
+    out = _read_image(file, "test", as_gray=False)
+    np.testing.assert_allclose(out[0, 0], [1, 0, 0], atol=1e-6)
+    grey = _read_image(file, "test", as_gray=True)
+    np.testing.assert_allclose(grey[0, 0, 0], 0.299, atol=1e-6)
