@@ -210,7 +210,7 @@ def _network_params(estimator):
 
 def _default_estimator(n_joints, in_channels, image_size, max_epochs, strategy,
                        device, random_state):
-    from .query import LearningLossQuery
+    from .query import LearningLossQuery, MCDropoutQuery
     from .simulation import pose_estimator
 
     depth = 3
@@ -222,6 +222,8 @@ def _default_estimator(n_joints, in_channels, image_size, max_epochs, strategy,
         depth=depth,
         max_epochs=max_epochs,
         loss_prediction=isinstance(strategy, LearningLossQuery),
+        # MC dropout needs dropout layers that drop (the benchmark preset's p)
+        dropout=0.1 if isinstance(strategy, MCDropoutQuery) else 0.0,
         device=device,
     )
     return net.set_params(random_state=random_state)
@@ -439,7 +441,7 @@ def select_for_annotation(
         The model to train (cloned). ``None``: the simulations' hourglass
         (:func:`sk_eglpp.simulation.pose_estimator`, two stacks, 16 features,
         depth 3 or lower to fit ``image_size``, with a loss-prediction head
-        for ``learning_loss``). With ``previous``, its network parameters
+        for ``learning_loss`` and dropout 0.1 for ``mc_dropout``). With ``previous``, its network parameters
         must match the saved model's.
     image_size : int, default=None
         Side of the square network input; 64 when ``None`` and not taken from
@@ -620,13 +622,15 @@ def select_for_annotation(
     if previous_model is not None:
         params_file = previous_model / _MODEL_FILES["f_params"]
         previous_params = hashlib.sha256(params_file.read_bytes()).hexdigest()
+    described_strategy = _describe(strategy)
+    described_strategy["params"].pop("n_jobs", None)  # how fast, not what
     fingerprint = _fingerprint(_describe({
         "format": _FORMAT,
         "trained_on": lab_meta.file_name.tolist(),
         "keypoints": y_lab,
         "pool": names,
         "budget": budget,
-        "strategy": strategy,
+        "strategy": described_strategy,
         "estimator": net,
         "image_size": image_size,
         "as_gray": as_gray,
@@ -661,12 +665,12 @@ def select_for_annotation(
             net = _load_model(net, model_dir, in_channels, n_joints)
             resumed = True
     if not resumed:
+        callbacks = list(net.callbacks or [])
+        if verbose > 0:  # before initialize(), which sets the callbacks up
+            net.set_params(callbacks=[*callbacks, ("progress", _EpochBar(max_epochs))])
         if previous_model is not None:
             net.set_params(warm_start=True)
             net = _load_model(net, previous_model, in_channels, n_joints)
-        if verbose > 0:
-            callbacks = list(net.callbacks or [])
-            net.set_params(callbacks=[*callbacks, ("progress", _EpochBar(max_epochs))])
         net.fit(X_lab, y_lab)
         if verbose > 0:
             net.set_params(callbacks=callbacks or None)
