@@ -441,8 +441,8 @@ def select_for_annotation(
         The model to train (cloned). ``None``: the simulations' hourglass
         (:func:`sk_eglpp.simulation.pose_estimator`, two stacks, 16 features,
         depth 3 or lower to fit ``image_size``, with a loss-prediction head
-        for ``learning_loss`` and dropout 0.1 for ``mc_dropout``). With ``previous``, its network parameters
-        must match the saved model's.
+        for ``learning_loss`` and dropout 0.1 for ``mc_dropout``). With
+        ``previous``, its network parameters must match the saved model's.
     image_size : int, default=None
         Side of the square network input; 64 when ``None`` and not taken from
         ``previous``. A multiple of 8.
