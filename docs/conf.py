@@ -176,7 +176,14 @@ API_GROUPS = [
         "Data sets",
         "sk_eglpp.datasets",
         "The embedded synthetic pose data, readers of the LSP / LSPET / MPII "
-        "annotation files and the keypoint <-> heatmap conversions.",
+        "annotation files, COCO keypoints reading and writing, and the keypoint "
+        "<-> heatmap conversions.",
+    ),
+    (
+        "Annotation rounds",
+        "sk_eglpp.annotation",
+        "The job of ``sk-eglpp select``: which of your unannotated images "
+        "should be annotated next. See :ref:`annotation`.",
     ),
     ("Metrics", "sk_eglpp.metrics", "PCK and PCKh and their scikit-learn scorers."),
     (

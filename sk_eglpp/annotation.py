@@ -36,7 +36,7 @@ from .datasets._coco import (
     write_coco_keypoints,
 )
 from .datasets._loaders import _read_image
-from .simulation import _describe, _fingerprint
+from .simulation import _describe, _fingerprint, _interrupts
 
 __all__ = ["AnnotationSelection", "select_for_annotation"]
 
@@ -75,6 +75,25 @@ class AnnotationSelection:
         The model trained in this round.
     n_trained_on : int
         Number of annotated images it was trained on.
+
+    See Also
+    --------
+    select_for_annotation
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = AnnotationSelection(
+    ...     rank=np.array([1, 2]), file_name=np.array(["b.png", "a.png"]),
+    ...     image_id=np.array([7, 3]), utility=np.array([0.5, 0.25]),
+    ...     keypoints=np.zeros((2, 28)), files={"csv": "selection.csv"},
+    ...     estimator=None, n_trained_on=40)
+    >>> table.to_records()[0]
+    {'rank': 1, 'file_name': 'b.png', 'image_id': 7, 'utility': 0.5}
+    >>> table
+    AnnotationSelection: 2 images, model trained on 40
+         1  b.png  (id 7)  0.5
+         2  a.png  (id 3)  0.25
     """
 
     def __init__(self, rank, file_name, image_id, utility, keypoints, files,
@@ -671,7 +690,10 @@ def select_for_annotation(
         if previous_model is not None:
             net.set_params(warm_start=True)
             net = _load_model(net, previous_model, in_channels, n_joints)
-        net.fit(X_lab, y_lab)
+        with _interrupts() as interrupts:
+            net.fit(X_lab, y_lab)
+            # skorch's fit returns early on Ctrl-C: never save a model cut short
+            interrupts.check()
         if verbose > 0:
             net.set_params(callbacks=callbacks or None)
             net.initialize_callbacks()

@@ -265,3 +265,27 @@ def test_make_synthetic_command(tmp_path, capsys):
     assert len(list((out / "images").iterdir())) == 12
     assert main(["make-synthetic", str(out)]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_ctrl_c_while_training_saves_no_model(demo, tmp_path):
+    """skorch's fit swallows Ctrl-C; the round must not save a model cut short."""
+    import os
+    import signal
+
+    from skorch.callbacks import Callback
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, net, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    _, files = demo
+    net = HourglassRegressor(module__n_features=8, module__depth=1,
+                             max_epochs=3, callbacks=[("ctrl_c", CtrlC())])
+    out = tmp_path / "r"
+    with pytest.raises(KeyboardInterrupt):
+        select_for_annotation(files["images"], files["annotations"], budget=2,
+                              image_size=SIZE, as_gray=True, max_epochs=3,
+                              estimator=net, strategy="random_query",
+                              output_dir=out, verbose=0)
+    assert not (out / "model").exists() and not (out / "selection.csv").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
