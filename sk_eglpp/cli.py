@@ -273,14 +273,19 @@ def build_parser():
     sim.add_argument(
         "--no-progress", action="store_true", help="do not show progress bars"
     )
-    sim.add_argument(
+    _finish_command(sim, _simulate)
+    _add_annotation_commands(commands)
+    return parser
+
+
+def _finish_command(command, handler):
+    """``--debug`` and the dispatch of every subcommand."""
+    command.add_argument(
         "--debug",
         action="store_true",
         help="show the full traceback of an error instead of a one-line message",
     )
-    sim.set_defaults(handler=_simulate, command_parser=sim)
-    _add_annotation_commands(commands)
-    return parser
+    command.set_defaults(handler=handler, command_parser=command)
 
 
 SELECT_DESCRIPTION = """\
@@ -364,9 +369,7 @@ def _add_annotation_commands(commands):
                      help="replace another round's files in --output-dir")
     sel.add_argument("--no-progress", action="store_true",
                      help="do not show progress bars")
-    sel.add_argument("--debug", action="store_true",
-                     help="show the full traceback of an error")
-    sel.set_defaults(handler=_select, command_parser=sel)
+    _finish_command(sel, _select)
 
     syn = commands.add_parser(
         "make-synthetic",
@@ -387,9 +390,7 @@ def _add_annotation_commands(commands):
                      help="side of the square images (default: 64)")
     syn.add_argument("--seed", type=int, default=0,
                      help="seed of the generator (default: 0)")
-    syn.add_argument("--debug", action="store_true",
-                     help="show the full traceback of an error")
-    syn.set_defaults(handler=_make_synthetic, command_parser=syn)
+    _finish_command(syn, _make_synthetic)
 
     merge = commands.add_parser(
         "merge-coco",
@@ -404,9 +405,7 @@ def _add_annotation_commands(commands):
     merge.add_argument("inputs", type=Path, nargs="+", metavar="INPUT")
     merge.add_argument("--images", type=Path, default=None,
                        help="COCO file whose images are the ones to keep")
-    merge.add_argument("--debug", action="store_true",
-                       help="show the full traceback of an error")
-    merge.set_defaults(handler=_merge_coco, command_parser=merge)
+    _finish_command(merge, _merge_coco)
 
 
 def _default_help(key):
