@@ -205,6 +205,15 @@ def _resolve_strategy(strategy, n_jobs, device, random_state, verbose):
             "strategy must be a strategy name or an sk_eglpp query strategy, got "
             f"{type(strategy).__name__}."
         )
+    from .query import EMCMQuery, LinearEGLQuery
+
+    if isinstance(strategy, (LinearEGLQuery, EMCMQuery)):
+        raise ValueError(
+            f"{type(strategy).__name__} scores linear models; the keypoint "
+            "regressor of an annotation round needs a strategy for neural "
+            "networks (egl_pp, coreset, multipeak_entropy, learning_loss, "
+            "mc_dropout or random_query)."
+        )
     params = strategy.get_params(deep=False)
     update = {}
     if "random_state" in params and params["random_state"] is None:
@@ -429,7 +438,9 @@ def select_for_annotation(
     ``crop="image"`` of :func:`~sk_eglpp.datasets.load_coco_keypoints`).
     Nothing given is modified. The round is safe to interrupt: the model is
     saved as soon as it is trained, every file is written whole or not at
-    all, and calling again with the same inputs reuses the saved model.
+    all, and calling again with the same annotations, estimator and input
+    settings reuses the saved model (also when only the budget, the pool or
+    the strategy changed, with ``overwrite``).
 
     Parameters
     ----------
@@ -482,8 +493,9 @@ def select_for_annotation(
     random_state : int, default=0
         Seed of the model's training and of a randomised strategy.
     overwrite : bool, default=False
-        Replace the files of a different round found in ``output_dir``
-        (otherwise that is an error).
+        Replace the files of a different round (other inputs, budget or
+        strategy) found in ``output_dir``; otherwise that is an error. Its
+        model is kept when this round would train the same one.
     verbose : int, default=1
         Progress bars (reading, training, scoring) when > 0.
 
@@ -641,21 +653,25 @@ def select_for_annotation(
     if previous_model is not None:
         params_file = previous_model / _MODEL_FILES["f_params"]
         previous_params = hashlib.sha256(params_file.read_bytes()).hexdigest()
-    described_strategy = _describe(strategy)
-    described_strategy["params"].pop("n_jobs", None)  # how fast, not what
-    fingerprint = _fingerprint(_describe({
+    # what the model depends on, and what the round (its selection) adds
+    model_fingerprint = _fingerprint(_describe({
         "format": _FORMAT,
         "trained_on": lab_meta.file_name.tolist(),
         "keypoints": y_lab,
-        "pool": names,
-        "budget": budget,
-        "strategy": described_strategy,
         "estimator": net,
         "image_size": image_size,
         "as_gray": as_gray,
         "random_state": random_state,
         "previous": previous_params,
     }))
+    described_strategy = _describe(strategy)
+    described_strategy["params"].pop("n_jobs", None)  # how fast, not what
+    fingerprint = _fingerprint({
+        "model": model_fingerprint,
+        "pool": names,
+        "budget": budget,
+        "strategy": described_strategy,
+    })
     round_file = out / "round.json"
     model_dir = out / "model"
     if round_file.is_file():
@@ -680,7 +696,7 @@ def select_for_annotation(
     resumed = False
     if model_dir.is_dir() and (model_dir / "model.json").is_file():
         info = json.loads((model_dir / "model.json").read_text("utf-8"))
-        if info.get("fingerprint") == fingerprint:
+        if info.get("fingerprint") == model_fingerprint:
             net = _load_model(net, model_dir, in_channels, n_joints)
             resumed = True
     if not resumed:
@@ -699,7 +715,7 @@ def select_for_annotation(
             net.initialize_callbacks()
         info = {
             "format": _FORMAT,
-            "fingerprint": fingerprint,
+            "fingerprint": model_fingerprint,
             "image_size": image_size,
             "as_gray": as_gray,
             "keypoint_names": category["keypoints"],

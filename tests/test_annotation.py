@@ -175,8 +175,13 @@ def test_rerun_resumes_from_the_saved_model(demo, tmp_path, monkeypatch):
                               **{**kwargs, "budget": 5})
     replaced = select_for_annotation(files["images"], files["annotations"],
                                      **{**kwargs, "budget": 5}, overwrite=True)
-    assert len(replaced) == 5 and calls == [1, 1]
+    assert len(replaced) == 5 and calls == [1]  # the same model: not retrained
     assert len(_rows(out / "selection.csv")) == 5
+    # another model (more epochs) in the same folder is trained afresh
+    select_for_annotation(files["images"], files["annotations"],
+                          **{**kwargs, "max_epochs": EPOCHS + 1}, overwrite=True)
+    assert calls == [1, 1]
+    assert len(json.loads((out / "model" / "history.json").read_text())) == 3
 
 
 def test_unannotated_list(demo, tmp_path):
@@ -206,6 +211,7 @@ def test_unannotated_list(demo, tmp_path):
         (dict(unannotated=["missing.png"], budget=1), FileNotFoundError,
          "image 'missing.png' not found in"),
         (dict(strategy="best"), ValueError, "unknown strategy 'best'"),
+        (dict(strategy="egl_linear"), ValueError, "LinearEGLQuery scores linear"),
         (dict(image_size=36), ValueError, "image_size must be a multiple of 8"),
         (dict(budget=0), ValueError, "budget must be >= 1"),
         (dict(previous="nowhere"), FileNotFoundError,
