@@ -620,8 +620,8 @@ def select_for_annotation(
     records = []
     for name in names:
         if name in index:
-            records.append({k: v for k, v in index[name].items()
-                            if k in ("id", "file_name")})
+            # id, file name, and the size and file to check the image against
+            records.append(dict(index[name]))
         else:
             records.append({"id": next_id, "file_name": name})
             next_id += 1

@@ -295,3 +295,19 @@ def test_ctrl_c_while_training_saves_no_model(demo, tmp_path):
                               output_dir=out, verbose=0)
     assert not (out / "model").exists() and not (out / "selection.csv").exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_pool_images_are_checked_against_their_records(demo, tmp_path):
+    _, files = demo
+    coco = json.loads(files["annotations"].read_text())
+    coco["images"].append({"id": 999, "file_name": "00040.png", "width": 99,
+                           "height": SIZE})
+    listed = tmp_path / "listed.json"
+    listed.write_text(json.dumps(coco))
+    with pytest.raises(ValueError, match=r"'00040.png' \(image id 999, listed in "
+                                         r".*listed.json'\) is 32 x 32 pixels, but "
+                                         "its record says width 99"):
+        select_for_annotation(files["images"], listed, budget=1, image_size=SIZE,
+                              as_gray=True, max_epochs=1, output_dir=tmp_path / "r",
+                              verbose=0)
+    assert not (tmp_path / "r").exists()  # refused before anything was written
