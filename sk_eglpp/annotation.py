@@ -15,17 +15,16 @@ import io
 import json
 import math
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
+from skorch.callbacks import Callback
 
+from ._files import atomic_folder, atomic_write_bytes
 from ._validation import check_bool, check_device, check_positive_int
 from .datasets._coco import (
     IMAGE_EXTENSIONS,
     _as_files,
-    _atomic_write_text,
     _check_images_dir,
     _coco_index,
     _load_images,
@@ -282,16 +281,21 @@ def _read_model_info(folder):
     return model, info
 
 
+def _model_files(net, folder):
+    """skorch's ``save_params`` / ``load_params`` file arguments in ``folder``."""
+    files = {key: folder / name for key, name in _MODEL_FILES.items()}
+    if getattr(net, "loss_prediction", False):
+        files["f_loss_module"] = folder / "loss_module.pt"
+    return files
+
+
 def _load_model(net, model_dir, in_channels, n_joints):
     """Initialise ``net`` and load the saved parameters (weights only)."""
     net.set_params(torch_load_kwargs={"weights_only": True})
     net.n_joints_, net.in_channels_ = n_joints, in_channels
     net.initialize()
-    files = {key: model_dir / name for key, name in _MODEL_FILES.items()}
-    if getattr(net, "loss_prediction", False):
-        files["f_loss_module"] = model_dir / "loss_module.pt"
     try:
-        net.load_params(**files)
+        net.load_params(**_model_files(net, model_dir))
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds
         raise ValueError(
             f"cannot load the model in {str(model_dir)!r} "
@@ -302,43 +306,31 @@ def _load_model(net, model_dir, in_channels, n_joints):
 
 def _save_model(net, target, info):
     """Write the model folder through a temporary sibling and a rename."""
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=".model."))
-    try:
-        files = {key: work / name for key, name in _MODEL_FILES.items()}
-        if getattr(net, "loss_prediction", False):
-            files["f_loss_module"] = work / "loss_module.pt"
-        net.save_params(**files)
+    with atomic_folder(target) as work:
+        net.save_params(**_model_files(net, work))
         (work / "model.json").write_text(
             json.dumps(info, indent=1, sort_keys=True) + "\n", encoding="utf-8"
         )
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(work, target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
 
 
-class _EpochBar:
+class _EpochBar(Callback):
     """A skorch callback drawing one tqdm bar over the epochs of a fit."""
 
-    def __new__(cls, total):
-        from skorch.callbacks import Callback
+    def __init__(self, total):
+        self.total = total
+
+    def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
-        class EpochBar(Callback):
-            def on_train_begin(self, net, **kwargs):
-                self.bar_ = tqdm(total=total, desc="training", unit="epoch",
-                                 leave=False)
+        self.bar_ = tqdm(total=self.total, desc="training", unit="epoch",
+                         leave=False)
 
-            def on_epoch_end(self, net, **kwargs):
-                self.bar_.update(1)
-                self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.3g}")
+    def on_epoch_end(self, net, **kwargs):
+        self.bar_.update(1)
+        self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.3g}")
 
-            def on_train_end(self, net, **kwargs):
-                self.bar_.close()
-
-        return EpochBar()
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
 
 
 # --------------------------------------------------------------------------
@@ -352,7 +344,7 @@ def _write_csv(path, records):
     writer.writeheader()
     for rec in records:
         writer.writerow({**rec, "utility": repr(rec["utility"])})
-    _atomic_write_text(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _contact_sheet(path, folder, selection, skeleton, max_images, title):
@@ -385,10 +377,7 @@ def _contact_sheet(path, folder, selection, skeleton, max_images, title):
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as f:
-        f.write(buffer.getvalue())
-    os.replace(tmp, path)
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 # --------------------------------------------------------------------------
@@ -689,7 +678,7 @@ def select_for_annotation(
             for stale in ("selection.csv", "selection.json", "contact_sheet.png"):
                 (out / stale).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(round_file, json.dumps(
+    atomic_write_bytes(round_file, json.dumps(
         {"format": _FORMAT, "fingerprint": fingerprint}, indent=1) + "\n")
 
     trained_on = lab_meta.file_name.tolist()

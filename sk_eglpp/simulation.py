@@ -36,6 +36,7 @@ from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
+from ._files import atomic_write_bytes as _atomic_write_bytes
 from ._validation import check_bool, check_n_jobs, check_pool, check_positive_int
 from .diagnostics import FIDELITY_COLUMNS
 
@@ -847,26 +848,6 @@ def _config(
 def _safe_name(label):
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label)[:40]
     return f"{safe}-{_label_key(label):08x}"
-
-
-def _atomic_write_bytes(path, data):
-    """Write ``data`` to ``path`` through a temporary file and ``os.replace``.
-
-    Readers see the old file or the new one, never a part of it; the
-    temporary file is removed when the write fails (a full disk, say).
-    """
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 class OutputDirInUseError(RuntimeError):

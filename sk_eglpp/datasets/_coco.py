@@ -32,17 +32,16 @@ Several files
     images differently. An image annotated in two files is an error.
 """
 
-import contextlib
 import json
 import math
 import numbers
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._files import atomic_folder, atomic_write_bytes
 from .._validation import check_bool, check_option, check_positive_int
 from ._loaders import _crop, _outside_to_nan, _read_image, _transform_points
 from ._synthetic import LSP_JOINT_NAMES, make_pose_dataset
@@ -584,20 +583,6 @@ def load_coco_keypoints(
 # --------------------------------------------------------------------------
 
 
-def _atomic_write_text(path, text):
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 _META_KEYS = ("image_id", "file_name", "width", "height", "crop", "category")
 
 
@@ -619,14 +604,8 @@ def _check_meta(meta):
 
 def _to_source(y, crop, size):
     """Crop-image keypoints ``(n, j, 2)`` back to source pixels (inverse map)."""
-    cx, cy, side = crop[:, 0], crop[:, 1], crop[:, 2]
-    scale = (side / size)[:, None]
-    centre = (size - 1) / 2.0
-    return np.stack(
-        [(y[..., 0] - centre) * scale + cx[:, None],
-         (y[..., 1] - centre) * scale + cy[:, None]],
-        axis=-1,
-    )
+    scale = (crop[:, 2] / size)[:, None, None]
+    return (y - (size - 1) / 2.0) * scale + crop[:, None, :2]
 
 
 def write_coco_keypoints(file, meta, y=None, *, image_size=None):
@@ -762,7 +741,7 @@ def write_coco_keypoints(file, meta, y=None, *, image_size=None):
         "categories": [_category_record(category)],
     }
     path = Path(file)
-    _atomic_write_text(path, json.dumps(document, indent=1) + "\n")
+    atomic_write_bytes(path, json.dumps(document, indent=1) + "\n")
     return path
 
 
@@ -860,7 +839,7 @@ def merge_coco_keypoints(inputs, output, *, images=None, category=None):
             entry["bbox"] = ann["bbox"].tolist()
             entry["area"] = float(ann["bbox"][2] * ann["bbox"][3])
         document["annotations"].append(entry)
-    _atomic_write_text(output, json.dumps(document, indent=1) + "\n")
+    atomic_write_bytes(output, json.dumps(document, indent=1) + "\n")
     return output
 
 
@@ -979,23 +958,20 @@ def make_synthetic_coco(
     X, y = make_pose_dataset(n_images, image_size=image_size,
                              random_state=random_state)
     target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
+    ids = np.arange(1, n_images + 1)
+    meta = _meta(
+        _LSP_CATEGORY,
+        [{"id": int(i), "file_name": f"{i - 1:05d}.png", "width": image_size,
+          "height": image_size} for i in ids],
+        ids,
+        np.tile(_image_square(image_size, image_size), (n_images, 1)),
+        np.full((n_images, 4), np.nan),
+    )
+    with atomic_folder(target) as work:  # target is absent or empty (above)
         (work / "images").mkdir()
-        for i in range(n_images):
+        for i, name in enumerate(meta.file_name):
             pixels = np.round(X[i, 0] * 255.0).astype(np.uint8)
-            Image.fromarray(pixels).save(work / "images" / f"{i:05d}.png")
-        ids = np.arange(1, n_images + 1)
-        side = float(image_size)
-        meta = _meta(
-            _LSP_CATEGORY,
-            [{"id": int(i), "file_name": f"{i - 1:05d}.png", "width": image_size,
-              "height": image_size} for i in ids],
-            ids,
-            np.tile([(image_size - 1) / 2.0, (image_size - 1) / 2.0, side],
-                    (n_images, 1)),
-            np.full((n_images, 4), np.nan),
-        )
+            Image.fromarray(pixels).save(work / "images" / name)
         for file, rows in (
             ("annotations.json", slice(0, n_annotated)),
             ("ground_truth.json", slice(n_annotated, n_images)),
@@ -1003,14 +979,6 @@ def make_synthetic_coco(
             write_coco_keypoints(
                 work / file, _meta_rows(meta, rows), y[rows], image_size=image_size
             )
-        if target.exists():
-            target.rmdir()  # empty, checked above
-        os.replace(work, target)
-    except BaseException:
-        import shutil
-
-        shutil.rmtree(work, ignore_errors=True)
-        raise
     return {
         "images": target / "images",
         "annotations": target / "annotations.json",
