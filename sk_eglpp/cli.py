@@ -38,6 +38,11 @@ KNOWN_STRATEGIES = (
     "emcm",
 )
 
+#: the strategies for neural networks (what ``sk-eglpp select`` can use)
+NETWORK_STRATEGIES = tuple(
+    name for name in KNOWN_STRATEGIES if name not in ("egl_linear", "emcm")
+)
+
 REFERENCE = {"pose": "egl_pp", "toy-regression": "egl_linear"}
 
 # Defaults per task and preset. The pose presets are those of
@@ -340,7 +345,7 @@ def _add_annotation_commands(commands):
                      help="where this round's files are written")
     sel.add_argument("--strategy", default="egl_pp",
                      help="query strategy (default: egl_pp); one of "
-                     f"{', '.join(KNOWN_STRATEGIES[:6])}")
+                     f"{', '.join(NETWORK_STRATEGIES)}")
     sel.add_argument("--unannotated", type=Path, default=None,
                      help="text file listing the unannotated images to choose "
                      "from, one file name per line (default: every image file "
@@ -877,13 +882,7 @@ def _simulate(args, parser):
 def _select(args, parser):
     from .annotation import select_for_annotation
 
-    if args.model is not None and not args.model.is_dir():
-        parser.error(f"--model {str(args.model)!r} is not a folder (give the "
-                     "previous round's --output-dir)")
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        parser.error(f"--output-dir {str(args.output_dir)!r} is a file, not a "
-                     "folder")
-    _check_device(args.device, parser)
+    _check_device(args.device, parser)  # the rest is checked by the library
     start = time.perf_counter()
     selection = select_for_annotation(
         args.images_dir,
