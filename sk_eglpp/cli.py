@@ -36,6 +36,9 @@ KNOWN_STRATEGIES = (
     "mc_dropout",
     "egl_linear",
     "emcm",
+    "greedy_sampling",
+    "greedy_sampling_x",
+    "greedy_sampling_y",
 )
 
 #: the strategies for neural networks (what ``sk-eglpp select`` can use)

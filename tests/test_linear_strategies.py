@@ -327,7 +327,13 @@ def test_registered_and_clonable():
     assert STRATEGIES["random_query"] is random_query
     assert repr(get_strategy("egl_linear")) == "LinearEGLQuery()"
     q = clone(EMCMQuery(n_estimators=3, bootstrap=False, random_state=4))
-    assert q.get_params() == {"n_estimators": 3, "bootstrap": False, "random_state": 4}
+    assert q.get_params() == {
+        "n_estimators": 3,
+        "bootstrap": False,
+        "random_state": 4,
+        "batch": "top",
+        "density": 0.0,
+    }
 
 
 @pytest.mark.parametrize("strategy", [egl_linear, emcm], ids=["egl", "emcm"])

@@ -5,9 +5,11 @@ Each strategy class has a module-level default instance (``egl_pp`` for
 its class and default instance in ``__all__`` and ``STRATEGIES``.
 """
 
-from ._base import BaseQueryStrategy
+from ._base import BaseQueryStrategy, _shared_default
+from ._batch import BATCH_MODES, information_density, select_batch
 from ._coreset import CoreSetQuery, coreset
 from ._egl_pp import EGLPlusPlusQuery, egl_pp
+from ._greedy import GreedySamplingQuery, greedy_sampling
 from ._learning_loss import LearningLossQuery, learning_loss
 from ._linear import EMCMQuery, LinearEGLQuery, egl_linear, emcm
 from ._mc_dropout import MCDropoutQuery, mc_dropout
@@ -24,6 +26,9 @@ STRATEGIES = {
     "multipeak_entropy": multipeak_entropy,
     "learning_loss": learning_loss,
     "mc_dropout": mc_dropout,
+    "greedy_sampling": greedy_sampling,
+    "greedy_sampling_x": _shared_default(GreedySamplingQuery(mode="x")),
+    "greedy_sampling_y": _shared_default(GreedySamplingQuery(mode="y")),
 }
 
 __all__ = [
@@ -46,6 +51,11 @@ __all__ = [
     "learning_loss",
     "MCDropoutQuery",
     "mc_dropout",
+    "GreedySamplingQuery",
+    "greedy_sampling",
+    "BATCH_MODES",
+    "select_batch",
+    "information_density",
 ]
 
 

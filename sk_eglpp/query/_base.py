@@ -20,7 +20,8 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from .._validation import check_labelled, check_n_instances, check_pool, top_indices
+from .._validation import check_labelled, check_n_instances, check_option, check_pool
+from ._batch import BATCH_MODES, select_batch
 
 __all__ = [
     "BaseQueryStrategy",
@@ -398,7 +399,7 @@ class BaseQueryStrategy(BaseEstimator):
         scores : ndarray of shape (n_pool,)
         """
         context = self._context(learner, X_pool, X_labelled, y_labelled)
-        scores, diagnostics = self._scores_and_diagnostics(context)
+        scores, diagnostics, _ = self._scores_and_diagnostics(context)
         self._publish(diagnostics)
         return scores
 
@@ -469,7 +470,13 @@ class BaseQueryStrategy(BaseEstimator):
         raise NotImplementedError
 
     def _scores_and_diagnostics(self, context):
-        """``_score`` as ``(scores, diagnostics)``; ``scores_`` in the dict."""
+        """``_score`` as ``(scores, diagnostics, private)``.
+
+        ``diagnostics`` holds ``scores_`` and the strategy's published
+        attributes; keys of ``_score``'s dict that start with ``_`` are for the
+        selection only (``"_space"``: the pool and labelled set in the space
+        the batch modes measure distances in) and are returned apart.
+        """
         result = self._score(context)
         diagnostics = {}
         if isinstance(result, tuple):
@@ -480,20 +487,45 @@ class BaseQueryStrategy(BaseEstimator):
                 f"{type(self).__name__} must give one score per pool sample, shape "
                 f"({context.n_pool},), got shape {scores.shape}."
             )
-        return scores, {"scores_": scores, **diagnostics}
+        private = {k: v for k, v in diagnostics.items() if k.startswith("_")}
+        public = {k: v for k, v in diagnostics.items() if not k.startswith("_")}
+        return scores, {"scores_": scores, **public}, private
+
+    def _batch_mode(self):
+        """The ``batch`` parameter, checked; ``"top"`` for strategies without."""
+        if "batch" not in self.get_params(deep=False):
+            return "top"
+        return check_option(self.batch, "batch", BATCH_MODES)
 
     def _query(self, learner, X_pool, n_instances=1, *, X_labelled=None,
                y_labelled=None):
         """``(indices, utilities, diagnostics)`` of one selection.
 
-        The default is the top ``n_instances`` of :meth:`_score`; strategies
-        whose selection is not a top-B of independent scores override this.
+        The default is the top ``n_instances`` of :meth:`_score`, or, for a
+        strategy with a ``batch`` parameter, the batch mode it names (see
+        :func:`~sk_eglpp.query.select_batch`). Strategies whose selection is
+        not made from independent scores override this.
         """
         n_instances = check_n_instances(n_instances, _n_samples(X_pool))
+        mode = self._batch_mode()
         context = self._context(learner, X_pool, X_labelled, y_labelled)
-        scores, diagnostics = self._scores_and_diagnostics(context)
-        indices = top_indices(scores, n_instances)
-        return indices, scores[indices], diagnostics
+        scores, diagnostics, private = self._scores_and_diagnostics(context)
+        Z, Z_labelled = private.get("_space", (context.X_pool, context.X_labelled))
+        if mode != "top" and Z.ndim != 2:
+            Z = Z.reshape(Z.shape[0], -1)
+            Z_labelled = None if Z_labelled is None else Z_labelled.reshape(
+                Z_labelled.shape[0], -1
+            )
+        indices, utilities = select_batch(
+            scores,
+            Z,
+            n_instances,
+            mode=mode,
+            Z_labelled=Z_labelled,
+            random_state=getattr(self, "random_state", None),
+            chunk_size=getattr(self, "chunk_size", 1024),
+        )
+        return indices, utilities, diagnostics
 
     def _publish(self, diagnostics):
         """Set the last call's diagnostics on the instance, all in one update.

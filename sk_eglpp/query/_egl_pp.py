@@ -61,7 +61,8 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
     4. squared gradient norms of the squared-error loss for each (pool input,
        neighbour target) pair over the selected parameters, model in eval mode
        (:func:`sk_eglpp.gradients.squared_gradient_norms`);
-    5. the expectation above; :meth:`select` returns the top ``n_instances``.
+    5. the expectation above; :meth:`select` returns the top ``n_instances``
+       (or a batch-aware choice, see ``batch``).
 
     Parameters
     ----------
@@ -120,11 +121,24 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
     device : str or torch.device, default=None
         Device of the gradient stage; ``None`` uses the estimator's ``device``.
     random_state : int, RandomState instance or None, default=None
-        Accepted for the common strategy interface. The exact method is
-        deterministic and does not use it.
+        The draws of ``batch="kmeans++"``. The scores themselves are
+        deterministic and do not use it.
     verbose : bool or int, default=False
         Show a progress bar over the pool (an integer >= 0 counts as its
         truth value).
+    batch : {"top", "diverse", "kmeans++"}, default="top"
+        How :meth:`select` spends a batch of B on the scores, in the embedding
+        space of step 1 (see :func:`~sk_eglpp.query.select_batch` for the
+        definitions):
+
+        - ``"top"``: the B largest expected gradient lengths (Algorithm 1);
+        - ``"diverse"``: greedy, each candidate's score discounted by its
+          Gaussian similarity to the samples already chosen in this batch;
+        - ``"kmeans++"``: k-means++ seeding weighted by the scores (random,
+          with ``random_state``).
+
+        :meth:`score` is the same for all three. Their measured effect on the
+        selection benchmark is in the user guide (:ref:`batch-modes`).
 
     Attributes
     ----------
@@ -185,6 +199,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         device=None,
         random_state=None,
         verbose=False,
+        batch="top",
     ):
         self.n_neighbors = n_neighbors
         self.perplexity = perplexity
@@ -199,6 +214,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.batch = batch
 
     def _check_params(self):
         n_neighbors = check_positive_int(self.n_neighbors, "n_neighbors")
@@ -214,6 +230,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         check_device(self.device)
         check_random_state_param(self.random_state)
         check_verbose(self.verbose)
+        self._batch_mode()
         return n_neighbors
 
     def _score(self, context):
@@ -288,6 +305,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
             "neighbors_": neighbors,
             "probabilities_": probabilities,
             "pair_gradient_norms_": pair_norms,
+            "_space": (H_pool, H_labelled),
         }
 
 

@@ -13,7 +13,12 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_bool, check_positive_int, check_random_state_param
+from .._validation import (
+    check_bool,
+    check_positive_int,
+    check_random_state_param,
+    check_real,
+)
 from ..models._bootstrap import (
     BootstrapLinearRegressor,
     _chunks,
@@ -22,6 +27,7 @@ from ..models._bootstrap import (
     _fit_linear_ensemble,
 )
 from ._base import BaseQueryStrategy, _is_committee, _shared_default
+from ._batch import information_density
 
 __all__ = ["LinearEGLQuery", "EMCMQuery", "egl_linear", "emcm"]
 
@@ -95,10 +101,22 @@ class _BaseLinearQuery(BaseQueryStrategy):
     _accept_sparse = True
     _accept_committee = True
 
-    def __init__(self, n_estimators=10, bootstrap=True, random_state=None):
+    def __init__(self, n_estimators=10, bootstrap=True, random_state=None,
+                 batch="top", density=0.0):
         self.n_estimators = n_estimators
         self.bootstrap = bootstrap
         self.random_state = random_state
+        self.batch = batch
+        self.density = density
+
+    def _score(self, context):
+        ensemble, coef, intercept = self._ensemble(context)
+        scores = self._utility(context.X_pool, ensemble, coef, intercept)
+        if self.density:
+            scores = scores * information_density(
+                context.X_pool, context.X_labelled
+            ) ** float(self.density)
+        return scores
 
     def _ensemble(self, context):
         """Validate the parameters; return ensemble, f_z's coef and intercept."""
@@ -106,6 +124,8 @@ class _BaseLinearQuery(BaseQueryStrategy):
         n_estimators = check_positive_int(self.n_estimators, "n_estimators")
         bootstrap = check_bool(self.bootstrap, "bootstrap")
         random_state = check_random_state_param(self.random_state)
+        self._batch_mode()
+        check_real(self.density, "density", low=0.0)
         X_pool, X_labelled = context.X_pool, context.X_labelled
         if X_pool.ndim != 2:
             raise ValueError(
@@ -171,7 +191,17 @@ class LinearEGLQuery(_BaseLinearQuery):
         least-squares ``f_z``) the score reduces to
         ``||x~||^2 * s^2 (1 + x~^T (X~^T X~)^{-1} x~)``.
     random_state : int, RandomState instance or None, default=None
-        Controls the resamples.
+        Controls the resamples (and the draws of ``batch="kmeans++"``).
+    batch : {"top", "diverse", "kmeans++"}, default="top"
+        How :meth:`select` spends a batch on the scores, in the space of the
+        final step's features: the top B (the default), or a batch-aware
+        choice (see :func:`~sk_eglpp.query.select_batch`).
+    density : float, default=0.0
+        Exponent ``beta`` of a representativeness weight: with ``beta > 0``
+        the utility is multiplied by ``information_density(x) ** beta`` (see
+        :func:`~sk_eglpp.query.information_density`), which discounts isolated
+        samples (outliers of skewed features). ``0`` is the plain utility.
+        Costs a pass over the pool-by-pool distances.
 
     Attributes
     ----------
@@ -236,9 +266,7 @@ class LinearEGLQuery(_BaseLinearQuery):
     (2,)
     """
 
-    def _score(self, context):
-        ensemble, coef, intercept = self._ensemble(context)
-        X = context.X_pool
+    def _utility(self, X, ensemble, coef, intercept):
         reference = np.asarray(X @ coef.T, dtype=np.float64) + intercept
         deviation, sq_norms = _expected_sq_deviation(ensemble, X, reference)
         return sq_norms * deviation.sum(axis=1)
@@ -265,7 +293,17 @@ class EMCMQuery(_BaseLinearQuery):
         learner is the least-squares fit on all labelled data (all scores are
         then zero for a least-squares ``f_z``).
     random_state : int, RandomState instance or None, default=None
-        Controls the resamples.
+        Controls the resamples (and the draws of ``batch="kmeans++"``).
+    batch : {"top", "diverse", "kmeans++"}, default="top"
+        How :meth:`select` spends a batch on the scores, in the space of the
+        final step's features: the top B (the default), or a batch-aware
+        choice (see :func:`~sk_eglpp.query.select_batch`).
+    density : float, default=0.0
+        Exponent ``beta`` of a representativeness weight: with ``beta > 0``
+        the utility is multiplied by ``information_density(x) ** beta`` (see
+        :func:`~sk_eglpp.query.information_density`), which discounts isolated
+        samples (outliers of skewed features). ``0`` is the plain utility.
+        Costs a pass over the pool-by-pool distances.
 
     Attributes
     ----------
@@ -301,9 +339,7 @@ class EMCMQuery(_BaseLinearQuery):
     (12,)
     """
 
-    def _score(self, context):
-        ensemble, coef, intercept = self._ensemble(context)
-        X = context.X_pool
+    def _utility(self, X, ensemble, coef, intercept):
         scores = np.empty(X.shape[0])
         for batch in _chunks(X.shape[0], ensemble):
             means, _, sq_norms = _ensemble_moments(
