@@ -42,8 +42,10 @@ EXTRAS_REQUIRE = {
     ],
     # joblib's "dask" backend on a dask.distributed cluster.
     "dask": ["dask[distributed]>=2023.1"],
-    # Benchmark-only: scikit-activeml's EMCM as the emcm / egl_linear baseline.
-    "bench": ["scikit-activeml"],
+    # Benchmark-only: scikit-activeml's EMCM as the emcm / egl_linear baseline,
+    # and statsmodels for the real regression data sets its wheel ships
+    # (benchmarks/real_data.py; nothing to download).
+    "bench": ["scikit-activeml", "statsmodels>=0.14"],
 }
 
 setup(
