@@ -211,7 +211,7 @@ def _resolve_strategy(strategy, n_jobs, device, random_state, verbose):
             f"{type(strategy).__name__} scores linear models; the keypoint "
             "regressor of an annotation round needs a strategy for neural "
             "networks (egl_pp, coreset, multipeak_entropy, learning_loss, "
-            "mc_dropout or random_query)."
+            "mc_dropout, greedy_sampling or random_query)."
         )
     params = strategy.get_params(deep=False)
     update = {}

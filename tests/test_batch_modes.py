@@ -250,6 +250,14 @@ def test_linear_density_weight(linear_problem):
     assert int(np.argmax(weighted)) != len(X_out) - 1
 
 
+def test_linear_numpy_scalar_density(linear_problem):
+    model, X_pool, X_lab, y_lab = linear_problem
+    kw = dict(X_labelled=X_lab, y_labelled=y_lab)
+    a = LinearEGLQuery(random_state=0, density=np.float32(2)).score(model, X_pool, **kw)
+    b = LinearEGLQuery(random_state=0, density=2.0).score(model, X_pool, **kw)
+    np.testing.assert_array_equal(a, b)
+
+
 def test_linear_sparse_pool_with_batch_modes(linear_problem):
     _, X_pool, X_lab, y_lab = linear_problem
     model = LinearRegression().fit(X_lab, y_lab)

@@ -13,6 +13,7 @@ from sk_eglpp import (
     CoreSetQuery,
     EGLPlusPlusQuery,
     EMCMQuery,
+    GreedySamplingQuery,
     LinearEGLQuery,
     MCDropoutQuery,
     MultiPeakEntropyQuery,
@@ -30,7 +31,16 @@ RANDOM_STATE_CASES = [
     ("random_state", 2**32, V, r"random_state must be an integer in \[0"),
 ]
 
+BATCH_CASES = [
+    ("batch", "greedy", V, r"batch must be one of \['top', 'diverse', 'kmeans\+\+'\]"),
+    ("batch", None, T, "batch must be one of .* got None"),
+]
+
 LINEAR_CASES = [
+    ("density", -0.5, V, r"density must be a finite number in \[0.0, inf\)"),
+    ("density", np.nan, V, "density must be a finite number"),
+    ("density", "1", T, "density must be a real number"),
+    *BATCH_CASES,
     ("n_estimators", 0, V, "n_estimators must be >= 1, got 0"),
     ("n_estimators", 2.5, T, "n_estimators must be an integer"),
     ("bootstrap", "yes", T, "bootstrap must be a bool"),
@@ -68,6 +78,7 @@ CASES = {
         ("device", 3.5, T, "device must be None, a torch.device or a device"),
         ("verbose", "yes", T, "verbose must be a bool or an integer >= 0"),
         ("verbose", -1, V, "verbose must be a bool or an integer >= 0, got -1"),
+        *BATCH_CASES,
         *RANDOM_STATE_CASES,
     ],
     LinearEGLQuery: LINEAR_CASES,
@@ -107,6 +118,13 @@ CASES = {
         *RANDOM_STATE_CASES,
     ],
     RandomQuery: RANDOM_STATE_CASES,
+    GreedySamplingQuery: [
+        ("mode", "xx", V, r"mode must be one of \['x', 'y', 'xy'\]"),
+        ("mode", 1, T, "mode must be one of"),
+        ("embedding", 3, T, "embedding must be None or a callable"),
+        ("chunk_size", 0, V, "chunk_size must be >= 1, got 0"),
+        ("chunk_size", 2.0, T, "chunk_size must be an integer"),
+    ],
 }
 
 PARAMS = [
