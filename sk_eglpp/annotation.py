@@ -289,11 +289,17 @@ def _model_files(net, folder):
     return files
 
 
-def _load_model(net, model_dir, in_channels, n_joints):
-    """Initialise ``net`` and load the saved parameters (weights only)."""
+def _load_model(net, model_dir, in_channels, n_joints, image_size):
+    """Initialise ``net`` and load the saved parameters (weights only).
+
+    The fitted attributes that ``fit`` sets besides the parameters are set
+    too, so that a loaded model scores like the trained one (EGL++ renders
+    its targets at ``heatmap_size_``).
+    """
     net.set_params(torch_load_kwargs={"weights_only": True})
     net.n_joints_, net.in_channels_ = n_joints, in_channels
     net.initialize()
+    net.heatmap_size_ = net._heatmap_size((image_size, image_size))
     try:
         net.load_params(**_model_files(net, model_dir))
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds
@@ -686,7 +692,7 @@ def select_for_annotation(
     if model_dir.is_dir() and (model_dir / "model.json").is_file():
         info = json.loads((model_dir / "model.json").read_text("utf-8"))
         if info.get("fingerprint") == model_fingerprint:
-            net = _load_model(net, model_dir, in_channels, n_joints)
+            net = _load_model(net, model_dir, in_channels, n_joints, image_size)
             resumed = True
     if not resumed:
         callbacks = list(net.callbacks or [])
@@ -694,7 +700,8 @@ def select_for_annotation(
             net.set_params(callbacks=[*callbacks, ("progress", _EpochBar(max_epochs))])
         if previous_model is not None:
             net.set_params(warm_start=True)
-            net = _load_model(net, previous_model, in_channels, n_joints)
+            net = _load_model(net, previous_model, in_channels, n_joints,
+                              image_size)
         with _interrupts() as interrupts:
             net.fit(X_lab, y_lab)
             # skorch's fit returns early on Ctrl-C: never save a model cut short

@@ -349,6 +349,12 @@ def _add_annotation_commands(commands):
     sel.add_argument("--strategy", default="egl_pp",
                      help="query strategy (default: egl_pp); one of "
                      f"{', '.join(NETWORK_STRATEGIES)}")
+    sel.add_argument("--batch", choices=["top", "diverse", "kmeans++"],
+                     default="top",
+                     help="how egl_pp spends the budget: its top scores (default, "
+                     "the paper's), or a batch-aware choice that avoids "
+                     "near-identical images (diverse; kmeans++, random with "
+                     "--seed); see the user guide, 'Spending a batch'")
     sel.add_argument("--unannotated", type=Path, default=None,
                      help="text file listing the unannotated images to choose "
                      "from, one file name per line (default: every image file "
@@ -886,6 +892,19 @@ def _select(args, parser):
     from .annotation import select_for_annotation
 
     _check_device(args.device, parser)  # the rest is checked by the library
+    strategy, how = args.strategy, args.strategy
+    if args.batch != "top":
+        from .query import STRATEGIES, get_strategy
+
+        if strategy in STRATEGIES:  # unknown names: the library's message
+            strategy = get_strategy(strategy)
+            if "batch" not in strategy.get_params():
+                parser.error(
+                    f"--batch {args.batch} applies to strategies that rank "
+                    f"scores (egl_pp), not to {args.strategy}"
+                )
+            strategy.set_params(batch=args.batch)
+            how = f"{args.strategy} (batch {args.batch})"
     start = time.perf_counter()
     selection = select_for_annotation(
         args.images_dir,
@@ -893,7 +912,7 @@ def _select(args, parser):
         budget=args.budget,
         output_dir=args.output_dir,
         unannotated=args.unannotated,
-        strategy=args.strategy,
+        strategy=strategy,
         previous=args.model,
         image_size=args.image_size,
         as_gray=args.gray,
@@ -907,7 +926,7 @@ def _select(args, parser):
     )
     elapsed = time.perf_counter() - start
     print(
-        f"sk-eglpp select: {len(selection)} images selected with {args.strategy} "
+        f"sk-eglpp select: {len(selection)} images selected with {how} "
         f"by a model trained on {selection.n_trained_on} annotated images "
         f"({elapsed:.0f} s)"
     )

@@ -137,6 +137,42 @@ def test_ranking_and_pre_annotations_match_the_strategy(demo, tmp_path):
     assert "AnnotationSelection: 6 images, model trained on 30" in repr(selection)
 
 
+@pytest.mark.filterwarnings("ignore:perplexity=20 is not well below")
+def test_batch_mode_through_the_cli_and_the_library(demo, tmp_path, capsys):
+    _, files = demo
+    out = tmp_path / "r"
+    assert main(_select_args(files, out, "--batch", "diverse")) == 0
+    assert "8 images selected with egl_pp (batch diverse)" in capsys.readouterr().out
+    picked = [r["file_name"] for r in _rows(out / "selection.csv")]
+    # the library with the same strategy object reuses the round's model
+    strategy = EGLPlusPlusQuery(batch="diverse")
+    selection = select_for_annotation(
+        files["images"], files["annotations"], budget=8, image_size=SIZE,
+        as_gray=True, max_epochs=EPOCHS, strategy=strategy, output_dir=out,
+        overwrite=True, verbose=0,
+    )
+    assert selection.file_name.tolist() == picked
+    X_lab, y_lab, _ = load_coco_keypoints(files["annotations"], files["images"],
+                                          image_size=SIZE, as_gray=True)
+    gt = json.loads(files["ground_truth"].read_text())
+    pool = sorted(i["file_name"] for i in gt["images"])
+    X_pool = np.stack([
+        _read_image(files["images"] / name, "test", True).transpose(2, 0, 1)
+        for name in pool
+    ])
+    idx = EGLPlusPlusQuery(batch="diverse").select(
+        selection.estimator, X_pool, 8, X_labelled=X_lab, y_labelled=y_lab
+    )
+    assert picked == [pool[i] for i in idx]
+    # batch modes are for the score-ranking strategies only
+    with pytest.raises(SystemExit) as exc:
+        main(_select_args(files, tmp_path / "c", "--batch", "kmeans++",
+                          "--strategy", "coreset"))
+    assert exc.value.code == 2
+    assert "--batch kmeans++ applies to strategies that rank scores (egl_pp), not " \
+        "to coreset" in capsys.readouterr().err
+
+
 def test_rerun_resumes_from_the_saved_model(demo, tmp_path, monkeypatch):
     _, files = demo
     out = tmp_path / "r"
