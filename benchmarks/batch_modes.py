@@ -3,8 +3,8 @@
 Run from the repository root (one process per budget; they can run side by
 side, one per core)::
 
-    OMP_NUM_THREADS=1 python -m benchmarks.batch_modes --budget 200
-    OMP_NUM_THREADS=1 python -m benchmarks.batch_modes --budget 50
+    OMP_NUM_THREADS=1 python -m benchmarks.batch_modes --budget 200 [--runs 5]
+    OMP_NUM_THREADS=1 python -m benchmarks.batch_modes --budget 50 [--runs 5]
 
 The data, network, base models, seeds and protocol are those of
 ``sk-eglpp simulate --preset benchmark`` (400 random initial images, 3 cycles,
@@ -81,7 +81,10 @@ def main(argv=None):
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--output-dir", type=Path, default=Path("benchmark_batch"))
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--runs", type=int, default=None,
+                        help="runs to compute or report (default: the preset's 5)")
+    parser.add_argument("--n-jobs", type=int, default=None,
+                        help="runs computed in parallel (joblib)")
     args = parser.parse_args(argv)
     overrides = {"budget": args.budget}
     if args.runs is not None:
@@ -93,7 +96,8 @@ def main(argv=None):
     out = args.output_dir / f"B{args.budget}"
     out.mkdir(parents=True, exist_ok=True)
     results = simulate(
-        **problem, output_dir=out / "state", random_state=args.seed, verbose=1
+        **problem, output_dir=out / "state", random_state=args.seed,
+        n_jobs=args.n_jobs, verbose=1,
     )
     parts = [
         f"budget {args.budget} per cycle",

@@ -250,6 +250,20 @@ def test_linear_density_weight(linear_problem):
     assert int(np.argmax(weighted)) != len(X_out) - 1
 
 
+def test_linear_batch_modes_without_a_labelled_set(linear_problem):
+    # a fitted BootstrapLinearRegressor needs no labelled set: the scale of
+    # "diverse" then comes from the pool itself
+    from sk_eglpp.models import BootstrapLinearRegressor
+
+    _, X_pool, X_lab, y_lab = linear_problem
+    model = BootstrapLinearRegressor(n_estimators=4, random_state=0).fit(X_lab, y_lab)
+    scores = LinearEGLQuery().score(model, X_pool)
+    for mode in ("diverse", "kmeans++"):
+        idx = LinearEGLQuery(batch=mode, random_state=5).select(model, X_pool, 6)
+        expected, _ = select_batch(scores, X_pool, 6, mode=mode, random_state=5)
+        np.testing.assert_array_equal(idx, expected)
+
+
 def test_linear_numpy_scalar_density(linear_problem):
     model, X_pool, X_lab, y_lab = linear_problem
     kw = dict(X_labelled=X_lab, y_labelled=y_lab)
