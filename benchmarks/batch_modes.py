@@ -16,7 +16,8 @@ budget per cycle given by ``--budget``. The strategies are EGL++ with
 command (the state is in ``--output-dir/B<budget>/state``).
 
 Writes to ``--output-dir/B<budget>/``: ``table.txt`` (PCK@0.2, Table-1
-layout, and the fidelity precision), ``spread.txt`` (distinct synthetic
+layout, and the fidelity precision), ``results.csv`` (every cycle's row),
+``spread.txt`` (distinct synthetic
 sequences per batch, mean +- std over runs, and the largest share of one
 batch taken from a single sequence), ``selection_map.png`` (run 0) and
 ``learning_curves.png``.
@@ -109,6 +110,7 @@ def main(argv=None):
     spread, _ = spread_table(results, np.asarray(sequences))
     (out / "table.txt").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
     (out / "spread.txt").write_text(spread + "\n", encoding="utf-8")
+    results.to_csv(out / "results.csv")
     print("\n\n".join(parts + [spread]))
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
