@@ -17,10 +17,9 @@ command (the state is in ``--output-dir/B<budget>/state``).
 
 Writes to ``--output-dir/B<budget>/``: ``table.txt`` (PCK@0.2, Table-1
 layout, and the fidelity precision), ``results.csv`` (every cycle's row),
-``spread.txt`` (distinct synthetic
-sequences per batch, mean +- std over runs, and the largest share of one
-batch taken from a single sequence), ``selection_map.png`` (run 0) and
-``learning_curves.png``.
+``spread.txt`` (distinct synthetic sequences per batch, mean +- std over
+runs, and the largest share of one batch taken from a single sequence),
+``selection_map.png`` (run 0) and ``learning_curves.png``.
 """
 
 import argparse

@@ -50,6 +50,19 @@ def _select_args(files, out, *extra):
             "--gray", "--epochs", str(EPOCHS), "--no-progress"]
 
 
+def _labelled_and_pool(files):
+    """The annotated images and the pool (file names, images), read independently."""
+    X_lab, y_lab, _ = load_coco_keypoints(files["annotations"], files["images"],
+                                          image_size=SIZE, as_gray=True)
+    gt = json.loads(files["ground_truth"].read_text())
+    pool = sorted(i["file_name"] for i in gt["images"])
+    X_pool = np.stack([
+        _read_image(files["images"] / name, "test", True).transpose(2, 0, 1)
+        for name in pool
+    ])
+    return X_lab, y_lab, pool, X_pool
+
+
 # the default EGL++ lowers its perplexity for the few labelled images, and says so
 @pytest.mark.filterwarnings("ignore:perplexity=20 is not well below")
 def test_two_rounds_through_the_cli(demo, tmp_path, capsys):
@@ -110,14 +123,7 @@ def test_ranking_and_pre_annotations_match_the_strategy(demo, tmp_path):
         as_gray=True, max_epochs=EPOCHS, strategy=strategy, pre_annotate=True,
         output_dir=tmp_path / "r", verbose=0,
     )
-    X_lab, y_lab, _ = load_coco_keypoints(files["annotations"], files["images"],
-                                          image_size=SIZE, as_gray=True)
-    gt = json.loads(files["ground_truth"].read_text())
-    pool = sorted(i["file_name"] for i in gt["images"])
-    X_pool = np.stack([
-        _read_image(files["images"] / name, "test", True).transpose(2, 0, 1)
-        for name in pool
-    ])
+    X_lab, y_lab, pool, X_pool = _labelled_and_pool(files)
     scores = strategy.score(selection.estimator, X_pool, X_labelled=X_lab,
                             y_labelled=y_lab)
     top = np.argsort(-scores, kind="stable")[:6]
@@ -152,18 +158,17 @@ def test_batch_mode_through_the_cli_and_the_library(demo, tmp_path, capsys):
         overwrite=True, verbose=0,
     )
     assert selection.file_name.tolist() == picked
-    X_lab, y_lab, _ = load_coco_keypoints(files["annotations"], files["images"],
-                                          image_size=SIZE, as_gray=True)
-    gt = json.loads(files["ground_truth"].read_text())
-    pool = sorted(i["file_name"] for i in gt["images"])
-    X_pool = np.stack([
-        _read_image(files["images"] / name, "test", True).transpose(2, 0, 1)
-        for name in pool
-    ])
+    X_lab, y_lab, pool, X_pool = _labelled_and_pool(files)
     idx = EGLPlusPlusQuery(batch="diverse").select(
         selection.estimator, X_pool, 8, X_labelled=X_lab, y_labelled=y_lab
     )
     assert picked == [pool[i] for i in idx]
+    from sk_eglpp.cli import build_parser
+    from sk_eglpp.query import BATCH_MODES
+
+    select = build_parser()._subparsers._group_actions[0].choices["select"]
+    batch = next(a for a in select._actions if a.dest == "batch")
+    assert tuple(batch.choices) == BATCH_MODES
     # batch modes are for the score-ranking strategies only
     with pytest.raises(SystemExit) as exc:
         main(_select_args(files, tmp_path / "c", "--batch", "kmeans++",
