@@ -22,6 +22,7 @@ __all__ = [
     "check_random_state_param",
     "check_device",
     "top_indices",
+    "top_k_rows",
     "check_keypoints",
 ]
 
@@ -433,16 +434,47 @@ def top_indices(scores, n_instances):
             f"scores must be finite to rank them, got {np.sum(~np.isfinite(scores))} "
             "non-finite values."
         )
-    if n_instances < scores.shape[0]:
-        # argpartition keeps this O(n) for large pools; a stable sort of the
-        # candidates then orders them (ties: lower index first).
-        kth = scores.shape[0] - n_instances
-        threshold = np.partition(scores, kth)[kth]
-        candidates = np.flatnonzero(scores >= threshold)
-    else:
-        candidates = np.arange(scores.shape[0])
-    order = np.argsort(-scores[candidates], kind="stable")
-    return candidates[order][:n_instances]
+    return top_k_rows(scores[None, :], n_instances)[0]
+
+
+def top_k_rows(values, k):
+    """Column indices of the ``k`` largest entries of every row, largest first.
+
+    The one top-k rule of the package (strategies' top-B, EGL++'s top-K
+    neighbours): ties are broken by the lower index. It runs in ``O(n_cols)``
+    per row plus a sort of the ``k`` chosen entries.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_rows, n_cols)
+        Finite values.
+    k : int
+        In ``[1, n_cols]`` (not checked here).
+
+    Returns
+    -------
+    indices : ndarray of shape (n_rows, k)
+
+    Examples
+    --------
+    >>> top_k_rows(np.array([[0.1, 0.5, 0.5, 0.2], [3.0, 1.0, 3.0, 3.0]]), 2)
+    array([[1, 2],
+           [0, 2]])
+    """
+    n_rows, n_cols = values.shape
+    if k == n_cols:
+        return np.argsort(-values, axis=1, kind="stable")
+    # Threshold = k-th largest value; take everything above it, then the
+    # lowest-index entries equal to it until k are chosen.
+    kth = np.partition(values, n_cols - k, axis=1)[:, n_cols - k]
+    above = values > kth[:, None]
+    equal = values == kth[:, None]
+    needed = k - above.sum(axis=1)
+    take_equal = equal & (np.cumsum(equal, axis=1) <= needed[:, None])
+    chosen = np.nonzero(above | take_equal)[1].reshape(n_rows, k)
+    order = np.argsort(-np.take_along_axis(values, chosen, axis=1), axis=1,
+                       kind="stable")
+    return np.take_along_axis(chosen, order, axis=1)
 
 
 def as_float_array(a, name, what="numbers"):

@@ -47,6 +47,14 @@ import torch.nn.functional as F
 from joblib import Parallel, delayed, effective_n_jobs
 from torch import nn
 
+from ._param_validation import (
+    POSITIVE_INT,
+    VERBOSE,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+
 __all__ = ["expected_gradient_norms", "squared_gradient_norms"]
 
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
@@ -56,6 +64,14 @@ _FAST_TYPES = _CONV + _CONV_TRANSPOSE + _LINEAR
 _PARAMETER_KEYWORDS = ("default", "all", "last")
 _METHODS = ("exact", "lowrank")
 _REDUCTIONS = ("sum", "mean")
+_CONSTRAINTS = {
+    "batch_size": [POSITIVE_INT],
+    "n_jobs": ["n_jobs", None],
+    "method": [StrOptions(_METHODS)],
+    "energy": [Interval(numbers.Real, 0, 1, closed="right")],
+    "reduction": [StrOptions(_REDUCTIONS)],
+    "verbose": VERBOSE,
+}
 # Most elements of output gradients kept at once (all layers, all targets of a
 # batch); more targets than this allows are back-propagated in several passes
 # over the same graph.
@@ -127,16 +143,6 @@ def _select_parameters(module, parameters):
             f"{type(module).__name__}."
         )
     return selected
-
-
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer, got {value!r} ({type(value).__name__})."
-        )
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}.")
-    return int(value)
 
 
 def _as_tensor(X, name, dtype):
@@ -807,10 +813,15 @@ def _compute(
     energy,
     reduction,
     verbose,
+    caller,
 ):
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}.")
+    validate_params(
+        dict(batch_size=batch_size, n_jobs=n_jobs, reduction=reduction,
+             verbose=verbose),
+        _CONSTRAINTS,
+        caller,
+    )
+    batch_size, verbose = int(batch_size), int(verbose)
     X, target_bank, idx, weight_bank, device = _check_inputs(
         module, X, target_bank, neighbor_indices, weight_bank, device
     )
@@ -941,8 +952,9 @@ def squared_gradient_norms(
     reduction : {"sum", "mean"}, default="sum"
         ``"mean"`` divides the loss by the number of outputs times the number
         of elements of one output (the norms by its square).
-    verbose : bool, default=False
-        Show a progress bar (tqdm).
+    verbose : int, default=False
+        0 (or ``False``) is silent; 1 or more (or ``True``) shows a progress
+        bar (tqdm).
 
     Returns
     -------
@@ -1024,6 +1036,7 @@ def squared_gradient_norms(
         energy=1.0,
         reduction=reduction,
         verbose=verbose,
+        caller="squared_gradient_norms",
     )
 
 
@@ -1102,14 +1115,9 @@ def expected_gradient_norms(
     ...                         method="lowrank")
     array([6.])
     """
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
-    if (
-        isinstance(energy, bool)
-        or not isinstance(energy, numbers.Real)
-        or not 0.0 < energy <= 1.0
-    ):
-        raise ValueError(f"energy must be in (0, 1], got {energy!r}.")
+    validate_params(
+        dict(method=method, energy=energy), _CONSTRAINTS, "expected_gradient_norms"
+    )
     if probabilities is None:
         raise ValueError("probabilities must be an array of shape (n_samples, K).")
     common = dict(
@@ -1141,6 +1149,7 @@ def expected_gradient_norms(
         probabilities,
         method=method,
         energy=float(energy),
+        caller="expected_gradient_norms",
         **common,
     )
     return scores[:, 0]

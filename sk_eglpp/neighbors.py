@@ -19,11 +19,13 @@ is vectorised over a whole chunk.
 """
 
 import warnings
+from numbers import Real
 
 import numpy as np
 from sklearn.utils.validation import check_array
 
-from ._validation import check_bool, check_positive_int, check_real
+from ._param_validation import POSITIVE_INT, Interval, validate_params
+from ._validation import top_k_rows
 
 __all__ = ["conditional_probabilities", "top_k_neighbors"]
 
@@ -93,11 +95,22 @@ def _check_embeddings(H_query, H_ref):
     return H_query, H_ref
 
 
-def _check_params(perplexity, chunk_size, tol, max_iter, n_ref):
-    perplexity = check_real(perplexity, "perplexity", low=0.0, low_open=True)
-    chunk_size = check_positive_int(chunk_size, "chunk_size")
-    tol = check_real(tol, "tol", low=0.0, low_open=True)
-    max_iter = check_positive_int(max_iter, "max_iter")
+_CONSTRAINTS = {
+    "n_neighbors": [POSITIVE_INT],
+    "perplexity": [Interval(Real, 0, None, closed="neither")],
+    "chunk_size": [POSITIVE_INT],
+    "renormalize": ["boolean"],
+    "tol": [Interval(Real, 0, None, closed="neither")],
+    "max_iter": [POSITIVE_INT],
+}
+
+
+def _check_params(params, n_ref, caller):
+    """Validate ``params``; ``(perplexity, chunk_size, tol, max_iter)``."""
+    validate_params(params, _CONSTRAINTS, caller)
+    perplexity = float(params["perplexity"])
+    chunk_size, tol = int(params["chunk_size"]), float(params["tol"])
+    max_iter = int(params["max_iter"])
     if perplexity > n_ref:
         warnings.warn(
             f"perplexity={perplexity} is larger than the number of reference "
@@ -343,7 +356,10 @@ def conditional_probabilities(
     """
     H_query, H_ref = _check_embeddings(H_query, H_ref)
     perplexity, chunk_size, tol, max_iter = _check_params(
-        perplexity, chunk_size, tol, max_iter, H_ref.shape[0]
+        dict(perplexity=perplexity, chunk_size=chunk_size, tol=tol,
+             max_iter=max_iter),
+        H_ref.shape[0],
+        "conditional_probabilities",
     )
     P = np.empty((H_query.shape[0], H_ref.shape[0]))
     for start, stop, P_chunk in _iter_chunks(
@@ -351,25 +367,6 @@ def conditional_probabilities(
     ):
         P[start:stop] = P_chunk
     return P
-
-
-def _top_k_rows(P, n_neighbors):
-    """Indices of the K largest entries of every row, ties by lower index."""
-    n_rows, n_cols = P.shape
-    if n_neighbors == n_cols:
-        order = np.argsort(-P, axis=1, kind="stable")
-        return order
-    # Threshold = K-th largest value; take everything above it, then the
-    # lowest-index entries equal to it until K are chosen.
-    kth = np.partition(P, n_cols - n_neighbors, axis=1)[:, n_cols - n_neighbors]
-    above = P > kth[:, None]
-    equal = P == kth[:, None]
-    needed = n_neighbors - above.sum(axis=1)
-    take_equal = equal & (np.cumsum(equal, axis=1) <= needed[:, None])
-    chosen = np.nonzero(above | take_equal)[1].reshape(n_rows, n_neighbors)
-    values = np.take_along_axis(P, chosen, axis=1)
-    order = np.argsort(-values, axis=1, kind="stable")
-    return np.take_along_axis(chosen, order, axis=1)
 
 
 def top_k_neighbors(
@@ -440,20 +437,25 @@ def top_k_neighbors(
     """
     H_query, H_ref = _check_embeddings(H_query, H_ref)
     n_ref = H_ref.shape[0]
-    n_neighbors = check_positive_int(n_neighbors, "n_neighbors")
-    if n_neighbors > n_ref:
-        raise ValueError(f"n_neighbors must be in [1, {n_ref}], got {n_neighbors}.")
-    renormalize = check_bool(renormalize, "renormalize")
     perplexity, chunk_size, tol, max_iter = _check_params(
-        perplexity, chunk_size, tol, max_iter, n_ref
+        dict(n_neighbors=n_neighbors, perplexity=perplexity, chunk_size=chunk_size,
+             renormalize=renormalize, tol=tol, max_iter=max_iter),
+        n_ref,
+        "top_k_neighbors",
     )
+    n_neighbors = int(n_neighbors)
+    if n_neighbors > n_ref:
+        raise ValueError(
+            f"top_k_neighbors: n_neighbors must be in [1, {n_ref}], got "
+            f"{n_neighbors} (H_ref has {n_ref} samples)."
+        )
     n_query = H_query.shape[0]
     indices = np.empty((n_query, n_neighbors), dtype=np.int64)
     probabilities = np.empty((n_query, n_neighbors))
     for start, stop, P in _iter_chunks(
         H_query, H_ref, perplexity, chunk_size, tol, max_iter
     ):
-        idx = _top_k_rows(P, n_neighbors)
+        idx = top_k_rows(P, n_neighbors)
         indices[start:stop] = idx
         probabilities[start:stop] = np.take_along_axis(P, idx, axis=1)
     if renormalize:

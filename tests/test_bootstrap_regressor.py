@@ -205,15 +205,17 @@ def test_exported():
 @pytest.mark.parametrize(
     "params, error, match",
     [
-        ({"n_estimators": 0}, ValueError, "n_estimators must be >= 1, got 0"),
-        ({"n_estimators": 2.5}, TypeError, "n_estimators must be an integer"),
+        ({"n_estimators": 0}, ValueError, r"n_estimators must be an int in \[1, inf"),
+        ({"n_estimators": 2.5}, TypeError, r"n_estimators must be an int .* 2.5"),
         ({"bootstrap": "yes"}, TypeError, "bootstrap must be a bool, got 'yes'"),
         ({"estimator": KMeans()}, TypeError, "estimator must be a scikit-learn"),
+        ({"estimator": LinearRegression}, TypeError, "estimator must be a scikit"),
+        ({"random_state": -1}, ValueError, r"random_state must be an int in \[0"),
     ],
 )
 def test_bad_parameters(rng, params, error, match):
     X, y = rng.normal(size=(10, 2)), rng.normal(size=10)
-    with pytest.raises(error, match=match):
+    with pytest.raises(error, match=f"^BootstrapLinearRegressor: {match}"):
         BootstrapLinearRegressor(**params).fit(X, y)
 
 

@@ -431,8 +431,16 @@ def test_bad_inputs(mlp_problem):
         squared_gradient_norms(module, X, bank, idx, weight_bank=torch.ones(2, 2))
     with pytest.raises(ValueError, match="does not broadcast"):
         squared_gradient_norms(module, X, bank, idx, weight_bank=torch.ones(6, 3))
-    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+    with pytest.raises(
+        ValueError, match=r"^squared_gradient_norms: batch_size must be an int in"
+    ):
         squared_gradient_norms(module, X, bank, idx, batch_size=0)
+    with pytest.raises(TypeError, match="batch_size must be an int .* got 2.0"):
+        squared_gradient_norms(module, X, bank, idx, batch_size=2.0)
+    with pytest.raises(TypeError, match="reduction must be one of .* got None"):
+        squared_gradient_norms(module, X, bank, idx, reduction=None)
+    with pytest.raises(ValueError, match="n_jobs must be a non-zero int"):
+        squared_gradient_norms(module, X, bank, idx, n_jobs=0)
     with pytest.raises(ValueError, match="method must be 'exact'"):
         squared_gradient_norms(module, X, bank, idx, method="lowrank")
     with pytest.raises(ValueError, match="reduction must be one of"):
@@ -440,8 +448,15 @@ def test_bad_inputs(mlp_problem):
     q = np.ones(idx.shape)
     with pytest.raises(ValueError, match="method must be one of"):
         expected_gradient_norms(module, X, bank, idx, q, method="fast")
-    with pytest.raises(ValueError, match=r"energy must be in \(0, 1\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"^expected_gradient_norms: energy must be a finite real number in "
+        r"\(0, 1\], got 0",
+    ):
         expected_gradient_norms(module, X, bank, idx, q, method="lowrank", energy=0)
+    with pytest.raises(TypeError, match="energy must be a finite real number"):
+        expected_gradient_norms(module, X, bank, idx, q, method="lowrank",
+                                energy="high")
     with pytest.raises(ValueError, match="probabilities must have the shape"):
         expected_gradient_norms(module, X, bank, idx, q[:, :2])
     with pytest.raises(ValueError, match="non-negative"):

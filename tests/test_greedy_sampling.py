@@ -133,7 +133,7 @@ def test_output_modes_need_the_labelled_set(mode, problem):
     [
         ({"mode": "z"}, ValueError, "mode must be one of"),
         ({"chunk_size": 0}, ValueError, "chunk_size"),
-        ({"embedding": "pca"}, TypeError, "embedding must be None or a callable"),
+        ({"embedding": "pca"}, TypeError, "embedding must be a callable or None"),
     ],
 )
 def test_bad_parameters(params, error, match, problem):

@@ -131,3 +131,15 @@ def test_errors():
         heatmaps_to_keypoints(np.full((1, 1, 2, 2), np.nan))
     with pytest.raises(TypeError, match="stride must be a positive number"):
         heatmaps_to_keypoints(np.zeros((1, 1, 2, 2)), stride=None)
+
+
+def test_heatmap_peaks_import_paths_and_checks():
+    import sk_eglpp.query._multipeak as multipeak
+    from sk_eglpp.datasets import heatmap_peaks
+    from sk_eglpp.datasets._heatmaps import heatmap_peaks as direct
+
+    assert heatmap_peaks is direct is multipeak.heatmap_peaks
+    with pytest.raises(ValueError, match=r"^heatmap_peaks: min_distance must be an"):
+        heatmap_peaks(np.zeros((1, 4, 4)), min_distance=0)
+    with pytest.raises(TypeError, match=r"^heatmap_peaks: threshold_abs must be"):
+        heatmap_peaks(np.zeros((1, 4, 4)), threshold_abs="high")

@@ -197,9 +197,9 @@ def test_bad_inputs(fitted_net, data):
     with pytest.raises(ValueError, match="have p=0"):
         MCDropoutQuery().score(zero, X)
     assert np.all(MCDropoutQuery(n_samples=2, dropout=0.0).score(zero, X) == 0)
-    with pytest.raises(ValueError, match=r"dropout must be a finite number in \[0"):
+    with pytest.raises(ValueError, match=r"dropout must be .* in \[0, 1\)"):
         MCDropoutQuery(dropout=1.0).score(fitted_net, X)
-    with pytest.raises(ValueError, match="n_samples must be >= 2, got 1"):
+    with pytest.raises(ValueError, match=r"n_samples must be an int in \[2,"):
         MCDropoutQuery(n_samples=1).score(fitted_net, X)
     with pytest.raises(ValueError, match="output must be one of"):
         MCDropoutQuery(output="logits").score(fitted_net, X)

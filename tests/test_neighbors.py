@@ -162,16 +162,20 @@ def test_bad_inputs(rng):
         conditional_probabilities(H_query * np.nan, H_ref)
     with pytest.raises(ValueError, match="infinity"):
         top_k_neighbors(H_query, np.where(np.eye(6, 3) > 0, np.inf, H_ref), 2)
-    positive = r"must be a finite number in \(0.0, inf\)"
-    with pytest.raises(ValueError, match="perplexity " + positive):
+    positive = r"must be a finite real number in \(0, inf\)"
+    with pytest.raises(
+        ValueError, match="^conditional_probabilities: perplexity " + positive
+    ):
         conditional_probabilities(H_query, H_ref, perplexity=0)
     with pytest.raises(ValueError, match=r"n_neighbors must be in \[1, 6\], got 7"):
         top_k_neighbors(H_query, H_ref, 7)
-    with pytest.raises(ValueError, match=r"n_neighbors must be >= 1, got 0"):
+    with pytest.raises(
+        ValueError, match=r"^top_k_neighbors: n_neighbors must be an int in \[1, inf"
+    ):
         top_k_neighbors(H_query, H_ref, 0)
-    with pytest.raises(TypeError, match="n_neighbors must be an integer"):
+    with pytest.raises(TypeError, match="n_neighbors must be an int .* got 2.0"):
         top_k_neighbors(H_query, H_ref, 2.0)
-    with pytest.raises(ValueError, match="chunk_size must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"chunk_size must be an int .* got 0"):
         conditional_probabilities(H_query, H_ref, chunk_size=0)
     with pytest.raises(ValueError, match="tol " + positive + ", got -1.0"):
         conditional_probabilities(H_query, H_ref, tol=-1.0)
@@ -203,7 +207,22 @@ def test_extreme_scales_equal_the_unscaled_result(rng, scale):
 
 def test_parameter_types_raise_type_errors(rng):
     H_query, H_ref = rng.normal(size=(4, 3)), rng.normal(size=(6, 3))
-    with pytest.raises(TypeError, match="perplexity must be a real number"):
+    with pytest.raises(TypeError, match="perplexity must be a finite real number"):
         conditional_probabilities(H_query, H_ref, perplexity="5")
-    with pytest.raises(TypeError, match="tol must be a real number"):
+    with pytest.raises(TypeError, match="tol must be a finite real number"):
         top_k_neighbors(H_query, H_ref, 2, tol=None)
+
+
+def test_one_top_k_rule_for_rows_and_for_a_selection(rng):
+    """top_k_rows (EGL++'s neighbours) and top_indices (a strategy's top-B) are
+    one rule: the k largest, ties to the lower index, against a brute force."""
+    from sk_eglpp._validation import top_indices, top_k_rows
+
+    values = rng.integers(0, 4, size=(50, 12)).astype(float)  # many ties
+    for k in (1, 5, 12):
+        expected = np.array(
+            [sorted(range(12), key=lambda j, r=row: (-r[j], j))[:k] for row in values]
+        )
+        np.testing.assert_array_equal(top_k_rows(values, k), expected)
+        for row, exp in zip(values, expected, strict=True):
+            np.testing.assert_array_equal(top_indices(row, k), exp)

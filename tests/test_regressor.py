@@ -352,10 +352,18 @@ def test_errors(tiny_data):
         net.fit(X, None)
     with pytest.raises(ValueError, match=r"module predicts 5 heatmaps"):
         HourglassRegressor(module__n_joints=5, **TINY).fit(X, y)
-    with pytest.raises(ValueError, match="sigma must be > 0"):
+    with pytest.raises(
+        ValueError, match=r"^HourglassRegressor: sigma must be .* in \(0, inf\)"
+    ):
         HourglassRegressor(sigma=0.0, **TINY).fit(X, y)
-    with pytest.raises(ValueError, match="loss_prediction_stop_epoch must be None"):
+    with pytest.raises(ValueError, match="loss_prediction_stop_epoch must be an int"):
         HourglassRegressor(loss_prediction_stop_epoch=-1, **TINY).fit(X, y)
+    with pytest.raises(TypeError, match="loss_prediction_stop_epoch must be an int"):
+        HourglassRegressor(loss_prediction_stop_epoch=1.5, **TINY).fit(X, y)
+    with pytest.raises(TypeError, match="^HourglassRegressor: loss_prediction must"):
+        HourglassRegressor(loss_prediction="yes", **TINY).fit(X, y)
+    with pytest.raises(TypeError, match="HourglassRegressor: random_state must"):
+        HourglassRegressor(**{**TINY, "random_state": "seed"}).fit(X, y)
     with pytest.raises(TypeError, match="Sparse data is not supported"):
         import scipy.sparse as sp
 

@@ -723,8 +723,8 @@ def test_non_finite_sigma_is_rejected(images, sigma):
     X, y = images
     with pytest.raises(ValueError, match="sigma must be > 0 and finite, got"):
         keypoints_to_heatmaps([[1.0, 1.0]], 4, sigma=sigma)
-    with pytest.raises(ValueError, match="sigma must be finite, got"):
+    with pytest.raises(ValueError, match="sigma must be a finite real number"):
         tiny_net(sigma=sigma).fit(X[:4], y[:4])
     for name in ("loss_prediction_margin", "loss_prediction_weight"):
-        with pytest.raises(ValueError, match=f"{name} must be finite, got"):
+        with pytest.raises(ValueError, match=f"{name} must be a finite real"):
             tiny_net(**{name: sigma}).fit(X[:4], y[:4])

@@ -14,6 +14,7 @@ from sk_eglpp import (
     EGLPlusPlusQuery,
     EMCMQuery,
     GreedySamplingQuery,
+    LearningLossQuery,
     LinearEGLQuery,
     MCDropoutQuery,
     MultiPeakEntropyQuery,
@@ -22,113 +23,135 @@ from sk_eglpp import (
 
 T, V = TypeError, ValueError
 
+# Every expected message is prefixed with "<ClassName>: " (see PARAMS); the rule
+# is TypeError for a value of none of the allowed types, ValueError for a value
+# of an allowed type outside the allowed values.
+SEED = r"random_state must be an int in \[0, 2\*\*32 - 1\], a numpy RandomState or None"
 RANDOM_STATE_CASES = [
-    ("random_state", "seed", T, "random_state must be None, an int or a numpy"),
-    ("random_state", 1.5, T, "random_state must be None, an int"),
-    ("random_state", True, T, "random_state must be None, an int"),
-    ("random_state", np.random.default_rng(0), T, "Generator is not supported"),
-    ("random_state", -1, V, r"random_state must be an integer in \[0, 2\*\*32 - 1\]"),
-    ("random_state", 2**32, V, r"random_state must be an integer in \[0"),
+    ("random_state", "seed", T, SEED + ", got 'seed' \\(str\\)"),
+    ("random_state", 1.5, T, SEED + r", got 1.5 \(float\)"),
+    ("random_state", True, T, SEED + r", got True \(bool\)"),
+    ("random_state", np.random.default_rng(0), T,
+     SEED + r" \(a numpy Generator is not supported"),
+    ("random_state", -1, V, SEED + r", got -1 \(int\)"),
+    ("random_state", 2**32, V, SEED + ", got 4294967296"),
 ]
 
+BATCH = r"batch must be one of \['top', 'diverse', 'kmeans\+\+'\]"
 BATCH_CASES = [
-    ("batch", "greedy", V, r"batch must be one of \['top', 'diverse', 'kmeans\+\+'\]"),
-    ("batch", None, T, "batch must be one of .* got None"),
+    ("batch", "greedy", V, BATCH + ", got 'greedy'"),
+    ("batch", None, T, BATCH + ", got None"),
 ]
 
+POS = r"must be an int in \[1, inf\)"
 LINEAR_CASES = [
-    ("density", -0.5, V, r"density must be a finite number in \[0.0, inf\)"),
-    ("density", np.nan, V, "density must be a finite number"),
-    ("density", "1", T, "density must be a real number"),
+    ("density", -0.5, V, r"density must be a finite real number in \[0, inf\), got"),
+    ("density", np.nan, V, "density must be a finite real number"),
+    ("density", "1", T, "density must be a finite real number in .* got '1' "),
     *BATCH_CASES,
-    ("n_estimators", 0, V, "n_estimators must be >= 1, got 0"),
-    ("n_estimators", 2.5, T, "n_estimators must be an integer"),
-    ("bootstrap", "yes", T, "bootstrap must be a bool"),
-    ("bootstrap", 1, T, "bootstrap must be a bool"),
+    ("n_estimators", 0, V, f"n_estimators {POS}, got 0"),
+    ("n_estimators", 2.5, T, f"n_estimators {POS}, got 2.5"),
+    ("bootstrap", "yes", T, "bootstrap must be a bool, got 'yes'"),
+    ("bootstrap", 1, T, r"bootstrap must be a bool, got 1 \(int\)"),
     *RANDOM_STATE_CASES,
 ]
 
+PERPLEXITY = r"perplexity must be a finite real number in \(0, inf\)"
+VERBOSE = r"verbose must be an int in \[0, inf\) or a bool"
+N_JOBS = r"n_jobs must be a non-zero int \(-1: all CPUs\) or None"
+DEVICE = "device must be a torch.device, a device string such as 'cpu' or 'cuda:0'"
 CASES = {
     EGLPlusPlusQuery: [
-        ("n_neighbors", 0, V, "n_neighbors must be >= 1, got 0"),
-        ("n_neighbors", 2.5, T, "n_neighbors must be an integer"),
-        ("perplexity", 0.0, V, r"perplexity must be a finite number in \(0.0, inf\)"),
-        ("perplexity", -3, V, "perplexity must be a finite number"),
-        ("perplexity", np.inf, V, "perplexity must be a finite number"),
-        ("perplexity", np.nan, V, "perplexity must be a finite number"),
-        ("perplexity", "20", T, "perplexity must be a real number"),
-        ("perplexity", None, T, "perplexity must be a real number"),
+        ("n_neighbors", 0, V, f"n_neighbors {POS}, got 0"),
+        ("n_neighbors", 2.5, T, f"n_neighbors {POS}, got 2.5"),
+        ("perplexity", 0.0, V, PERPLEXITY + ", got 0.0"),
+        ("perplexity", -3, V, PERPLEXITY + ", got -3"),
+        ("perplexity", np.inf, V, PERPLEXITY + ", got inf"),
+        ("perplexity", np.nan, V, PERPLEXITY + ", got nan"),
+        ("perplexity", "20", T, PERPLEXITY + ", got '20'"),
+        ("perplexity", None, T, PERPLEXITY + ", got None"),
         ("target", "labels", V, r"target must be one of \['label', 'prediction'"),
         ("target", None, T, "target must be one of .* got None"),
         ("renormalize", "yes", T, "renormalize must be a bool"),
         ("renormalize", 1, T, "renormalize must be a bool"),
-        ("parameters", "first", V, r"parameters must be one of \['default'"),
+        ("parameters", "first", V,
+         r"parameters must be one of \['default', 'all', 'last'\], a callable or "
+         "a list, got 'first'"),
         ("parameters", 3, T, "parameters must be one of .* got 3"),
         ("method", "fast", V, r"method must be one of \['exact', 'lowrank'\]"),
         ("method", None, T, "method must be one of"),
-        ("embedding", "embed", T, "embedding must be None or a callable"),
-        ("batch_size", 0, V, "batch_size must be >= 1, got 0"),
-        ("batch_size", "16", T, "batch_size must be an integer"),
-        ("chunk_size", 0, V, "chunk_size must be >= 1, got 0"),
-        ("chunk_size", 1.0, T, "chunk_size must be an integer"),
-        ("n_jobs", "x", T, r"n_jobs must be None or a non-zero integer \(-1"),
-        ("n_jobs", 1.5, T, "n_jobs must be None or a non-zero integer"),
-        ("n_jobs", 0, V, "n_jobs must be None or a non-zero integer .* got 0"),
-        ("device", "gpu0", V, "device must be None, a torch.device or a device"),
-        ("device", 3.5, T, "device must be None, a torch.device or a device"),
-        ("verbose", "yes", T, "verbose must be a bool or an integer >= 0"),
-        ("verbose", -1, V, "verbose must be a bool or an integer >= 0, got -1"),
+        ("energy", 0.0, V, r"energy must be a finite real number in \(0, 1\]"),
+        ("energy", 1.5, V, r"energy must be a finite real number in \(0, 1\]"),
+        ("energy", np.nan, V, "energy must be a finite real number"),
+        ("energy", "0.9", T, "energy must be a finite real number"),
+        ("embedding", "embed", T, "embedding must be a callable or None"),
+        ("batch_size", 0, V, f"batch_size {POS}, got 0"),
+        ("batch_size", "16", T, f"batch_size {POS}, got '16'"),
+        ("chunk_size", 0, V, f"chunk_size {POS}, got 0"),
+        ("chunk_size", 1.0, T, f"chunk_size {POS}, got 1.0"),
+        ("n_jobs", "x", T, N_JOBS + ", got 'x'"),
+        ("n_jobs", 1.5, T, N_JOBS + ", got 1.5"),
+        ("n_jobs", 0, V, N_JOBS + ", got 0"),
+        ("device", "gpu0", V, DEVICE + " or None, got 'gpu0'"),
+        ("device", 3.5, T, DEVICE),
+        ("verbose", "yes", T, VERBOSE + ", got 'yes'"),
+        ("verbose", -1, V, VERBOSE + ", got -1"),
+        ("verbose", 1.0, T, VERBOSE + ", got 1.0"),
         *BATCH_CASES,
         *RANDOM_STATE_CASES,
     ],
     LinearEGLQuery: LINEAR_CASES,
     EMCMQuery: LINEAR_CASES,
     CoreSetQuery: [
-        ("embedding", 3, T, "embedding must be None or a callable"),
-        ("chunk_size", 0, V, "chunk_size must be >= 1, got 0"),
-        ("chunk_size", "a", T, "chunk_size must be an integer"),
+        ("embedding", 3, T, "embedding must be a callable or None"),
+        ("chunk_size", 0, V, f"chunk_size {POS}, got 0"),
+        ("chunk_size", "a", T, f"chunk_size {POS}"),
         *RANDOM_STATE_CASES,
     ],
     MultiPeakEntropyQuery: [
-        ("min_distance", 0, V, "min_distance must be >= 1, got 0"),
-        ("min_distance", 1.5, T, "min_distance must be an integer"),
-        ("n_peaks", 0, V, "n_peaks must be >= 1, got 0"),
-        ("n_peaks", "5", T, "n_peaks must be an integer"),
-        ("threshold_rel", 1.5, V, r"threshold_rel must be a finite number in \[0.0"),
-        ("threshold_rel", -0.1, V, "threshold_rel must be a finite number"),
-        ("threshold_rel", np.nan, V, "threshold_rel must be a finite number"),
-        ("threshold_rel", "a", T, "threshold_rel must be a real number or None"),
-        ("threshold_abs", "a", T, "threshold_abs must be a real number or None"),
-        ("threshold_abs", np.inf, V, "threshold_abs must be a finite number"),
+        ("min_distance", 0, V, f"min_distance {POS}, got 0"),
+        ("min_distance", 1.5, T, f"min_distance {POS}"),
+        ("n_peaks", 0, V, rf"n_peaks {POS} or None, got 0"),
+        ("n_peaks", "5", T, f"n_peaks {POS} or None"),
+        ("threshold_rel", 1.5, V, r"threshold_rel must be a finite real number in "
+         r"\[0, 1\] or None"),
+        ("threshold_rel", -0.1, V, "threshold_rel must be a finite real number"),
+        ("threshold_rel", np.nan, V, "threshold_rel must be a finite real number"),
+        ("threshold_rel", "a", T, "threshold_rel must be a finite real number in "
+         r"\[0, 1\] or None, got 'a'"),
+        ("threshold_abs", "a", T, "threshold_abs must be a finite real number"),
+        ("threshold_abs", np.inf, V, "threshold_abs must be a finite real number"),
         ("aggregate", "median", V, r"aggregate must be one of \['max', 'mean'"),
         ("aggregate", None, T, "aggregate must be one of"),
-        ("batch_size", 0, V, "batch_size must be >= 1, got 0"),
-        ("batch_size", 2.0, T, "batch_size must be an integer"),
+        ("batch_size", 0, V, f"batch_size {POS}, got 0"),
+        ("batch_size", 2.0, T, f"batch_size {POS}"),
     ],
     MCDropoutQuery: [
-        ("n_samples", 1, V, "n_samples must be >= 2, got 1"),
-        ("n_samples", 2.0, T, "n_samples must be an integer"),
-        ("dropout", 1.0, V, r"dropout must be a finite number in \[0.0, 1.0\)"),
-        ("dropout", -0.1, V, "dropout must be a finite number"),
-        ("dropout", "0.1", T, "dropout must be a real number or None"),
+        ("n_samples", 1, V, r"n_samples must be an int in \[2, inf\), got 1"),
+        ("n_samples", 2.0, T, r"n_samples must be an int in \[2, inf\)"),
+        ("dropout", 1.0, V, r"dropout must be a finite real number in \[0, 1\)"),
+        ("dropout", -0.1, V, "dropout must be a finite real number"),
+        ("dropout", "0.1", T, r"dropout must be a finite real number in \[0, 1\) "
+         "or None"),
         ("output", "logits", V, r"output must be one of \['predict', 'heatmaps'\]"),
         ("output", 1, T, "output must be one of"),
-        ("batch_size", 0, V, "batch_size must be >= 1, got 0"),
-        ("batch_size", None, T, "batch_size must be an integer"),
+        ("batch_size", 0, V, f"batch_size {POS}, got 0"),
+        ("batch_size", None, T, f"batch_size {POS}, got None"),
         *RANDOM_STATE_CASES,
     ],
     RandomQuery: RANDOM_STATE_CASES,
     GreedySamplingQuery: [
         ("mode", "xx", V, r"mode must be one of \['x', 'y', 'xy'\]"),
         ("mode", 1, T, "mode must be one of"),
-        ("embedding", 3, T, "embedding must be None or a callable"),
-        ("chunk_size", 0, V, "chunk_size must be >= 1, got 0"),
-        ("chunk_size", 2.0, T, "chunk_size must be an integer"),
+        ("embedding", 3, T, "embedding must be a callable or None"),
+        ("chunk_size", 0, V, f"chunk_size {POS}, got 0"),
+        ("chunk_size", 2.0, T, f"chunk_size {POS}"),
     ],
+    LearningLossQuery: [],
 }
 
 PARAMS = [
-    pytest.param(cls, name, value, error, match,
+    pytest.param(cls, name, value, error, f"^{cls.__name__}: {match}",
                  id=f"{cls.__name__}-{name}-{value!r}")
     for cls, cases in CASES.items()
     for name, value, error, match in cases
@@ -164,18 +187,51 @@ def test_bad_parameter_raises_at_call_time(problem, cls, name, value, error, mat
 @pytest.mark.parametrize(
     "cls, params",
     [
-        (EGLPlusPlusQuery, dict(n_jobs=-1, device="cpu", verbose=0, random_state=3,
-                                parameters="last", method="lowrank")),
-        (LinearEGLQuery, dict(bootstrap=np.bool_(False), random_state=np.int64(2))),
+        (EGLPlusPlusQuery, dict(n_jobs=-1, device="cpu", verbose=True, random_state=3,
+                                parameters="last", method="lowrank", energy=1)),
+        (EGLPlusPlusQuery, dict(verbose=np.int64(2), n_neighbors=np.int32(3),
+                                perplexity=np.float32(5.0), energy=np.float64(0.5),
+                                parameters=[], embedding=np.asarray)),
+        (LinearEGLQuery, dict(bootstrap=np.bool_(False), random_state=np.int64(2),
+                              density=0)),
         (CoreSetQuery, dict(random_state=np.random.RandomState(0))),
         (MultiPeakEntropyQuery, dict(threshold_rel=None, threshold_abs=-1,
                                      n_peaks=None)),
+        (MultiPeakEntropyQuery, dict(threshold_rel=1, threshold_abs=-1e300)),
         (MCDropoutQuery, dict(dropout=0, random_state=None)),
         (RandomQuery, dict(random_state=2**32 - 1)),
+        (RandomQuery, dict(random_state=0)),
     ],
 )
 def test_valid_edge_values_pass_the_checks(cls, params):
-    strategy = cls(**params)
-    check = getattr(strategy, "_check_params", None)
-    if check is not None:
-        check()
+    cls(**params)._validate_constraints()
+
+
+def test_every_strategy_declares_every_parameter():
+    from sk_eglpp.query import STRATEGIES
+
+    classes = {type(s) for s in STRATEGIES.values()}
+    assert classes <= set(CASES), classes - set(CASES)
+    for cls in classes:
+        assert set(cls._parameter_constraints) == set(cls().get_params()), cls
+
+
+def test_modal_call_validates_too(problem):
+    model, X_lab, y_lab, X_pool = problem
+    with pytest.raises(ValueError, match="^CoreSetQuery: chunk_size"):
+        CoreSetQuery(chunk_size=0)(model, X_pool, 1, X_labelled=X_lab,
+                                   y_labelled=y_lab)
+
+
+def test_validation_happens_once_per_call(problem, monkeypatch):
+    model, X_lab, y_lab, X_pool = problem
+    strategy = LinearEGLQuery()
+    calls = []
+    original = LinearEGLQuery._validate_constraints
+    monkeypatch.setattr(
+        LinearEGLQuery, "_validate_constraints",
+        lambda self: calls.append(1) or original(self),
+    )
+    strategy.select(model, X_pool, 2, X_labelled=X_lab, y_labelled=y_lab)
+    strategy.score(model, X_pool, X_labelled=X_lab, y_labelled=y_lab)
+    assert len(calls) == 2

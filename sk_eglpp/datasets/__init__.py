@@ -13,7 +13,7 @@ from ._coco import (
     merge_coco_keypoints,
     write_coco_keypoints,
 )
-from ._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
+from ._heatmaps import heatmap_peaks, heatmaps_to_keypoints, keypoints_to_heatmaps
 from ._loaders import MPII_TO_LSP as MPII_TO_LSP
 from ._loaders import load_lsp, load_lspet, load_mpii
 from ._synthetic import LSP_JOINT_NAMES as LSP_JOINT_NAMES
@@ -22,6 +22,7 @@ from ._synthetic import make_pose_dataset
 # The joint constants (LSP_JOINT_NAMES, LSP_SKELETON, MPII_TO_LSP) are importable
 # from here but left out of __all__, so they stay out of the top-level namespace.
 __all__ = [
+    "heatmap_peaks",
     "heatmaps_to_keypoints",
     "keypoints_to_heatmaps",
     "make_pose_dataset",

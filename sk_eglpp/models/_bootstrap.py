@@ -10,13 +10,13 @@ evaluates their predictive means and leverages on a chunk of samples.
 import numpy as np
 from scipy import sparse
 from sklearn import get_config
-from sklearn.base import BaseEstimator, RegressorMixin, clone, is_regressor
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.linear_model import LinearRegression
 from sklearn.utils import check_random_state, gen_batches
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_positive_int
+from .._param_validation import POSITIVE_INT, ParamValidationMixin
 
 __all__ = ["BootstrapLinearRegressor"]
 
@@ -264,7 +264,7 @@ def _expected_sq_deviation(ensemble, X, reference):
     return out, sq_norms
 
 
-class BootstrapLinearRegressor(RegressorMixin, BaseEstimator):
+class BootstrapLinearRegressor(ParamValidationMixin, RegressorMixin, BaseEstimator):
     """Linear model with a bootstrap ensemble of least-squares learners.
 
     ``fit`` fits ``estimator`` on all data (``f_z`` of paper Eq. 2 and 6) and
@@ -363,6 +363,13 @@ class BootstrapLinearRegressor(RegressorMixin, BaseEstimator):
     True
     """
 
+    _parameter_constraints = {
+        "estimator": ["regressor", None],
+        "n_estimators": [POSITIVE_INT],
+        "bootstrap": ["boolean"],
+        "random_state": ["random_state", None],
+    }
+
     def __init__(
         self, estimator=None, n_estimators=10, bootstrap=True, random_state=None
     ):
@@ -377,23 +384,12 @@ class BootstrapLinearRegressor(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def _validate_params(self):
-        n_estimators = check_positive_int(self.n_estimators, "n_estimators")
-        if not isinstance(self.bootstrap, bool | np.bool_):
-            raise TypeError(
-                f"bootstrap must be a bool, got {self.bootstrap!r} "
-                f"({type(self.bootstrap).__name__})."
-            )
+    def _checked_params(self):
+        """The validated ``n_estimators`` and a fresh copy of the estimator."""
+        self._validate_constraints()
         if self.estimator is None:
-            estimator = LinearRegression()
-        elif not is_regressor(self.estimator):
-            raise TypeError(
-                "estimator must be a scikit-learn regressor such as "
-                f"LinearRegression(), got {self.estimator!r}."
-            )
-        else:
-            estimator = clone(self.estimator)
-        return n_estimators, estimator
+            return int(self.n_estimators), LinearRegression()
+        return int(self.n_estimators), clone(self.estimator)
 
     def fit(self, X, y):
         """Fit the full-data model and the bootstrap ensemble.
@@ -410,7 +406,7 @@ class BootstrapLinearRegressor(RegressorMixin, BaseEstimator):
         self : BootstrapLinearRegressor
             The fitted regressor.
         """
-        n_estimators, estimator = self._validate_params()
+        n_estimators, estimator = self._checked_params()
         X, y = validate_data(
             self,
             X,

@@ -1,10 +1,10 @@
 """Keypoint regression with a stacked hourglass, as a skorch estimator."""
 
 import contextlib
-import numbers
 import threading
 import warnings
 import weakref
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
@@ -16,7 +16,8 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
-from .._validation import check_option
+from .._param_validation import Interval, ParamValidationMixin, StrOptions
+from .._seeding import torch_seed
 from ..datasets._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 from ..metrics import pck
 from ._hourglass import EMBEDDING_LAYERS, LossPredictionHead, StackedHourglass
@@ -95,7 +96,7 @@ _EVAL_LOCK = threading.Lock()
 _EVAL_STATE = weakref.WeakKeyDictionary()
 
 
-class HourglassRegressor(NeuralNetRegressor):
+class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
     """Stacked-hourglass keypoint regressor (skorch ``NeuralNetRegressor``).
 
     ``y`` holds keypoints in input-image pixel coordinates; the estimator
@@ -217,6 +218,20 @@ class HourglassRegressor(NeuralNetRegressor):
     >>> net.predict(X).shape, net.embed(X).shape
     ((8, 6), (8, 8))
     """
+
+    #: the parameters this class adds to skorch's (skorch checks its own)
+    _parameter_constraints = {
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+        "random_state": ["random_state", None],
+        "loss_prediction": ["boolean"],
+        "loss_prediction_margin": [Interval(Real, 0, None, closed="left")],
+        "loss_prediction_weight": [Interval(Real, 0, None, closed="left")],
+        "loss_prediction_stop_epoch": [
+            Interval(Integral, 0, None, closed="left"),
+            None,
+        ],
+        "embedding_layer": [StrOptions(EMBEDDING_LAYERS)],
+    }
 
     def __init__(
         self,
@@ -382,30 +397,10 @@ class HourglassRegressor(NeuralNetRegressor):
         self._check_layout(X, expected)
         y = self._check_y(y, X.shape[0])
         n_joints = y.shape[1] // 2
-        self._check_params()
+        self._validate_constraints()
         self.n_joints_ = n_joints
         self.in_channels_ = X.shape[1]
         return X, y
-
-    def _check_params(self):
-        for name in ("sigma", "loss_prediction_margin", "loss_prediction_weight"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"{name} must be a number, got {value!r}.")
-            if not np.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value}.")
-            if value < 0 or (name == "sigma" and value == 0):
-                sign = ">" if name == "sigma" else ">="
-                raise ValueError(f"{name} must be {sign} 0, got {value}.")
-        stop = self.loss_prediction_stop_epoch
-        if stop is not None and (
-            isinstance(stop, bool) or not isinstance(stop, numbers.Integral) or stop < 0
-        ):
-            raise ValueError(
-                f"loss_prediction_stop_epoch must be None or an integer >= 0, got "
-                f"{stop!r}."
-            )
-        check_option(self.embedding_layer, "embedding_layer", EMBEDDING_LAYERS)
 
     def _check_module_matches(self):
         n_joints = getattr(self.module_, "n_joints", self.n_joints_)
@@ -428,12 +423,7 @@ class HourglassRegressor(NeuralNetRegressor):
         history = getattr(self, "history_", None)
         n_epochs = len(history) if continued and history else 0
         seed = int(np.random.SeedSequence([base, n_epochs]).generate_state(1)[0])
-        device = torch.device(self.device) if self.device is not None else None
-        devices = []
-        if device is not None and device.type == "cuda" and torch.cuda.is_available():
-            devices = [device.index or 0]
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        with torch_seed(seed, self.device):
             yield
 
     # -- skorch hooks -----------------------------------------------------
@@ -676,6 +666,19 @@ class HourglassRegressor(NeuralNetRegressor):
             Xi, _ = unpack_data(batch)
             yield to_tensor(Xi, device=self.device)
 
+    def _infer(self, X, step, dim=0):
+        """``step(Xi)`` on every input batch in evaluation mode, concatenated.
+
+        The one batched-inference loop of the predict-like methods: ``step``
+        maps a batch tensor on ``device`` to an output tensor; the outputs are
+        moved to the CPU and concatenated along ``dim`` into an ndarray.
+        """
+        out = []
+        with self._eval_mode():
+            for Xi in self._batches(X):
+                out.append(step(Xi).cpu())
+        return torch.cat(out, dim=dim).numpy()
+
     @contextlib.contextmanager
     def _eval_mode(self):
         """Modules in evaluation mode, without gradients; modes restored after.
@@ -736,15 +739,9 @@ class HourglassRegressor(NeuralNetRegressor):
             float32; with ``all_stacks=True`` of shape (n_stacks, n_samples,
             n_joints, height / 4, width / 4).
         """
-        out = []
-        with self._eval_mode():
-            for Xi in self._batches(X):
-                heatmaps = self.module_(Xi)
-                if all_stacks:
-                    out.append(torch.stack(list(heatmaps)).cpu())
-                else:
-                    out.append(heatmaps[-1].cpu())
-        return torch.cat(out, dim=1 if all_stacks else 0).numpy()
+        if all_stacks:
+            return self._infer(X, lambda Xi: torch.stack(list(self.module_(Xi))), 1)
+        return self._infer(X, lambda Xi: self.module_(Xi)[-1])
 
     def predict(self, X):
         """Keypoints decoded from the last stack's heatmaps.
@@ -776,13 +773,9 @@ class HourglassRegressor(NeuralNetRegressor):
         -------
         embedding : ndarray of shape (n_samples, n_features), float32
         """
-        check_option(self.embedding_layer, "embedding_layer", EMBEDDING_LAYERS)
+        self._validate_constraints()
         layer = self.embedding_layer
-        out = []
-        with self._eval_mode():
-            for Xi in self._batches(X):
-                out.append(self.module_.embed(Xi, layer=layer).cpu())
-        return torch.cat(out).numpy()
+        return self._infer(X, lambda Xi: self.module_.embed(Xi, layer=layer))
 
     def predict_loss(self, X):
         """Losses predicted by the loss-prediction head (Learning Loss).
@@ -804,12 +797,9 @@ class HourglassRegressor(NeuralNetRegressor):
                 f"with loss_prediction=True, got loss_prediction="
                 f"{self.loss_prediction!r} and no head."
             )
-        out = []
-        with self._eval_mode():
-            for Xi in self._batches(X):
-                _, features = self.module_(Xi, return_features=True)
-                out.append(self.loss_module_(features).cpu())
-        return torch.cat(out).numpy()
+        return self._infer(
+            X, lambda Xi: self.loss_module_(self.module_(Xi, return_features=True)[1])
+        )
 
     def score(self, X, y, sample_weight=None):
         """PCK@0.2 of the predictions (LSP convention, see ``metrics.pck``).

@@ -20,10 +20,12 @@ from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
-from .._validation import check_labelled, check_n_instances, check_option, check_pool
+from .._param_validation import ParamValidationMixin, StrOptions
+from .._validation import check_labelled, check_n_instances, check_pool
 from ._batch import BATCH_MODES, select_batch
 
 __all__ = [
+    "BATCH",
     "BaseQueryStrategy",
     "QueryContext",
     "resolve_learner",
@@ -31,6 +33,9 @@ __all__ = [
     "check_embedding",
     "embed_context",
 ]
+
+#: the constraint of a strategy's ``batch`` parameter
+BATCH = [StrOptions(BATCH_MODES)]
 
 
 class QueryContext:
@@ -314,14 +319,20 @@ def _expects_metrics(learner):
         return False
 
 
-class BaseQueryStrategy(BaseEstimator):
+class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
     """Base class of the query strategies (not for direct use).
 
     Subclasses implement ``_score(context)`` returning one utility per pool
     sample, or a tuple ``(scores, diagnostics)`` where ``diagnostics`` is a
     dict ``{attribute_name: value}`` of intermediate results to publish on the
-    instance (``neighbors_``, ...). Parameters are validated at call time,
-    never in ``__init__``.
+    instance (``neighbors_``, ...).
+
+    Parameters are validated at call time (:meth:`score`, :meth:`select`,
+    ``__call__``), never in ``__init__``, against the class's
+    ``_parameter_constraints`` (see :mod:`sk_eglpp._param_validation`): a value
+    of the wrong type raises ``TypeError``, a value of the right type outside
+    the allowed ones ``ValueError``, with a message naming the class and the
+    parameter. A subclass declares a constraint for every parameter.
 
     Notes
     -----
@@ -354,6 +365,7 @@ class BaseQueryStrategy(BaseEstimator):
     >>> from sk_eglpp.query import BaseQueryStrategy
     >>> class FarFromLabelled(BaseQueryStrategy):
     ...     _needs_labelled = True
+    ...     _parameter_constraints = {}
     ...     def _score(self, context):
     ...         centre = context.X_labelled.mean(axis=0)
     ...         return np.linalg.norm(context.X_pool - centre, axis=1)
@@ -398,6 +410,7 @@ class BaseQueryStrategy(BaseEstimator):
         -------
         scores : ndarray of shape (n_pool,)
         """
+        self._validate_constraints()
         context = self._context(learner, X_pool, X_labelled, y_labelled)
         scores, diagnostics, _ = self._scores_and_diagnostics(context)
         self._publish(diagnostics)
@@ -422,6 +435,7 @@ class BaseQueryStrategy(BaseEstimator):
         indices : ndarray of shape (n_instances,)
             Integer indices into ``X_pool``, most informative first, unique.
         """
+        self._validate_constraints()
         indices, _, diagnostics = self._query(
             learner, X_pool, n_instances=n_instances, **kwargs
         )
@@ -437,6 +451,7 @@ class BaseQueryStrategy(BaseEstimator):
         scores of the selected samples (for k-center greedy: the distances at
         which they were picked).
         """
+        self._validate_constraints()
         indices, utilities, diagnostics = self._query(
             learner, X_pool, n_instances=n_instances, **kwargs
         )
@@ -492,10 +507,8 @@ class BaseQueryStrategy(BaseEstimator):
         return scores, {"scores_": scores, **public}, private
 
     def _batch_mode(self):
-        """The ``batch`` parameter, checked; ``"top"`` for strategies without."""
-        if "batch" not in self.get_params(deep=False):
-            return "top"
-        return check_option(self.batch, "batch", BATCH_MODES)
+        """The ``batch`` parameter; ``"top"`` for strategies without one."""
+        return getattr(self, "batch", "top")
 
     def _query(self, learner, X_pool, n_instances=1, *, X_labelled=None,
                y_labelled=None):

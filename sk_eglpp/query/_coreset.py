@@ -4,11 +4,8 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.utils import check_random_state
 
-from .._validation import (
-    check_n_instances,
-    check_positive_int,
-    check_random_state_param,
-)
+from .._param_validation import POSITIVE_INT
+from .._validation import check_n_instances
 from ..neighbors import _common_scale
 from ._base import BaseQueryStrategy, _n_samples, _shared_default, embed_context
 
@@ -128,6 +125,11 @@ class CoreSetQuery(BaseQueryStrategy):
     #: y is never read, so unannotated (NaN) joints are fine
     _allow_nan_y = True
     _accept_committee = True
+    _parameter_constraints = {
+        "embedding": [None, callable],
+        "chunk_size": [POSITIVE_INT],
+        "random_state": ["random_state", None],
+    }
 
     def __init__(self, embedding=None, chunk_size=1024, random_state=None):
         self.embedding = embedding
@@ -137,8 +139,7 @@ class CoreSetQuery(BaseQueryStrategy):
     def _initial_distances(self, context):
         """Scaled pool embeddings, their scaled distances to the labelled set
         and the scale (distances in original units are ``scale`` times them)."""
-        chunk_size = check_positive_int(self.chunk_size, "chunk_size")
-        check_random_state_param(self.random_state)
+        chunk_size = int(self.chunk_size)
         Z, Z_lab = embed_context(context, self.embedding)
         scale = _common_scale(Z, Z_lab)
         if scale != 1.0:

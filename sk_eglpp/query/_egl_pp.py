@@ -2,20 +2,12 @@
 
 import copy
 import warnings
+from numbers import Real
 
 import numpy as np
 import torch
 
-from .._validation import (
-    check_bool,
-    check_device,
-    check_n_jobs,
-    check_option,
-    check_positive_int,
-    check_random_state_param,
-    check_real,
-    check_verbose,
-)
+from .._param_validation import POSITIVE_INT, VERBOSE, Interval, StrOptions
 from ..gradients import (
     _METHODS,
     _PARAMETER_KEYWORDS,
@@ -23,12 +15,7 @@ from ..gradients import (
     squared_gradient_norms,
 )
 from ..neighbors import top_k_neighbors
-from ._base import (
-    BaseQueryStrategy,
-    _shared_default,
-    check_embedding,
-    embed_context,
-)
+from ._base import BATCH, BaseQueryStrategy, _shared_default, embed_context
 
 __all__ = ["EGLPlusPlusQuery", "egl_pp"]
 
@@ -102,10 +89,16 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         Parameters the gradient is taken over: ``"default"`` the weights and
         biases of convolution and linear layers (BatchNorm excluded, the
         paper's theta_fast); see :func:`sk_eglpp.gradients.squared_gradient_norms`.
-    method : str, default="exact"
-        ``"exact"`` computes every pair's gradient norm exactly. Other values
-        are the approximate modes of
-        :func:`sk_eglpp.gradients.expected_gradient_norms`.
+    method : {"exact", "lowrank"}, default="exact"
+        ``"exact"`` computes every pair's gradient norm exactly. ``"lowrank"``
+        is the approximate mode of
+        :func:`sk_eglpp.gradients.expected_gradient_norms` (its error bound is
+        documented there).
+    energy : float, default=0.99
+        With ``method="lowrank"``: the fraction, in (0, 1], of the squared
+        Frobenius norm of the K weighted output gradients that the kept
+        directions carry; ``1.0`` is exact up to rounding. Not used by
+        ``method="exact"``.
     embedding : callable, default=None
         ``embedding(X) -> (n, d)`` used instead of ``estimator.embed``. When
         neither exists the flattened (pipeline-transformed) inputs are used.
@@ -115,17 +108,17 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         Pool rows per chunk in the neighbour stage (memory is bounded by
         ``chunk_size x n_labelled``).
     n_jobs : int, default=None
-        Joblib workers for the gradient loop over the pool: ``None`` or a
-        non-zero integer, negative values counting from the number of CPUs
-        (``-1``: all), as in joblib.
-    device : str or torch.device, default=None
+        Joblib workers for the gradient loop over the pool, joblib's meaning:
+        ``None`` is 1, negative values count from the number of CPUs (``-1``:
+        all).
+    device : str, torch.device or None, default=None
         Device of the gradient stage; ``None`` uses the estimator's ``device``.
     random_state : int, RandomState instance or None, default=None
         The draws of ``batch="kmeans++"``. The scores themselves are
         deterministic and do not use it.
-    verbose : bool or int, default=False
-        Show a progress bar over the pool (an integer >= 0 counts as its
-        truth value).
+    verbose : int, default=0
+        0 is silent, 1 or more shows a progress bar over the pool; ``False``
+        and ``True`` count as 0 and 1.
     batch : {"top", "diverse", "kmeans++"}, default="top"
         How :meth:`select` spends a batch of B on the scores, in the embedding
         space of step 1 (see :func:`~sk_eglpp.query.select_batch` for the
@@ -183,6 +176,23 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
 
     _needs_labelled = True
     _allow_nan_y = True
+    _parameter_constraints = {
+        "n_neighbors": [POSITIVE_INT],
+        "perplexity": [Interval(Real, 0, None, closed="neither")],
+        "target": [StrOptions(_TARGETS)],
+        "renormalize": ["boolean"],
+        "parameters": [StrOptions(_PARAMETER_KEYWORDS), callable, "iterable"],
+        "method": [StrOptions(_METHODS)],
+        "energy": [Interval(Real, 0, 1, closed="right")],
+        "embedding": [None, callable],
+        "batch_size": [POSITIVE_INT],
+        "chunk_size": [POSITIVE_INT],
+        "n_jobs": ["n_jobs", None],
+        "device": ["device", None],
+        "random_state": ["random_state", None],
+        "verbose": VERBOSE,
+        "batch": BATCH,
+    }
 
     def __init__(
         self,
@@ -192,13 +202,14 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         renormalize=False,
         parameters="default",
         method="exact",
+        energy=0.99,
         embedding=None,
         batch_size=16,
         chunk_size=1024,
         n_jobs=None,
         device=None,
         random_state=None,
-        verbose=False,
+        verbose=0,
         batch="top",
     ):
         self.n_neighbors = n_neighbors
@@ -207,6 +218,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         self.renormalize = renormalize
         self.parameters = parameters
         self.method = method
+        self.energy = energy
         self.embedding = embedding
         self.batch_size = batch_size
         self.chunk_size = chunk_size
@@ -216,25 +228,8 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         self.verbose = verbose
         self.batch = batch
 
-    def _check_params(self):
-        n_neighbors = check_positive_int(self.n_neighbors, "n_neighbors")
-        check_real(self.perplexity, "perplexity", low=0.0, low_open=True)
-        check_option(self.target, "target", _TARGETS)
-        check_bool(self.renormalize, "renormalize")
-        _check_parameters(self.parameters)
-        check_option(self.method, "method", _METHODS)
-        check_embedding(self.embedding)
-        check_positive_int(self.batch_size, "batch_size")
-        check_positive_int(self.chunk_size, "chunk_size")
-        check_n_jobs(self.n_jobs)
-        check_device(self.device)
-        check_random_state_param(self.random_state)
-        check_verbose(self.verbose)
-        self._batch_mode()
-        return n_neighbors
-
     def _score(self, context):
-        n_neighbors = self._check_params()
+        n_neighbors = int(self.n_neighbors)
         estimator = context.estimator
         module = _fitted_module(estimator)
 
@@ -282,7 +277,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
             batch_size=self.batch_size,
             n_jobs=self.n_jobs,
             device=device,
-            verbose=self.verbose,
+            verbose=int(self.verbose),
         )
         X_pool = _as_module_input(context.X_pool, module)
         if self.method == "exact":
@@ -299,6 +294,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
                 bank_index,
                 probabilities,
                 method=self.method,
+                energy=self.energy,
                 **common,
             )
         return scores, {
@@ -331,18 +327,6 @@ def _effective_perplexity(perplexity, n_labelled):
         stacklevel=6,  # the caller of select() or __call__()
     )
     return limit
-
-
-def _check_parameters(parameters):
-    """Type check of ``parameters``; the module's own check does the rest."""
-    if isinstance(parameters, str):
-        check_option(parameters, "parameters", _PARAMETER_KEYWORDS)
-    elif not (callable(parameters) or hasattr(parameters, "__iter__")):
-        raise TypeError(
-            f"parameters must be one of {list(_PARAMETER_KEYWORDS)}, a callable "
-            "module -> iterable of parameters, or a list of parameters of the "
-            f"module, got {parameters!r} ({type(parameters).__name__})."
-        )
 
 
 def _fitted_module(estimator):

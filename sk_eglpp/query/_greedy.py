@@ -3,7 +3,8 @@
 import numpy as np
 from scipy.spatial.distance import cdist
 
-from .._validation import check_n_instances, check_option, check_positive_int
+from .._param_validation import POSITIVE_INT, StrOptions
+from .._validation import check_n_instances
 from ._base import BaseQueryStrategy, _n_samples, _shared_default, embed_context
 
 __all__ = ["GreedySamplingQuery", "greedy_sampling"]
@@ -123,6 +124,11 @@ class GreedySamplingQuery(BaseQueryStrategy):
     """
 
     _allow_nan_y = True
+    _parameter_constraints = {
+        "mode": [StrOptions(_MODES)],
+        "embedding": [None, callable],
+        "chunk_size": [POSITIVE_INT],
+    }
 
     def __init__(self, mode="xy", embedding=None, chunk_size=1024):
         self.mode = mode
@@ -130,13 +136,12 @@ class GreedySamplingQuery(BaseQueryStrategy):
         self.chunk_size = chunk_size
 
     def _spaces(self, context):
-        """Checked parameters, then inputs and outputs of pool and labelled set.
+        """The parameters, then inputs and outputs of pool and labelled set.
 
         Returns ``(mode, chunk_size, Z, Z_lab, F, Y_lab)``; the arrays a mode
         does not use are ``None``.
         """
-        mode = check_option(self.mode, "mode", _MODES)
-        chunk_size = check_positive_int(self.chunk_size, "chunk_size")
+        mode, chunk_size = self.mode, int(self.chunk_size)
         if mode != "x":
             context.require_labelled(f"GreedySamplingQuery(mode={mode!r})")
         Z = Z_lab = F = Y_lab = None

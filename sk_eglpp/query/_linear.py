@@ -9,16 +9,13 @@ own ensemble and full-data model; a modAL committee of linear models gives
 ``f_z`` as the average of its members (its mean prediction).
 """
 
+from numbers import Real
+
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import (
-    check_bool,
-    check_positive_int,
-    check_random_state_param,
-    check_real,
-)
+from .._param_validation import POSITIVE_INT, Interval
 from ..models._bootstrap import (
     BootstrapLinearRegressor,
     _chunks,
@@ -26,7 +23,7 @@ from ..models._bootstrap import (
     _expected_sq_deviation,
     _fit_linear_ensemble,
 )
-from ._base import BaseQueryStrategy, _is_committee, _shared_default
+from ._base import BATCH, BaseQueryStrategy, _is_committee, _shared_default
 from ._batch import information_density
 
 __all__ = ["LinearEGLQuery", "EMCMQuery", "egl_linear", "emcm"]
@@ -100,6 +97,13 @@ class _BaseLinearQuery(BaseQueryStrategy):
 
     _accept_sparse = True
     _accept_committee = True
+    _parameter_constraints = {
+        "n_estimators": [POSITIVE_INT],
+        "bootstrap": ["boolean"],
+        "random_state": ["random_state", None],
+        "batch": BATCH,
+        "density": [Interval(Real, 0, None, closed="left")],
+    }
 
     def __init__(self, n_estimators=10, bootstrap=True, random_state=None,
                  batch="top", density=0.0):
@@ -119,13 +123,8 @@ class _BaseLinearQuery(BaseQueryStrategy):
         return scores
 
     def _ensemble(self, context):
-        """Validate the parameters; return ensemble, f_z's coef and intercept."""
+        """The ensemble, f_z's coef and intercept."""
         name = type(self).__name__
-        n_estimators = check_positive_int(self.n_estimators, "n_estimators")
-        bootstrap = check_bool(self.bootstrap, "bootstrap")
-        random_state = check_random_state_param(self.random_state)
-        self._batch_mode()
-        check_real(self.density, "density", low=0.0)
         X_pool, X_labelled = context.X_pool, context.X_labelled
         if X_pool.ndim != 2:
             raise ValueError(
@@ -158,10 +157,10 @@ class _BaseLinearQuery(BaseQueryStrategy):
         ensemble = _fit_linear_ensemble(
             X_labelled,
             y,
-            n_estimators=n_estimators,
-            bootstrap=bootstrap,
+            n_estimators=int(self.n_estimators),
+            bootstrap=bool(self.bootstrap),
             fit_intercept=fit_intercept,
-            random_state=random_state,
+            random_state=self.random_state,
         )
         return ensemble, coef, intercept
 

@@ -1,19 +1,15 @@
 """Monte Carlo dropout predictive variance (Gal & Ghahramani; Kendall & Gal)."""
 
 import threading
+from numbers import Integral, Real
 
 import numpy as np
-import torch
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from torch import nn
 
-from .._validation import (
-    check_option,
-    check_positive_int,
-    check_random_state_param,
-    check_real,
-)
+from .._param_validation import POSITIVE_INT, Interval, StrOptions
+from .._seeding import torch_seed
 from ._base import BaseQueryStrategy, _shared_default
 
 __all__ = ["MCDropoutQuery", "mc_dropout"]
@@ -38,14 +34,6 @@ _PASSES_LOCK = threading.Lock()
 def _force_training(module, args):
     """Forward pre-hook: run this dropout layer in training mode."""
     module.training = True
-
-
-def _rng_devices(estimator):
-    """CUDA device indices whose generators the passes use (for fork_rng)."""
-    device = torch.device(getattr(estimator, "device", None) or "cpu")
-    if device.type != "cuda":
-        return []
-    return [device.index if device.index is not None else torch.cuda.current_device()]
 
 
 class MCDropoutQuery(BaseQueryStrategy):
@@ -104,11 +92,12 @@ class MCDropoutQuery(BaseQueryStrategy):
     :class:`~sk_eglpp.HourglassRegressor` build the regressor with
     ``module__dropout=p`` or pass ``dropout=p`` here. Afterwards the layers'
     rates and training flags are restored; parameters are never changed.
-    The passes run inside :func:`torch.random.fork_rng` (CPU and the net's
-    CUDA device) seeded from ``random_state``. Concurrent calls (threads) run
-    their passes one at a time, since they change the model's dropout layers
-    and use torch's process-wide generator; other code predicting with the
-    same model during a call sees the dropout layers active.
+    The passes run with torch seeded from ``random_state`` (the CPU generator
+    and the net's CUDA device's), the caller's torch random state restored
+    afterwards. Concurrent calls (threads) run their passes one at a time,
+    since they change the model's dropout layers and use torch's process-wide
+    generator; other code predicting with the same model during a call sees
+    the dropout layers active.
 
     References
     ----------
@@ -138,6 +127,13 @@ class MCDropoutQuery(BaseQueryStrategy):
 
     #: y is never read, so unannotated (NaN) joints are fine
     _allow_nan_y = True
+    _parameter_constraints = {
+        "n_samples": [Interval(Integral, 2, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left"), None],
+        "output": [StrOptions(_OUTPUTS)],
+        "batch_size": [POSITIVE_INT],
+        "random_state": ["random_state", None],
+    }
 
     def __init__(
         self,
@@ -152,17 +148,6 @@ class MCDropoutQuery(BaseQueryStrategy):
         self.output = output
         self.batch_size = batch_size
         self.random_state = random_state
-
-    def _check_params(self):
-        n_samples = check_positive_int(self.n_samples, "n_samples", minimum=2)
-        batch_size = check_positive_int(self.batch_size, "batch_size")
-        check_option(self.output, "output", _OUTPUTS)
-        check_real(
-            self.dropout, "dropout", low=0.0, high=1.0, high_open=True,
-            allow_none=True,
-        )
-        check_random_state_param(self.random_state)
-        return n_samples, batch_size
 
     def _dropout_layers(self, estimator):
         module = getattr(estimator, "module_", None)
@@ -193,7 +178,7 @@ class MCDropoutQuery(BaseQueryStrategy):
         return module, layers
 
     def _score(self, context):
-        n_samples, batch_size = self._check_params()
+        n_samples, batch_size = int(self.n_samples), int(self.batch_size)
         estimator = context.estimator
         module, layers = self._dropout_layers(estimator)
         if self.output == "heatmaps" and not hasattr(estimator, "predict_heatmaps"):
@@ -226,8 +211,7 @@ class MCDropoutQuery(BaseQueryStrategy):
             if self.dropout is not None:
                 for m in layers:
                     m.p = float(self.dropout)
-            with torch.random.fork_rng(devices=_rng_devices(estimator)):
-                torch.manual_seed(seed)
+            with torch_seed(seed, getattr(estimator, "device", None)):
                 for start in range(0, X.shape[0], batch_size):
                     stop = min(start + batch_size, X.shape[0])
                     passes = np.stack(

@@ -1,82 +1,14 @@
 """Multi-peak entropy of predicted heatmaps (Liu & Ferrari, 2017)."""
 
 import numpy as np
-from scipy.ndimage import maximum_filter
 
-from .._validation import check_option, check_positive_int, check_real
+from .._param_validation import POSITIVE_INT, StrOptions
+from ..datasets._heatmaps import _PEAK_CONSTRAINTS, heatmap_peaks
 from ._base import BaseQueryStrategy, _shared_default
 
 __all__ = ["MultiPeakEntropyQuery", "multipeak_entropy", "heatmap_peaks"]
 
 _AGGREGATES = {"sum": np.sum, "mean": np.mean, "max": np.max}
-
-
-def heatmap_peaks(heatmaps, *, min_distance=2, n_peaks=5, threshold_rel=0.1,
-                  threshold_abs=None):
-    """Values of the local maxima of every heatmap, largest first.
-
-    Parameters
-    ----------
-    heatmaps : ndarray of shape (..., height, width)
-        Heatmaps; every trailing ``(height, width)`` slice is one map.
-    min_distance : int, default=2
-        A peak is the largest value in the square window of side
-        ``2 * min_distance + 1`` centred on it (the window is cut at the
-        border), so two peaks are more than ``min_distance`` pixels apart in
-        both directions or not at all. On a plateau, the first pixel in raster
-        order is the peak.
-    n_peaks : int or None, default=5
-        Keep at most this many peaks per map (the largest); ``None`` keeps all.
-    threshold_rel : float or None, default=0.1
-        Keep only peaks ``>= threshold_rel * max(map)``.
-    threshold_abs : float or None, default=None
-        Keep only peaks ``>= threshold_abs``.
-
-    Returns
-    -------
-    peaks : ndarray of shape (..., n_kept)
-        Peak values, sorted in decreasing order and padded with ``-inf``;
-        ``n_kept`` is ``n_peaks`` (or the largest number of peaks found). A
-        peak is always strictly above the minimum of its map, so a constant map
-        has none.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> hm = np.zeros((1, 9, 9))
-    >>> hm[0, 2, 2], hm[0, 6, 6] = 1.0, 0.5
-    >>> heatmap_peaks(hm, n_peaks=3)
-    array([[ 1. ,  0.5, -inf]])
-    """
-    heatmaps = np.asarray(heatmaps, dtype=np.float64)
-    min_distance = check_positive_int(min_distance, "min_distance")
-    if n_peaks is not None:
-        n_peaks = check_positive_int(n_peaks, "n_peaks")
-    lead, (h, w) = heatmaps.shape[:-2], heatmaps.shape[-2:]
-    flat = heatmaps.reshape(-1, h * w)
-    # Rank of every pixel within its map: by value, ties won by the lower index.
-    # A strict total order makes "largest in its window" a unique peak per
-    # plateau, and maximum_filter over ranks finds it for all maps at once.
-    order = np.lexsort((-np.arange(h * w)[None, :].repeat(len(flat), 0), flat))
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.arange(h * w)[None, :], axis=1)
-    rank = rank.reshape(-1, h, w)
-    size = (1, 2 * min_distance + 1, 2 * min_distance + 1)
-    is_peak = rank == maximum_filter(rank, size=size, mode="constant", cval=-1)
-    is_peak = is_peak.reshape(len(flat), h * w)
-    low, high = flat.min(axis=1, keepdims=True), flat.max(axis=1, keepdims=True)
-    is_peak &= flat > low
-    if threshold_rel is not None:
-        is_peak &= flat >= float(threshold_rel) * high
-    if threshold_abs is not None:
-        is_peak &= flat >= float(threshold_abs)
-    values = np.where(is_peak, flat, -np.inf)
-    values = -np.sort(-values, axis=1)
-    n_kept = n_peaks if n_peaks is not None else max(int(is_peak.sum(1).max()), 1)
-    if n_kept > values.shape[1]:
-        pad = np.full((len(values), n_kept - values.shape[1]), -np.inf)
-        values = np.concatenate([values, pad], axis=1)
-    return values[:, :n_kept].reshape(*lead, n_kept)
 
 
 def _peak_entropy(peaks):
@@ -165,6 +97,11 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
 
     #: y is never read, so unannotated (NaN) joints are fine
     _allow_nan_y = True
+    _parameter_constraints = {
+        **_PEAK_CONSTRAINTS,
+        "aggregate": [StrOptions(sorted(_AGGREGATES))],
+        "batch_size": [POSITIVE_INT],
+    }
 
     def __init__(
         self,
@@ -182,19 +119,8 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
         self.aggregate = aggregate
         self.batch_size = batch_size
 
-    def _check_params(self):
-        check_option(self.aggregate, "aggregate", sorted(_AGGREGATES))
-        check_real(
-            self.threshold_rel, "threshold_rel", low=0.0, high=1.0, allow_none=True
-        )
-        check_real(self.threshold_abs, "threshold_abs", allow_none=True)
-        check_positive_int(self.min_distance, "min_distance")
-        if self.n_peaks is not None:
-            check_positive_int(self.n_peaks, "n_peaks")
-        return check_positive_int(self.batch_size, "batch_size")
-
     def _score(self, context):
-        batch_size = self._check_params()
+        batch_size = int(self.batch_size)
         estimator = context.estimator
         if not hasattr(estimator, "predict_heatmaps"):
             raise ValueError(

@@ -2,7 +2,7 @@
 
 from sklearn.utils import check_random_state
 
-from .._validation import check_pool, check_random_state_param
+from .._validation import check_pool
 from ._base import BaseQueryStrategy, QueryContext, _shared_default, resolve_learner
 
 __all__ = ["RandomQuery", "random_query"]
@@ -52,6 +52,7 @@ class RandomQuery(BaseQueryStrategy):
 
     _accept_sparse = True
     _accept_committee = True
+    _parameter_constraints = {"random_state": ["random_state", None]}
 
     def __init__(self, random_state=None):
         self.random_state = random_state
@@ -87,7 +88,7 @@ class RandomQuery(BaseQueryStrategy):
         return QueryContext(None, X_pool, None, None)
 
     def _score(self, context):
-        rng = check_random_state(check_random_state_param(self.random_state))
+        rng = check_random_state(self.random_state)
         return rng.random_sample(context.n_pool)
 
 
