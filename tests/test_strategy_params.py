@@ -1,8 +1,12 @@
 """Every strategy parameter is checked at call time, with clear errors.
 
 Wrong types raise ``TypeError``, wrong values ``ValueError``, consistently
-across strategies; ``__init__`` only stores the parameters.
+across strategies; ``__init__`` only stores the parameters. The table below is
+the spec; the tests at the end check the mechanism itself
+(``sk_eglpp._param_validation``).
 """
+
+from numbers import Integral, Real
 
 import numpy as np
 import pytest
@@ -19,6 +23,13 @@ from sk_eglpp import (
     MCDropoutQuery,
     MultiPeakEntropyQuery,
     RandomQuery,
+)
+from sk_eglpp._param_validation import (
+    POSITIVE_INT,
+    Interval,
+    StrOptions,
+    validate_param,
+    validate_params,
 )
 
 T, V = TypeError, ValueError
@@ -235,3 +246,97 @@ def test_validation_happens_once_per_call(problem, monkeypatch):
     strategy.select(model, X_pool, 2, X_labelled=X_lab, y_labelled=y_lab)
     strategy.score(model, X_pool, X_labelled=X_lab, y_labelled=y_lab)
     assert len(calls) == 2
+
+
+# -- the mechanism itself (sk_eglpp._param_validation) ------------------------
+
+
+@pytest.mark.parametrize("closed", ["left", "right", "both", "neither"])
+@pytest.mark.parametrize("kind", [Integral, Real])
+def test_interval_against_a_plain_comparison(kind, closed):
+    """Interval membership equals the obvious chain of comparisons."""
+    interval = Interval(kind, -2, 3, closed=closed)
+    lo_ok = {"left": True, "both": True}.get(closed, False)
+    hi_ok = {"right": True, "both": True}.get(closed, False)
+    values = [-3, -2, -1, 0, 3, 4, -2.0, 0.5, 3.0, np.int64(3), np.float32(-2.0)]
+    for value in values:
+        expected = isinstance(value, kind) and (
+            (-2 < value or (lo_ok and value == -2))
+            and (value < 3 or (hi_ok and value == 3))
+        )
+        assert interval.is_satisfied_by(value) == expected, (value, closed)
+
+
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        (True, TypeError),  # a bool is not an int here
+        (np.bool_(False), TypeError),
+        ("3", TypeError),
+        (None, TypeError),
+        (2.0, TypeError),  # a float for an int
+        (0, ValueError),
+        (np.int64(-1), ValueError),
+    ],
+)
+def test_type_rule_for_ints(value, error):
+    with pytest.raises(error, match=r"^f: k must be an int in \[1, inf\), got "):
+        validate_param(value, "k", [POSITIVE_INT], "f")
+
+
+@pytest.mark.parametrize(
+    "value, error",
+    [(np.nan, ValueError), (np.inf, ValueError), (-np.inf, ValueError),
+     (np.float32(np.nan), ValueError), ("0.5", TypeError), (False, TypeError)],
+)
+def test_real_intervals_hold_only_finite_numbers(value, error):
+    unbounded = Interval(Real, None, None, closed="neither")
+    with pytest.raises(error, match="x must be a finite real number in"):
+        validate_param(value, "x", [unbounded], "f")
+
+
+def test_alternatives_and_message_lists_them_with_none_last():
+    constraints = [None, StrOptions(["a", "b"]), callable]
+    assert validate_param(len, "p", constraints, "C") is len
+    assert validate_param(None, "p", constraints, "C") is None
+    with pytest.raises(
+        ValueError,
+        match=r"^C: p must be one of \['a', 'b'\], a callable or None, got 'c' "
+        r"\(str\)\.$",
+    ):
+        validate_param("c", "p", constraints, "C")
+    with pytest.raises(TypeError, match=r"got 3 \(int\)\.$"):
+        validate_param(3, "p", constraints, "C")
+
+
+def test_named_constraints():
+    import torch
+
+    for value in (0, 2**32 - 1, np.random.RandomState(0)):
+        validate_param(value, "random_state", ["random_state"], "f")
+    for value in (-1, 1, np.int8(-4)):
+        validate_param(value, "n_jobs", ["n_jobs"], "f")
+    for value in ("cpu", torch.device("cpu"), "cuda:3"):
+        validate_param(value, "device", ["device"], "f")
+    validate_param(LinearRegression(), "estimator", ["regressor"], "f")
+    for bad in (LinearRegression, "LinearRegression", None):
+        with pytest.raises(TypeError, match="estimator must be a scikit-learn"):
+            validate_param(bad, "estimator", ["regressor"], "f")
+    with pytest.raises(ValueError, match="Unknown parameter constraint"):
+        validate_param(1, "x", ["positive"], "f")
+
+
+def test_validation_never_changes_the_value():
+    value = [1, 2]
+    assert validate_param(value, "p", ["iterable"], "f") is value
+    assert value == [1, 2]
+    strategy = EGLPlusPlusQuery(perplexity=np.float32(3.0))
+    before = strategy.get_params()
+    strategy._validate_constraints()
+    assert strategy.get_params() == before
+    assert type(strategy.perplexity) is np.float32
+
+
+def test_an_undeclared_parameter_is_a_programming_error():
+    with pytest.raises(KeyError):
+        validate_params({"undeclared": 1}, {}, "f")

@@ -4,17 +4,32 @@ The modules know nothing of scikit-learn; :class:`HourglassRegressor` wraps
 them for fitting.
 """
 
-import numbers
+from numbers import Integral, Real
 
 import torch
 from torch import nn
 
-from .._validation import check_option
+from .._param_validation import (
+    POSITIVE_INT,
+    Interval,
+    StrOptions,
+    validate_param,
+    validate_params,
+)
 
 __all__ = ["StackedHourglass", "LossPredictionHead"]
 
 #: layers :meth:`StackedHourglass.embed` can pool
 EMBEDDING_LAYERS = ("bottleneck", "head")
+
+_CONSTRAINTS = {
+    "n_stacks": [POSITIVE_INT],
+    "n_features": [Interval(Integral, 4, None, closed="left")],
+    "n_joints": [POSITIVE_INT],
+    "depth": [POSITIVE_INT],
+    "in_channels": [POSITIVE_INT],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+}
 
 
 class Residual(nn.Module):
@@ -156,21 +171,19 @@ class StackedHourglass(nn.Module):
         dropout=0.0,
     ):
         super().__init__()
-        for name, value, minimum in [
-            ("n_joints", n_joints, 1),
-            ("n_stacks", n_stacks, 1),
-            ("n_features", n_features, 4),
-            ("depth", depth, 1),
-            ("in_channels", in_channels, 1),
-        ]:
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"{name} must be an integer, got {value!r}.")
-            if value < minimum:
-                raise ValueError(f"{name} must be >= {minimum}, got {value}.")
+        # a torch module (built by skorch from module__ parameters) checks its
+        # arguments where it gets them, with the estimators' mechanism
+        validate_params(
+            dict(n_stacks=n_stacks, n_features=n_features, n_joints=n_joints,
+                 depth=depth, in_channels=in_channels, dropout=dropout),
+            _CONSTRAINTS,
+            "StackedHourglass",
+        )
         if n_features % 4:
-            raise ValueError(f"n_features must be a multiple of 4, got {n_features}.")
-        if not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
+            raise ValueError(
+                f"StackedHourglass: n_features must be a multiple of 4, got "
+                f"{n_features}."
+            )
         self.n_joints = int(n_joints)
         self.n_stacks = int(n_stacks)
         self.n_features = int(n_features)
@@ -284,7 +297,8 @@ class StackedHourglass(nn.Module):
         -------
         embedding : Tensor of shape (n, n_features)
         """
-        check_option(layer, "layer", EMBEDDING_LAYERS)
+        validate_param(layer, "layer", [StrOptions(EMBEDDING_LAYERS)],
+                       "StackedHourglass.embed")
         _, features, head = self._forward(x)
         pooled = features[-1] if layer == "bottleneck" else head
         return pooled.mean(dim=(2, 3))
