@@ -15,14 +15,14 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from .._param_validation import POSITIVE_INT, Interval
-from ..models._bootstrap import (
-    BootstrapLinearRegressor,
-    _chunks,
-    _ensemble_moments,
-    _expected_sq_deviation,
-    _fit_linear_ensemble,
+from .._linear_ensemble import (
+    ensemble_chunks,
+    ensemble_moments,
+    expected_sq_deviation,
+    fit_linear_ensemble,
 )
+from .._param_validation import POSITIVE_INT, Interval
+from ..models import BootstrapLinearRegressor
 from ._base import BATCH, BaseQueryStrategy, _is_committee, _shared_default
 from ._batch import information_density
 
@@ -154,7 +154,7 @@ class _BaseLinearQuery(BaseQueryStrategy):
                 f"The estimator predicts {coef.shape[0]} output(s) but y_labelled has "
                 f"{y.shape[1]}."
             )
-        ensemble = _fit_linear_ensemble(
+        ensemble = fit_linear_ensemble(
             X_labelled,
             y,
             n_estimators=int(self.n_estimators),
@@ -267,7 +267,7 @@ class LinearEGLQuery(_BaseLinearQuery):
 
     def _utility(self, X, ensemble, coef, intercept):
         reference = np.asarray(X @ coef.T, dtype=np.float64) + intercept
-        deviation, sq_norms = _expected_sq_deviation(ensemble, X, reference)
+        deviation, sq_norms = expected_sq_deviation(ensemble, X, reference)
         return sq_norms * deviation.sum(axis=1)
 
 
@@ -340,8 +340,8 @@ class EMCMQuery(_BaseLinearQuery):
 
     def _utility(self, X, ensemble, coef, intercept):
         scores = np.empty(X.shape[0])
-        for batch in _chunks(X.shape[0], ensemble):
-            means, _, sq_norms = _ensemble_moments(
+        for batch in ensemble_chunks(X.shape[0], ensemble):
+            means, _, sq_norms = ensemble_moments(
                 ensemble, X[batch], leverages=False
             )
             reference = np.asarray(X[batch] @ coef.T, dtype=np.float64) + intercept
