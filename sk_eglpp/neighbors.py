@@ -22,6 +22,7 @@ import warnings
 from numbers import Real
 
 import numpy as np
+from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array
 
 from ._param_validation import POSITIVE_INT, Interval, validate_params
@@ -253,9 +254,9 @@ def _iter_chunks(H_query, H_ref, perplexity, chunk_size, tol, max_iter):
     # precision absorbs it), so embeddings of extreme magnitude are rescaled.
     scale = _common_scale(H_query, H_ref)
     ref = _Reference(H_ref / scale if scale != 1.0 else H_ref)
-    for start in range(0, H_query.shape[0], chunk_size):
-        stop = min(start + chunk_size, H_query.shape[0])
-        H_chunk = H_query[start:stop]
+    for rows in gen_batches(H_query.shape[0], chunk_size):
+        start, stop = rows.start, rows.stop
+        H_chunk = H_query[rows]
         D = ref.sqdist(H_chunk / scale if scale != 1.0 else H_chunk, start)
         if not np.all(np.isfinite(D)):
             raise ValueError(

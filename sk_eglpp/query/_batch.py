@@ -20,7 +20,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.metrics import pairwise_distances_argmin_min, pairwise_distances_chunked
 from sklearn.neighbors import NearestNeighbors
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, gen_batches
 
 from .._validation import check_n_instances, top_indices
 
@@ -35,12 +35,12 @@ def _sq_distances_to(Z, z, chunk_size):
     out = np.empty(Z.shape[0])
     if sparse.issparse(z):
         z = z.toarray().ravel()
-    for start in range(0, Z.shape[0], chunk_size):
-        block = Z[start : start + chunk_size]
+    for rows in gen_batches(Z.shape[0], chunk_size):
+        block = Z[rows]
         if sparse.issparse(block):  # densified one chunk at a time
             block = block.toarray()
         block = block - z
-        out[start : start + chunk_size] = np.einsum("ij,ij->i", block, block)
+        out[rows] = np.einsum("ij,ij->i", block, block)
     return out
 
 

@@ -4,25 +4,13 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.utils import check_random_state
 
+from .._chunking import chunked_row_min
 from .._param_validation import POSITIVE_INT
 from .._validation import check_n_instances
 from ..neighbors import _common_scale
 from ._base import BaseQueryStrategy, _n_samples, _shared_default, embed_context
 
 __all__ = ["CoreSetQuery", "coreset"]
-
-
-def _min_distances(Z, centres, chunk_size):
-    """Distance of every row of ``Z`` to its nearest row of ``centres``.
-
-    Rows of ``Z`` are processed ``chunk_size`` at a time, so that at most a
-    ``chunk_size x n_centres`` block of distances is held in memory.
-    """
-    out = np.empty(Z.shape[0])
-    for start in range(0, Z.shape[0], chunk_size):
-        stop = start + chunk_size
-        out[start:stop] = cdist(Z[start:stop], centres).min(axis=1)
-    return out
 
 
 class CoreSetQuery(BaseQueryStrategy):
@@ -147,7 +135,10 @@ class CoreSetQuery(BaseQueryStrategy):
             Z_lab = None if Z_lab is None else Z_lab / scale
         if Z_lab is None:
             return Z, np.full(Z.shape[0], np.inf), scale
-        min_dist = _min_distances(Z, Z_lab, chunk_size)
+        # at most a chunk_size x n_labelled block of distances at a time
+        min_dist = chunked_row_min(
+            Z.shape[0], lambda rows: cdist(Z[rows], Z_lab), chunk_size
+        )
         _check_finite(min_dist)
         return Z, min_dist, scale
 

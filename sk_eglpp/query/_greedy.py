@@ -3,6 +3,7 @@
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from .._chunking import chunked_row_min
 from .._param_validation import POSITIVE_INT, StrOptions
 from .._validation import check_n_instances
 from ._base import BaseQueryStrategy, _n_samples, _shared_default, embed_context
@@ -182,19 +183,19 @@ class GreedySamplingQuery(BaseQueryStrategy):
     def _initial(self, context):
         mode, chunk_size, Z, Z_lab, F, Y_lab = self._spaces(context)
         n_pool = context.n_pool
-        d = np.full(n_pool, np.inf)
-        if context.X_labelled is not None and len(context.X_labelled):
-            for start in range(0, n_pool, chunk_size):
-                rows = slice(start, start + chunk_size)
-                block = self._distances(
-                    mode,
-                    None if Z is None else Z[rows],
-                    Z_lab,
-                    None if F is None else F[rows],
-                    Y_lab,
-                )
-                d[rows] = block.min(axis=1)
-        return mode, Z, F, d
+        if context.X_labelled is None or not len(context.X_labelled):
+            return mode, Z, F, np.full(n_pool, np.inf)
+
+        def block(rows):
+            return self._distances(
+                mode,
+                None if Z is None else Z[rows],
+                Z_lab,
+                None if F is None else F[rows],
+                Y_lab,
+            )
+
+        return mode, Z, F, chunked_row_min(n_pool, block, chunk_size)
 
     def _score(self, context):
         _, _, _, d = self._initial(context)
