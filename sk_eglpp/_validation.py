@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 
-def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
+def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric",
+               allow_nd=True):
     """Validate a pool (or any sample array) without copying it needlessly.
 
     Parameters
@@ -42,6 +43,9 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
     dtype : str, type or list of types, default="numeric"
         Passed to :func:`sklearn.utils.check_array`. ``"numeric"`` keeps float32
         images float32 and converts integers and objects to float64.
+    allow_nd : bool, default=True
+        Whether samples of more than one dimension (images) are accepted;
+        ``False`` requires a 2-D array (embeddings).
 
     Returns
     -------
@@ -72,7 +76,7 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
             X,
             accept_sparse=accept_sparse and ["csr", "csc"],
             dtype=dtype,
-            allow_nd=True,
+            allow_nd=allow_nd,
             ensure_all_finite=True,
             ensure_2d=False,
             ensure_min_samples=1,
@@ -83,9 +87,10 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric"):
     except ValueError as exc:  # e.g. strings that are not numbers
         _reraise_with_name(exc, name)
     if X.ndim < 2:
+        images = " or an image batch (n_samples, channels, height, width)"
         raise ValueError(
-            f"{name} must be 2-D (n_samples, n_features) or an image batch "
-            f"(n_samples, channels, height, width), got an array of shape "
+            f"{name} must be 2-D (n_samples, n_features)"
+            f"{images if allow_nd else ''}, got an array of shape "
             f"{X.shape}. Reshape a single feature with X.reshape(-1, 1)."
         )
     return X

@@ -23,10 +23,9 @@ from numbers import Real
 
 import numpy as np
 from sklearn.utils import gen_batches
-from sklearn.utils.validation import check_array
 
 from ._param_validation import POSITIVE_INT, Interval, validate_params
-from ._validation import top_k_rows
+from ._validation import check_pool, top_k_rows
 
 __all__ = ["conditional_probabilities", "top_k_neighbors"]
 
@@ -82,12 +81,8 @@ def _common_scale(*arrays):
 
 
 def _check_embeddings(H_query, H_ref):
-    H_query = check_array(
-        H_query, dtype=np.float64, ensure_all_finite=True, input_name="H_query"
-    )
-    H_ref = check_array(
-        H_ref, dtype=np.float64, ensure_all_finite=True, input_name="H_ref"
-    )
+    H_query = check_pool(H_query, name="H_query", dtype=np.float64, allow_nd=False)
+    H_ref = check_pool(H_ref, name="H_ref", dtype=np.float64, allow_nd=False)
     if H_query.shape[1] != H_ref.shape[1]:
         raise ValueError(
             "H_query and H_ref must have the same number of features, got "

@@ -156,8 +156,12 @@ def test_bad_inputs(rng):
     H_query, H_ref = rng.normal(size=(4, 3)), rng.normal(size=(6, 3))
     with pytest.raises(ValueError, match="H_query with 3 and H_ref with 2"):
         conditional_probabilities(H_query, H_ref[:, :2])
-    with pytest.raises(ValueError, match="Expected 2D array"):
+    with pytest.raises(ValueError, match=r"H_query must be 2-D \(n_samples, n_f"):
         conditional_probabilities(H_query[0], H_ref)
+    with pytest.raises(ValueError, match="Found array with dim 3"):
+        conditional_probabilities(H_query, H_ref[None])
+    with pytest.raises(ValueError, match="H_ref must contain at least one sample"):
+        top_k_neighbors(H_query, H_ref[:0], 1)
     with pytest.raises(ValueError, match="NaN"):
         conditional_probabilities(H_query * np.nan, H_ref)
     with pytest.raises(ValueError, match="infinity"):
