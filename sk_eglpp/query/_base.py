@@ -19,6 +19,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils import check_random_state
 
 from .._param_validation import ParamValidationMixin, StrOptions
 from .._validation import check_labelled, check_n_instances, check_pool
@@ -506,6 +507,18 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
         public = {k: v for k, v in diagnostics.items() if not k.startswith("_")}
         return scores, {"scores_": scores, **public}, private
 
+    def _rng(self):
+        """The strategy's ``random_state`` as a ``RandomState``, drawn from here.
+
+        Every strategy with randomness (or random tie-breaking in a batch
+        mode) takes its draws from this, so ``random_state`` means the same
+        everywhere: an int gives the same draws on every call, a
+        ``RandomState`` advances, ``None`` uses numpy's global generator.
+        Strategies without the parameter get the global generator (their
+        ``"top"`` selection draws nothing).
+        """
+        return check_random_state(getattr(self, "random_state", None))
+
     def _batch_mode(self):
         """The ``batch`` parameter; ``"top"`` for strategies without one."""
         return getattr(self, "batch", "top")
@@ -535,7 +548,7 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
             n_instances,
             mode=mode,
             Z_labelled=Z_labelled,
-            random_state=getattr(self, "random_state", None),
+            random_state=self._rng(),
             chunk_size=getattr(self, "chunk_size", 1024),
         )
         return indices, utilities, diagnostics

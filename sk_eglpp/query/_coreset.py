@@ -2,7 +2,6 @@
 
 import numpy as np
 from scipy.spatial.distance import cdist
-from sklearn.utils import check_random_state
 
 from .._chunking import chunked_row_min
 from .._param_validation import POSITIVE_INT
@@ -187,8 +186,7 @@ class CoreSetQuery(BaseQueryStrategy):
         gains = np.empty(n_instances)
         for b in range(n_instances):
             if b == 0 and context.X_labelled is None:
-                rng = check_random_state(self.random_state)
-                idx = int(rng.randint(Z.shape[0]))
+                idx = int(self._rng().randint(Z.shape[0]))
             else:
                 idx = int(np.argmax(np.where(available, min_dist, -1.0)))
             indices[b], gains[b] = idx, min_dist[idx]

@@ -99,7 +99,9 @@ class GreedySamplingQuery(BaseQueryStrategy):
     initialisation), and the next ones follow the rule. ``"y"`` and ``"xy"``
     need a fitted model with ``predict`` and the labelled set.
 
-    Ties are broken by the lower index; the selection is deterministic. After
+    Ties are broken by the lower index; the selection is deterministic, so
+    the strategy has no ``random_state`` (even the first pick without a
+    labelled set is the pool's most central sample, not a random one). After
     the initial ``O(n_pool * n_labelled)`` distances, each pick costs one pass
     over the pool (``O(n_pool * (d + n_outputs))``).
 

@@ -42,6 +42,11 @@ class LearningLossQuery(BaseQueryStrategy):
     them (ties: lower index first). A ``ValueError`` telling how to build the
     model is raised when it has no loss-prediction head.
 
+    The strategy has no parameters, hence no ``random_state``, ``n_jobs`` or
+    ``device``: the predicted losses are deterministic (the model predicts
+    them on its own ``device``) and so is their top-``n_instances`` with the
+    tie rule above.
+
     References
     ----------
     .. [1] D. Yoo and I. S. Kweon, "Learning Loss for Active Learning",
@@ -61,6 +66,7 @@ class LearningLossQuery(BaseQueryStrategy):
 
     #: y is never read, so unannotated (NaN) joints are fine
     _allow_nan_y = True
+    _parameter_constraints = {}
 
     def _score(self, context):
         estimator = context.estimator

@@ -160,7 +160,7 @@ class _BaseLinearQuery(BaseQueryStrategy):
             n_estimators=int(self.n_estimators),
             bootstrap=bool(self.bootstrap),
             fit_intercept=fit_intercept,
-            random_state=self.random_state,
+            random_state=self._rng(),
         )
         return ensemble, coef, intercept
 

@@ -5,7 +5,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
-from sklearn.utils import check_random_state
 from torch import nn
 
 from .._param_validation import POSITIVE_INT, Interval, StrOptions
@@ -190,8 +189,7 @@ class MCDropoutQuery(BaseQueryStrategy):
             predict = estimator.predict
         else:
             predict = estimator.predict_heatmaps
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        seed = int(self._rng().randint(np.iinfo(np.int32).max))
         X = context.X_pool
         scores = np.empty(X.shape[0])
 

@@ -75,6 +75,11 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
     resolution heatmaps; the EGL++ authors' code uses ``min_distance=7`` on
     64 x 64 heatmaps.
 
+    The strategy has no ``random_state``, ``n_jobs`` or ``device``: the scores
+    are a deterministic function of the model's heatmaps (which the model
+    computes on its own device), and the selection is their top
+    ``n_instances`` with ties broken by the lower index.
+
     References
     ----------
     .. [1] B. Liu and V. Ferrari, "Active Learning for Human Pose Estimation",

@@ -1,6 +1,5 @@
 """Random sampling: the baseline every strategy is compared with."""
 
-from sklearn.utils import check_random_state
 
 from .._validation import check_pool
 from ._base import BaseQueryStrategy, QueryContext, _shared_default, resolve_learner
@@ -88,7 +87,7 @@ class RandomQuery(BaseQueryStrategy):
         return QueryContext(None, X_pool, None, None)
 
     def _score(self, context):
-        rng = check_random_state(self.random_state)
+        rng = self._rng()
         return rng.random_sample(context.n_pool)
 
 
