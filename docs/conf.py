@@ -177,7 +177,7 @@ API_GROUPS = [
         "sk_eglpp.datasets",
         "The embedded synthetic pose data, readers of the LSP / LSPET / MPII "
         "annotation files, COCO keypoints reading and writing, and the keypoint "
-        "<-> heatmap conversions.",
+        "<-> heatmap conversions and the peaks of a heatmap.",
     ),
     (
         "Annotation rounds",
