@@ -15,12 +15,8 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from ._validation import (
-    check_bool,
-    check_n_instances,
-    check_option,
-    check_positive_int,
-)
+from ._param_validation import POSITIVE_INT, StrOptions, validate_params
+from ._validation import check_n_instances
 
 __all__ = [
     "FIDELITY_COLUMNS",
@@ -28,6 +24,12 @@ __all__ = [
     "true_gradient_lengths",
     "utility_fidelity",
 ]
+
+_CONSTRAINTS = {
+    "truth": [StrOptions(["gradient", "error"])],
+    "return_truth": ["boolean"],
+    "batch_size": [POSITIVE_INT],
+}
 
 #: the measures of :func:`utility_fidelity`, per strategy
 FIDELITY_COLUMNS = ("spearman_gradient", "spearman_error", "precision")
@@ -206,7 +208,7 @@ def fidelity_measures(utilities, selected, gradient, error, truth="gradient"):
     >>> m["spearman_gradient"], m["spearman_error"], m["precision"]
     (1.0, -1.0, 1.0)
     """
-    check_option(truth, "truth", ("gradient", "error"))
+    validate_params({"truth": truth}, _CONSTRAINTS, "fidelity_measures")
     selected = np.asarray(selected, dtype=np.int64)
     ranked = np.asarray(gradient if truth == "gradient" else error, dtype=np.float64)
     order = np.argsort(-np.where(np.isfinite(ranked), ranked, -np.inf), kind="stable")
@@ -317,9 +319,12 @@ def utility_fidelity(
     """
     from .simulation import _resolve_strategies
 
-    check_option(truth, "truth", ("gradient", "error"))
-    check_bool(return_truth, "return_truth")
-    batch_size = check_positive_int(batch_size, "batch_size")
+    validate_params(
+        dict(truth=truth, return_truth=return_truth, batch_size=batch_size),
+        _CONSTRAINTS,
+        "utility_fidelity",
+    )
+    batch_size = int(batch_size)
     labels, objects = _resolve_strategies(strategies)
     n_pool = len(X_pool)
     if len(y_pool) != n_pool:

@@ -164,6 +164,10 @@ def test_bad_input(linear_data):
         fidelity_measures(None, [0], y, y, truth="loss")
     with pytest.raises(TypeError, match="return_truth must be"):
         utility_fidelity(model, X, y, "random_query", return_truth="yes")
+    with pytest.raises(TypeError, match=r"^fidelity_measures: truth must be one of"):
+        fidelity_measures(None, [0], y, y, truth=None)
+    with pytest.raises(ValueError, match=r"^utility_fidelity: batch_size must be an"):
+        utility_fidelity(model, X, y, "random_query", batch_size=0)
 
 
 def test_net_lengths_bad_input():
