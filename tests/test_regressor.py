@@ -360,6 +360,10 @@ def test_errors(tiny_data):
         HourglassRegressor(loss_prediction_stop_epoch=-1, **TINY).fit(X, y)
     with pytest.raises(TypeError, match="loss_prediction_stop_epoch must be an int"):
         HourglassRegressor(loss_prediction_stop_epoch=1.5, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="^HourglassRegressor: sigma must"):
+        HourglassRegressor(sigma=-1.0, **TINY).initialize()
+    with pytest.raises(ValueError, match="^HourglassRegressor: embedding_layer must"):
+        HourglassRegressor(embedding_layer="neck", **TINY).initialize()
     with pytest.raises(TypeError, match="^HourglassRegressor: loss_prediction must"):
         HourglassRegressor(loss_prediction="yes", **TINY).fit(X, y)
     with pytest.raises(TypeError, match="HourglassRegressor: random_state must"):

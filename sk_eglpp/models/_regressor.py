@@ -428,6 +428,15 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
 
     # -- skorch hooks -----------------------------------------------------
 
+    def initialize(self):
+        """skorch's ``initialize``, after checking the parameters this class adds.
+
+        (``fit`` and ``partial_fit`` check them too, also when they continue
+        from an initialised net.)
+        """
+        self._validate_constraints()
+        return super().initialize()
+
     def initialize_module(self):
         """Build ``module_`` (and ``loss_module_``), defaults taken from the data."""
         kwargs = self.get_params_for("module")
