@@ -8,7 +8,6 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state
 from skorch import NeuralNet, NeuralNetRegressor
@@ -18,6 +17,7 @@ from torch import nn
 
 from .._param_validation import Interval, ParamValidationMixin, StrOptions
 from .._seeding import torch_seed
+from .._validation import check_pool
 from ..datasets._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 from ..metrics import pck
 from ._hourglass import EMBEDDING_LAYERS, LossPredictionHead, StackedHourglass
@@ -285,34 +285,17 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
 
     @staticmethod
     def _check_X(X):
-        if sp.issparse(X):
-            raise TypeError(
-                "Sparse data is not supported: X must be a dense image batch of "
-                "shape (n_samples, channels, height, width)."
-            )
+        """Images ``(n, c, h, w)`` as float32, checked by the strategies' check."""
         if isinstance(X, torch.Tensor):
             X = X.detach().cpu().numpy()
-        X = np.asarray(X)
-        if X.dtype.kind == "c":
-            raise ValueError("Complex data not supported: X must be real images.")
-        if X.dtype.kind == "O":
-            try:
-                X = X.astype(np.float32)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(
-                    f"X must be a numeric image batch, got dtype {X.dtype}."
-                ) from exc
-        if X.dtype.kind not in "fiub":
-            raise TypeError(f"X must be a numeric image batch, got dtype {X.dtype}.")
+        X = check_pool(X, name="X")
         if X.ndim != 4:
             raise ValueError(
                 "X must be an image batch of shape (n_samples, channels, height, "
                 f"width), got an array of shape {X.shape}."
             )
-        if X.shape[0] == 0:
-            raise ValueError(f"X must contain at least one sample, got {X.shape}.")
         X = X.astype(np.float32, copy=False)
-        if not np.isfinite(X).all():
+        if not np.isfinite(X).all():  # finite float64 beyond the float32 range
             raise ValueError("X must not contain NaN or infinity.")
         return X
 
