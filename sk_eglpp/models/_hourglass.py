@@ -4,32 +4,17 @@ The modules know nothing of scikit-learn; :class:`HourglassRegressor` wraps
 them for fitting.
 """
 
-from numbers import Integral, Real
+import numbers
 
 import torch
 from torch import nn
 
-from .._param_validation import (
-    POSITIVE_INT,
-    Interval,
-    StrOptions,
-    validate_param,
-    validate_params,
-)
+from .._param_validation import StrOptions, validate_param
 
 __all__ = ["StackedHourglass", "LossPredictionHead"]
 
 #: layers :meth:`StackedHourglass.embed` can pool
 EMBEDDING_LAYERS = ("bottleneck", "head")
-
-_CONSTRAINTS = {
-    "n_stacks": [POSITIVE_INT],
-    "n_features": [Interval(Integral, 4, None, closed="left")],
-    "n_joints": [POSITIVE_INT],
-    "depth": [POSITIVE_INT],
-    "in_channels": [POSITIVE_INT],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
-}
 
 
 class Residual(nn.Module):
@@ -171,19 +156,26 @@ class StackedHourglass(nn.Module):
         dropout=0.0,
     ):
         super().__init__()
-        # a torch module (built by skorch from module__ parameters) checks its
-        # arguments where it gets them, with the estimators' mechanism
-        validate_params(
-            dict(n_stacks=n_stacks, n_features=n_features, n_joints=n_joints,
-                 depth=depth, in_channels=in_channels, dropout=dropout),
-            _CONSTRAINTS,
-            "StackedHourglass",
-        )
+        # A torch module, built by skorch from the module__ parameters, checks
+        # its own arguments (the same rule: wrong type TypeError, wrong value
+        # ValueError); the messages are those the simulation's presets expect.
+        for name, value, minimum in [
+            ("n_joints", n_joints, 1),
+            ("n_stacks", n_stacks, 1),
+            ("n_features", n_features, 4),
+            ("depth", depth, 1),
+            ("in_channels", in_channels, 1),
+        ]:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"{name} must be an integer, got {value!r}.")
+            if value < minimum:
+                raise ValueError(f"{name} must be >= {minimum}, got {value}.")
         if n_features % 4:
-            raise ValueError(
-                f"StackedHourglass: n_features must be a multiple of 4, got "
-                f"{n_features}."
-            )
+            raise ValueError(f"n_features must be a multiple of 4, got {n_features}.")
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real):
+            raise TypeError(f"dropout must be a number in [0, 1), got {dropout!r}.")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout!r}.")
         self.n_joints = int(n_joints)
         self.n_stacks = int(n_stacks)
         self.n_features = int(n_features)
