@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 from sklearn.metrics import make_scorer
 
+from ._param_validation import Interval, StrOptions, validate_params
 from ._validation import as_float_array, check_keypoints
 
 __all__ = ["pck", "pckh", "pck_scorer", "make_pck_scorer", "make_pckh_scorer"]
@@ -45,11 +46,15 @@ def _check_pair(y_true, y_pred):
     return y_true, y_pred
 
 
-def _check_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"alpha must be a positive number, got {alpha!r}.")
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got {alpha}.")
+_CONSTRAINTS = {
+    "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
+    "average": [StrOptions(["all", "joints"])],
+}
+
+
+def _check_params(caller, alpha, average):
+    """``alpha`` as float, after checking it and ``average``."""
+    validate_params(dict(alpha=alpha, average=average), _CONSTRAINTS, caller)
     return float(alpha)
 
 
@@ -64,8 +69,6 @@ def _fraction_correct(y_true, y_pred, threshold, average):
         counts = annotated.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(counts > 0, correct.sum(axis=0) / counts, np.nan)
-    if average != "all":
-        raise ValueError(f'average must be "all" or "joints", got {average!r}.')
     n_annotated = annotated.sum()
     if n_annotated == 0:
         warnings.warn(
@@ -153,7 +156,7 @@ def pck(y_true, y_pred, alpha=0.2, *, torso=None, average="all"):
     >>> pck(y_true, y_pred, alpha=0.2, torso=(0, 1))  # threshold 2 px
     0.666...
     """
-    alpha = _check_alpha(alpha)
+    alpha = _check_params("pck", alpha, average)
     y_true, y_pred = _check_pair(y_true, y_pred)
     n_joints = y_true.shape[1]
     if torso is None:
@@ -211,7 +214,7 @@ def pckh(y_true, y_pred, head_boxes, alpha=0.5, *, average="all"):
     >>> pckh([[0.0, 0.0, 5.0, 5.0]], [[2.0, 2.0, 5.0, 9.0]], box)
     0.5
     """
-    alpha = _check_alpha(alpha)
+    alpha = _check_params("pckh", alpha, average)
     y_true, y_pred = _check_pair(y_true, y_pred)
     boxes = as_float_array(head_boxes, "head_boxes", "numbers (pixel coordinates)")
     if boxes.shape != (y_true.shape[0], 4):

@@ -592,8 +592,12 @@ def test_pck_documented_results(keypoints):
             pck(y_true, y_pred, alpha=alpha)
     with pytest.raises(ValueError, match=r"torso joints must be in \[0, 13\]"):
         pck(y_true, y_pred, torso=(0, 99))
-    with pytest.raises(ValueError, match='average must be "all" or "joints"'):
+    with pytest.raises(
+        ValueError, match=r"^pck: average must be one of \['all', 'joints'\]"
+    ):
         pck(y_true, y_pred, average="x")
+    with pytest.raises(TypeError, match="average must be one of"):
+        pck(y_true, y_pred, average=None)
 
 
 def test_pckh_rejects(keypoints):
