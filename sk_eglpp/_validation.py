@@ -1,7 +1,10 @@
 """Input checks shared by the strategies, estimators and the simulation.
 
 Every check raises ``ValueError`` / ``TypeError`` with a message that says what
-was expected and what was got. None of them modifies its input.
+was expected and what was got. None of them modifies its input. Constructor
+parameters of the strategies and estimators are checked declaratively instead
+(:mod:`sk_eglpp._param_validation`); the scalar checks here serve the
+simulation, the annotation round and the data readers.
 """
 
 import numbers
@@ -14,12 +17,9 @@ __all__ = [
     "check_labelled",
     "check_n_instances",
     "check_positive_int",
-    "check_real",
     "check_bool",
     "check_option",
     "check_n_jobs",
-    "check_verbose",
-    "check_random_state_param",
     "check_device",
     "top_indices",
     "top_k_rows",
@@ -182,61 +182,6 @@ def check_positive_int(value, name, *, minimum=1):
     return int(value)
 
 
-def check_real(value, name, *, low=None, high=None, low_open=False,
-               high_open=False, allow_none=False):
-    """Return ``value`` as float after checking its type and range.
-
-    A value that is not a real number (a string, a bool, ``None`` unless
-    ``allow_none``) raises ``TypeError``; NaN, infinity or a value outside
-    the interval raises ``ValueError``.
-
-    Parameters
-    ----------
-    value : object
-        The parameter's value.
-    name : str
-        Its name, for the messages.
-    low, high : float, default=None
-        Bounds of the interval (``None``: unbounded).
-    low_open, high_open : bool, default=False
-        Whether the bound itself is excluded.
-    allow_none : bool, default=False
-        Whether ``None`` is accepted (and returned as it is).
-
-    Examples
-    --------
-    >>> check_real(0.5, "dropout", low=0.0, high=1.0, high_open=True)
-    0.5
-    >>> check_real("a", "perplexity", low=0.0, low_open=True)
-    Traceback (most recent call last):
-    ...
-    TypeError: perplexity must be a real number, got 'a' (str).
-    >>> check_real(0.0, "perplexity", low=0.0, low_open=True)
-    Traceback (most recent call last):
-    ...
-    ValueError: perplexity must be a finite number in (0.0, inf), got 0.0.
-    """
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        expected = "a real number or None" if allow_none else "a real number"
-        raise TypeError(
-            f"{name} must be {expected}, got {value!r} ({type(value).__name__})."
-        )
-    value = float(value)
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and (value >= high if high_open else value > high)
-    if not np.isfinite(value) or too_low or too_high:
-        left = "(" if low_open or low is None else "["
-        right = ")" if high_open or high is None else "]"
-        lo = "-inf" if low is None else low
-        hi = "inf" if high is None else high
-        raise ValueError(
-            f"{name} must be a finite number in {left}{lo}, {hi}{right}, got {value}."
-        )
-    return value
-
-
 def check_bool(value, name):
     """Return ``value`` as bool after checking it is a bool (or ``numpy.bool_``).
 
@@ -308,61 +253,6 @@ def check_n_jobs(n_jobs, name="n_jobs"):
             f"{name} must be None or a non-zero integer (-1: all CPUs), got 0."
         )
     return int(n_jobs)
-
-
-def check_verbose(verbose, name="verbose"):
-    """Check a verbosity: a bool or an integer >= 0.
-
-    Examples
-    --------
-    >>> check_verbose(1)
-    1
-    >>> check_verbose("loud")
-    Traceback (most recent call last):
-    ...
-    TypeError: verbose must be a bool or an integer >= 0, got 'loud' (str).
-    """
-    if isinstance(verbose, bool | np.bool_):
-        return bool(verbose)
-    if not isinstance(verbose, numbers.Integral):
-        raise TypeError(
-            f"{name} must be a bool or an integer >= 0, got {verbose!r} "
-            f"({type(verbose).__name__})."
-        )
-    if verbose < 0:
-        raise ValueError(f"{name} must be a bool or an integer >= 0, got {verbose}.")
-    return int(verbose)
-
-
-def check_random_state_param(random_state, name="random_state"):
-    """Check a ``random_state``: ``None``, an int seed or a ``RandomState``.
-
-    Returns it unchanged, ready for :func:`sklearn.utils.check_random_state`.
-
-    Examples
-    --------
-    >>> check_random_state_param(0)
-    0
-    >>> check_random_state_param(-1)
-    Traceback (most recent call last):
-    ...
-    ValueError: random_state must be an integer in [0, 2**32 - 1], got -1.
-    """
-    if random_state is None or isinstance(random_state, np.random.RandomState):
-        return random_state
-    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
-        hint = ""
-        if isinstance(random_state, np.random.Generator):
-            hint = " (a numpy Generator is not supported: pass an int or a RandomState)"
-        raise TypeError(
-            f"{name} must be None, an int or a numpy RandomState{hint}, got "
-            f"{random_state!r} ({type(random_state).__name__})."
-        )
-    if not 0 <= random_state <= 2**32 - 1:
-        raise ValueError(
-            f"{name} must be an integer in [0, 2**32 - 1], got {random_state}."
-        )
-    return random_state
 
 
 def check_device(device, name="device"):
