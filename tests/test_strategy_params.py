@@ -340,3 +340,18 @@ def test_validation_never_changes_the_value():
 def test_an_undeclared_parameter_is_a_programming_error():
     with pytest.raises(KeyError):
         validate_params({"undeclared": 1}, {}, "f")
+
+
+def test_estimators_declare_the_parameters_they_own():
+    import inspect
+
+    from skorch import NeuralNet
+
+    from sk_eglpp import BootstrapLinearRegressor, HourglassRegressor
+
+    assert set(BootstrapLinearRegressor._parameter_constraints) == set(
+        BootstrapLinearRegressor().get_params()
+    )
+    own = set(inspect.signature(HourglassRegressor.__init__).parameters)
+    own -= set(inspect.signature(NeuralNet.__init__).parameters)
+    assert set(HourglassRegressor._parameter_constraints) == own
