@@ -122,6 +122,36 @@ def test_renormalize(friedman, fitted_net):
     np.testing.assert_allclose(s_renorm, s_plain / mass, rtol=1e-6)
 
 
+@pytest.mark.parametrize("energy", [1.0, 0.6, 0.2])
+def test_lowrank_energy(friedman, fitted_net, energy):
+    """``energy`` reaches the low-rank engine: equal to calling it directly with
+    the strategy's neighbours, exact at 1, never above the exact score."""
+    from sk_eglpp.gradients import expected_gradient_norms
+
+    X_lab, y_lab, X_pool = friedman
+    # several outputs: the K output gradients of a sample span several
+    # directions, so a low energy drops some of them
+    y3 = np.hstack([y_lab, -y_lab, X_lab[:, :1] * 5.0]).astype(np.float32)
+    net = _net(module__n_out=3, max_epochs=5).fit(X_lab, y3)
+    kw = dict(X_labelled=X_lab, y_labelled=y3)
+    exact = EGLPlusPlusQuery(n_neighbors=6, perplexity=4.0)
+    s_exact = exact.score(net, X_pool, **kw)
+    low = EGLPlusPlusQuery(n_neighbors=6, perplexity=4.0, method="lowrank",
+                           energy=energy)
+    s_low = low.score(net, X_pool, **kw)
+    # the strategy's MSE weights (1 / n_outputs) are those of _render_targets
+    direct = expected_gradient_norms(
+        net.module_, X_pool, y3, exact.neighbors_, exact.probabilities_,
+        weight_bank=np.full_like(y3, 1.0 / 3.0), method="lowrank", energy=energy,
+    )
+    np.testing.assert_allclose(s_low, direct, rtol=1e-6)
+    assert np.all(s_low <= s_exact * (1 + 1e-4))
+    if energy == 1.0:
+        np.testing.assert_allclose(s_low, s_exact, rtol=1e-4)
+    else:
+        assert np.all(s_low < s_exact)  # directions were dropped
+
+
 def test_modal_loop_with_pipeline(friedman):
     X_lab, y_lab, X_pool = friedman
     pipe = make_pipeline(StandardScaler(), _net(max_epochs=5))
