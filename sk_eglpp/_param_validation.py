@@ -26,8 +26,10 @@ labelled set) stay in the code that sees the data.
 
 Why not scikit-learn's ``sklearn.utils._param_validation``: it is private and
 has changed between releases without notice (imbalanced-learn keeps its own
-copy for that reason), it treats ``True`` as an int and accepts infinite reals,
-and its messages do not follow ours. This module is the small subset we use.
+copy for that reason); it raises one ``InvalidParameterError`` (both a
+``ValueError`` and a ``TypeError``) for every mistake, where we want the type
+rule above; it accepts ``True`` for an int; and its messages do not follow
+ours. This module is the small subset we use.
 """
 
 from numbers import Integral, Real
