@@ -17,7 +17,7 @@ from torch import nn
 
 from .._param_validation import Interval, ParamValidationMixin, StrOptions
 from .._seeding import torch_seed
-from .._validation import check_pool
+from .._validation import check_keypoints, check_pool
 from ..datasets._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 from ..metrics import pck
 from ._hourglass import EMBEDDING_LAYERS, LossPredictionHead, StackedHourglass
@@ -322,29 +322,14 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
                 "HourglassRegressor requires y to be passed, but the target y is "
                 "None: give keypoints of shape (n_samples, 2 * n_joints)."
             )
-        try:
-            y = np.asarray(y, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(
-                "y must hold numbers (keypoints in pixels, NaN for a joint that "
-                f"is not annotated), got values that cannot be converted: {exc}"
-            ) from exc
-        if y.ndim == 3 and y.shape[2] == 2:
-            y = y.reshape(y.shape[0], -1)
-        elif y.ndim != 2 or y.shape[1] % 2:
-            raise ValueError(
-                "y must be keypoints of shape (n_samples, 2 * n_joints) (x0, y0, "
-                "x1, y1, ...) or (n_samples, n_joints, 2), got an array of shape "
-                f"{y.shape}."
-            )
+        # the keypoint check of the metrics and heatmaps: (n, J, 2) float64
+        y = check_keypoints(y, "y")
         if y.shape[0] != n_samples:
             raise ValueError(
                 f"X and y must have the same number of samples, got {n_samples} "
                 f"and {y.shape[0]}."
             )
-        if np.isinf(y).any():
-            raise ValueError("y must be finite or NaN (joint not annotated), got inf.")
-        return y
+        return y.reshape(y.shape[0], -1).astype(np.float32)
 
     def _check_layout(self, X, expected_channels):
         """Reject a likely channels-last batch ``(n, h, w, c)`` with a hint.
