@@ -12,19 +12,25 @@ VERSION = re.search(
     re.M,
 ).group(1)
 
+# Floors are the versions .ci/min-versions.txt pins and `make test-min` tests
+# (on Python 3.11): scikit-learn 1.6 for validate_data / ensure_all_finite /
+# __sklearn_tags__, joblib 1.4 for Parallel(return_as="generator_unordered"),
+# the others old releases with wheels for Python 3.11. torch's floor is not
+# tested: the only CPU build reachable here is 2.13.0 (others are CUDA builds of
+# several GB), so the job runs with that.
 INSTALL_REQUIRES = [
-    "numpy>=1.23",
-    "scipy>=1.9",
-    "scikit-learn>=1.2",
+    "numpy>=1.23.2",
+    "scipy>=1.9.2",
+    "scikit-learn>=1.6.1",
     "torch>=2.2",
     "skorch>=1.0",
     "modAL-python>=0.4.1",
-    "joblib>=1.2",
+    "joblib>=1.4",
     "threadpoolctl>=3.1",
     "tqdm>=4.60",
-    "matplotlib>=3.5",
+    "matplotlib>=3.6",
     # image files (COCO keypoints folders, the LSP / MPII images)
-    "Pillow>=9.1",
+    "Pillow>=9.3",
 ]
 
 EXTRAS_REQUIRE = {

@@ -26,3 +26,25 @@ def modal_0421_path():
             ".venv/modal-0.4.2.1 and sets SK_EGLPP_MODAL_0421"
         )
     return path
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--random-order",
+        metavar="SEED",
+        type=int,
+        default=None,
+        help="run the collected tests in an order shuffled by SEED, to show "
+        "that no test depends on another having run first",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    seed = config.getoption("--random-order")
+    if seed is not None:
+        np.random.default_rng(seed).shuffle(items)
+
+
+def pytest_report_header(config):
+    seed = config.getoption("--random-order")
+    return None if seed is None else f"random test order, seed {seed}"
