@@ -315,7 +315,7 @@ def utility_fidelity(
     >>> bool(rho["egl_linear"] > rho["random_query"])
     True
     """
-    from .simulation import _resolve_strategies
+    from .simulation._config import _resolve_strategies
 
     check_option(truth, "truth", ("gradient", "error"))
     check_bool(return_truth, "return_truth")

@@ -137,7 +137,7 @@ def test_cuda_without_cuda_is_a_usage_error(capsys, tmp_path):
         )
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert "--device cuda: CUDA is not available on this machine" in err
+    assert "--device 'cuda': CUDA is not available on this machine" in err
 
 
 def test_output_dir_that_is_a_file(capsys, tmp_path):
@@ -158,7 +158,7 @@ def _one_line_error(capsys):
 
 
 def test_unwritable_output_dir_is_one_line(monkeypatch, capsys, tmp_path):
-    from sk_eglpp.simulation import _Store
+    from sk_eglpp.simulation._store import _Store
 
     def denied(self):
         raise PermissionError(13, "Permission denied", str(self.root / "lock"))
