@@ -447,6 +447,29 @@ def test_net_warm_start_resume_is_exact(net_data, tmp_path):
     ]
 
 
+def test_warm_started_strategies_each_start_from_the_shared_base_model(net_data):
+    """Every strategy of a run continues training its own copy of the base net.
+
+    With a shared object instead of a copy, the second strategy would start
+    from the network the first one had trained on: its rows would differ from
+    those of a simulation with the second strategy alone.
+    """
+    strategies = {"norm": Interrupt(at=-1), "pick": RandomPick()}
+    both = _run(net_data, strategies, estimator=_net(), n_cycles=2, n_runs=1)
+    alone = _run(
+        net_data, {"pick": RandomPick()}, estimator=_net(), n_cycles=2, n_runs=1
+    )
+
+    def rows(results, name):
+        return [r for r in _strip_times(results) if r["strategy"] == name]
+
+    assert rows(both, "pick") == rows(alone, "pick")
+    first = _run(
+        net_data, {"norm": Interrupt(at=-1)}, estimator=_net(), n_cycles=2, n_runs=1
+    )
+    assert rows(both, "norm") == rows(first, "norm")
+
+
 def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
     """The checkpoint holds weights, optimizer state, history and attributes."""
     from sk_eglpp.simulation._store import _load_net, _save_net
