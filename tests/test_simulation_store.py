@@ -10,6 +10,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LinearRegression
 from skorch import NeuralNetRegressor
+from skorch.toy import MLPModule
 
 from sk_eglpp.simulation import (
     POSE_PRESETS,
@@ -29,19 +30,11 @@ from sk_eglpp.simulation import (
 from sk_eglpp.simulation._store import _Store
 
 
-class TinyNet(torch.nn.Module):
-    def __init__(self, n_in=3, hidden=6):
-        super().__init__()
-        self.layers = torch.nn.Sequential(
-            torch.nn.Linear(n_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)
-        )
-
-    def forward(self, X):
-        return self.layers(X)
-
-
 def _net(**kwargs):
     params = dict(
+        module__input_units=3,
+        module__output_units=1,
+        module__hidden_units=6,
         max_epochs=2,
         lr=0.05,
         optimizer=torch.optim.Adam,
@@ -50,7 +43,7 @@ def _net(**kwargs):
         verbose=0,
     )
     params.update(kwargs)
-    return NeuralNetRegressor(TinyNet, **params)
+    return NeuralNetRegressor(MLPModule, **params)
 
 
 #: calls of StopAt.select, and the call that raises KeyboardInterrupt
