@@ -172,8 +172,8 @@ def simulate(
         or in each worker; the previous settings are restored afterwards.
         ``None`` leaves them as they are (torch's default is one thread per
         core). One thread degrades only in proportion to the CPU a run gets
-        when other processes share the cores; see "Threads and cores" in the
-        user guide for the measurements behind this default.
+        when other processes share the cores; see :ref:`simulation-threads`
+        for the measurements behind this default.
     verbose : int, default=0
         ``0``: silent; ``1``: a tqdm progress bar (on stderr); ``2``: also one
         line per finished cycle (``True`` / ``False`` count as 1 / 0).

@@ -537,8 +537,19 @@ class SimulationStore:
 
     See Also
     --------
-    open_store : opens a store (with an example).
+    open_store : opens a store.
     simulate : writes it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sk_eglpp.simulation import open_store, simulate, toy_problem
+    >>> folder = tempfile.mkdtemp()
+    >>> problem = toy_problem("quick", n_runs=1, n_cycles=1)
+    >>> _ = simulate(**problem, output_dir=folder, random_state=0)
+    >>> store = open_store(folder)
+    >>> store.cycles(0, "emcm"), len(store.results()), store.checkpoints()
+    ([0, 1], 6, [])
     """
 
     def __init__(self, path):
