@@ -202,8 +202,9 @@ API_GROUPS = [
         "Simulation",
         "sk_eglpp.simulation",
         "The active-learning protocol of the paper's Sec. 4: cycles x runs x "
-        "strategies, the Table-1 report and plots, and the synthetic pose "
-        "experiments of ``sk-eglpp simulate`` (its presets).",
+        "strategies, the Table-1 report and plots, the resumable store and its "
+        "read API, the typed errors, and the experiments of ``sk-eglpp "
+        "simulate`` as problem builders (their presets).",
     ),
     (
         "Fidelity diagnostic",
@@ -256,6 +257,21 @@ def _is_strategy_class(obj):
     return inspect.isclass(obj) and base is not None and issubclass(obj, base)
 
 
+#: the presets of the simulation's problem builders: (option, what, builder)
+_PRESETS = {
+    "POSE_PRESETS": (
+        "sk-eglpp simulate --preset",
+        "data, network, protocol, strategies",
+        "pose_problem",
+    ),
+    "TOY_PRESETS": (
+        "sk-eglpp simulate --task toy-regression --preset",
+        "data, protocol, strategies",
+        "toy_problem",
+    ),
+}
+
+
 def _data_entry(name, obj):
     """A ``py:data`` description of a module-level object (no docstring)."""
     base = getattr(sk_eglpp, "BaseQueryStrategy", None)
@@ -265,12 +281,12 @@ def _data_entry(name, obj):
             f"Default instance ``{obj!r}`` of :class:`{cls}`. "
             f'``get_strategy("{name}")`` returns a fresh copy to configure.'
         )
-    elif isinstance(obj, dict) and name == "POSE_PRESETS":
+    elif isinstance(obj, dict) and name in _PRESETS:
+        option, what, builder = _PRESETS[name]
         keys = ", ".join(f"``{k!r}``" for k in obj)
         text = (
-            "Mapping of preset name (``sk-eglpp simulate --preset``) to its "
-            f"settings (data, network, protocol, strategies); keys: {keys}. "
-            "See :func:`pose_problem`."
+            f"Mapping of preset name (``{option}``) to its settings ({what}); "
+            f"keys: {keys}. See :func:`{builder}`."
         )
     elif isinstance(obj, dict):
         keys = ", ".join(f"``{k!r}``" for k in obj)

@@ -35,7 +35,8 @@ from .datasets._coco import (
     write_coco_keypoints,
 )
 from .datasets._loaders import _read_image
-from .simulation import _describe, _fingerprint, _interrupts
+from .simulation._config import _describe, _fingerprint
+from .simulation._engine import _interrupts
 
 __all__ = ["AnnotationSelection", "select_for_annotation"]
 

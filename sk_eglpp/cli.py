@@ -15,31 +15,21 @@ linear-model pipelines. It prints the Table-1 report and writes
 """
 
 import argparse
-import shutil
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ._seeding import available_device, torch_seed
 from ._version import __version__
+from .query import STRATEGIES
+from .simulation import POSE_PRESETS, TOY_PRESETS
 
 __all__ = ["main", "build_parser"]
 
-#: every strategy name of the package (some may be missing from an install)
-KNOWN_STRATEGIES = (
-    "egl_pp",
-    "random_query",
-    "coreset",
-    "multipeak_entropy",
-    "learning_loss",
-    "mc_dropout",
-    "egl_linear",
-    "emcm",
-    "greedy_sampling",
-    "greedy_sampling_x",
-    "greedy_sampling_y",
-)
+#: every strategy name of the package's registry (when the CLI was imported)
+KNOWN_STRATEGIES = tuple(STRATEGIES)
 
 #: the strategies for neural networks (what ``sk-eglpp select`` can use)
 NETWORK_STRATEGIES = tuple(
@@ -47,50 +37,38 @@ NETWORK_STRATEGIES = tuple(
 )
 
 REFERENCE = {"pose": "egl_pp", "toy-regression": "egl_linear"}
+SCORE_NAMES = {"pose": "PCK@0.2", "toy-regression": "RMSE"}
 
-# Defaults per task and preset. The pose presets are those of
-# sk_eglpp.simulation.POSE_PRESETS: the default run takes about 5 minutes on a
-# 2-core CPU, quick under 2 minutes, benchmark about an hour.
+#: the presets of each task (the library's; ``pose_problem`` / ``toy_problem``
+#: build the experiments from them)
+TASK_PRESETS = {"pose": POSE_PRESETS, "toy-regression": TOY_PRESETS}
 PRESETS = ("default", "quick", "benchmark")
 
-
-def _pose_defaults(preset):
-    from .simulation import POSE_PRESETS
-
-    p = POSE_PRESETS[preset]
-    return dict(
-        n_pool=p["n_pool"],
-        n_test=p["n_test"],
-        initial=p["n_initial"],
-        budget=p["budget"],
-        cycles=p["n_cycles"],
-        runs=p["n_runs"],
-        image_size=p["image_size"],
-        epochs=p["max_epochs"],
-        features=p["n_features"],
-        depth=p["depth"],
-        dropout=p["dropout"],
-        strategies=",".join(p["strategies"]),
-        fidelity=p["fidelity"],
-    )
-
-
-_TOY = dict(image_size=None, epochs=None, features=10, depth=None, dropout=None,
-            strategies="egl_linear,emcm,random_query", fidelity=False)
-DEFAULTS = {
-    ("toy-regression", "default"): dict(
-        n_pool=1000, n_test=1000, initial=12, budget=4, cycles=8, runs=10, **_TOY
+#: the options of ``sk-eglpp simulate`` that override a preset's setting:
+#: (option, preset key, help text)
+OVERRIDES = (
+    ("--cycles", "n_cycles", "active-learning cycles per run"),
+    ("--budget", "budget", "samples queried per cycle"),
+    ("--initial", "n_initial", "size of the initial labelled set (base models)"),
+    ("--runs", "n_runs", "independent runs, one base model each"),
+    ("--pool-size", "n_pool", "synthetic samples in the pool"),
+    ("--test-samples", "n_test", "synthetic samples in the test set"),
+    (
+        "--image-size",
+        "image_size",
+        "side of the square pose images in pixels, a multiple of 16",
     ),
-    ("toy-regression", "quick"): dict(
-        n_pool=300, n_test=300, initial=12, budget=4, cycles=3, runs=5, **_TOY
+    (
+        "--epochs",
+        "max_epochs",
+        "training epochs of the base model and of every cycle (a cycle "
+        "continues training the previous cycle's network)",
     ),
-}
+)
 
 
-def _defaults(task, preset):
-    if task == "pose":
-        return _pose_defaults(preset)
-    return DEFAULTS[(task, preset)]
+def _dest(option):
+    return option.lstrip("-").replace("-", "_")
 
 
 DESCRIPTION = """\
@@ -181,9 +159,9 @@ def build_parser():
         "--strategies",
         default=None,
         help="comma-separated strategy names (default for pose: "
-        f"{_defaults('pose', 'default')['strategies']}, with --preset benchmark "
-        f"also mc_dropout; for toy-regression: "
-        f"{_defaults('toy-regression', 'default')['strategies']}); available: "
+        f"{','.join(POSE_PRESETS['default']['strategies'])}, with --preset "
+        "benchmark also mc_dropout; for toy-regression: "
+        f"{','.join(TOY_PRESETS['default']['strategies'])}); available: "
         f"{', '.join(KNOWN_STRATEGIES)}",
     )
     sim.add_argument(
@@ -192,25 +170,7 @@ def build_parser():
         help="strategy the others are tested against (default: egl_pp for pose, "
         "egl_linear for toy-regression, else the first strategy)",
     )
-    for option, key, text in [
-        ("--cycles", "cycles", "active-learning cycles per run"),
-        ("--budget", "budget", "samples queried per cycle"),
-        ("--initial", "initial", "size of the initial labelled set (base models)"),
-        ("--runs", "runs", "independent runs, one base model each"),
-        ("--pool-size", "n_pool", "synthetic samples in the pool"),
-        ("--test-samples", "n_test", "synthetic samples in the test set"),
-        (
-            "--image-size",
-            "image_size",
-            "side of the square pose images in pixels, a multiple of 16",
-        ),
-        (
-            "--epochs",
-            "epochs",
-            "training epochs of the base model and of every cycle (a cycle "
-            "continues training the previous cycle's network)",
-        ),
-    ]:
+    for option, key, text in OVERRIDES:
         sim.add_argument(
             option,
             type=_positive_int,
@@ -424,13 +384,13 @@ def _add_annotation_commands(commands):
 
 def _default_help(key):
     parts = []
-    for task in ("pose", "toy-regression"):
-        full, quick = _defaults(task, "default")[key], _defaults(task, "quick")[key]
-        if full is not None:
-            text = f"{task} {full}, with --quick {quick}"
-            if task == "pose":
-                text += f", with --preset benchmark {_defaults(task, 'benchmark')[key]}"
-            parts.append(text)
+    for task, presets in TASK_PRESETS.items():
+        if key not in presets["default"]:
+            continue
+        text = f"{task} {presets['default'][key]}, with --quick {presets['quick'][key]}"
+        if "benchmark" in presets:
+            text += f", with --preset benchmark {presets['benchmark'][key]}"
+        parts.append(text)
     return "; ".join(parts)
 
 
@@ -463,31 +423,10 @@ def _n_jobs(text):
 
 def _check_device(device, parser):
     """Usage error for a torch device that is malformed or not on this machine."""
-    import torch
-
     try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        parser.error(f"--device {device!r} is not a torch device ({exc})")
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            parser.error(
-                f"--device {device}: CUDA is not available on this machine "
-                f"(torch {torch.__version__}, "
-                f"{'built without CUDA' if torch.version.cuda is None else 'no GPU'}"
-                "); use --device cpu"
-            )
-        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            parser.error(
-                f"--device {device}: this machine has "
-                f"{torch.cuda.device_count()} CUDA device(s)"
-            )
-    elif parsed.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            parser.error(f"--device {device}: MPS is not available on this machine")
-    elif parsed.type != "cpu":
-        parser.error(f"--device {device}: only cpu, cuda and mps are supported")
+        available_device(device)
+    except ValueError as exc:  # "device ...: why"
+        parser.error(f"--{exc}")
 
 
 def main(argv=None):
@@ -523,7 +462,7 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    from .simulation import OutputDirInUseError, ResumeMismatchError
+    from .simulation import OutputDirInUseError, StoreError
 
     prog = f"sk-eglpp {args.command}"
     try:
@@ -547,7 +486,7 @@ def main(argv=None):
         else:
             print(f"\n{prog}: interrupted; nothing was written.", file=sys.stderr)
         return 130
-    except ResumeMismatchError as exc:
+    except StoreError as exc:  # other parameters, another format, damaged
         if args.debug:
             raise
         print(
@@ -589,35 +528,27 @@ class _UserError(Exception):
 
 
 def _settings(args, parser):
+    """The preset, its overrides and the strategies the options ask for."""
     if args.quick and args.preset not in (None, "quick"):
         parser.error(f"--quick contradicts --preset {args.preset}")
     preset = "quick" if args.quick else (args.preset or "default")
-    if args.task != "pose" and preset == "benchmark":
-        parser.error("--preset benchmark applies to --task pose only")
-    args.preset = preset
-    defaults = _defaults(args.task, preset)
-    s = {
-        "n_pool": args.pool_size or defaults["n_pool"],
-        "n_test": args.test_samples or defaults["n_test"],
-        "initial": args.initial or defaults["initial"],
-        "budget": args.budget or defaults["budget"],
-        "cycles": args.cycles or defaults["cycles"],
-        "runs": args.runs or defaults["runs"],
-        "image_size": args.image_size or defaults["image_size"],
-        "epochs": args.epochs or defaults["epochs"],
-        "features": defaults["features"],
-        "depth": defaults["depth"],
-        "dropout": defaults["dropout"],
-        "fidelity": defaults["fidelity"] if args.fidelity is None else True,
-    }
-    names = args.strategies or defaults["strategies"]
+    presets = TASK_PRESETS[args.task]
+    if preset not in presets:
+        parser.error(f"--preset {preset} applies to --task pose only")
+    defaults = presets[preset]
+    overrides = {}
+    for option, key, _ in OVERRIDES:
+        value = getattr(args, _dest(option))
+        if value is not None and key in defaults:
+            overrides[key] = value
+    if args.fidelity:
+        overrides["fidelity"] = True
+    names = args.strategies or ",".join(defaults["strategies"])
     strategies = [name.strip() for name in names.split(",") if name.strip()]
     if not strategies:
         parser.error(f"--strategies must name at least one strategy, got {names!r}")
     if len(set(strategies)) != len(strategies):
         parser.error(f"--strategies names a strategy twice: {names!r}")
-    from .query import STRATEGIES
-
     for name in strategies:
         if name in STRATEGIES:
             continue
@@ -630,18 +561,15 @@ def _settings(args, parser):
             f"unknown strategy {name!r}; expected one of "
             f"{', '.join(sorted(STRATEGIES))}"
         )
-    s["strategies"] = strategies
     reference = args.reference or REFERENCE[args.task]
     if args.reference is not None and reference not in strategies:
         parser.error(
             f"--reference {reference!r} is not among the strategies {strategies}"
         )
-    s["reference"] = reference if reference in strategies else strategies[0]
     if args.task == "pose":
-        if s["image_size"] % 16:
-            parser.error(
-                f"--image-size must be a multiple of 16, got {s['image_size']}"
-            )
+        image_size = overrides.get("image_size", defaults["image_size"])
+        if image_size % 16:
+            parser.error(f"--image-size must be a multiple of 16, got {image_size}")
         if args.data != "synthetic" and args.data_dir is None:
             parser.error(f"--data {args.data} needs --data-dir")
         if args.data == "synthetic" and args.data_dir is not None:
@@ -656,91 +584,37 @@ def _settings(args, parser):
         parser.error(f"--output-dir {str(args.output_dir)!r} is a file, not a folder")
     if not 0 < args.test_size < 1:
         parser.error(f"--test-size must be in (0, 1), got {args.test_size}")
-    return s
+    return {
+        "preset": preset,
+        "overrides": overrides,
+        "strategies": strategies,
+        "reference": reference if reference in strategies else strategies[0],
+    }
 
 
-def _pose_problem(args, s):
-    from .datasets import load_lsp, load_lspet, load_mpii
-    from .simulation import pose_estimator, pose_problem
+def _problem(args, s):
+    """The library's problem for the options: simulate's arguments and groups."""
+    from .simulation import pose_problem, toy_problem
 
-    # the preset's depth, lowered until the image size is a multiple of the
-    # network's (4 * 2 ** depth)
-    depth = s["depth"]
-    while depth > 1 and s["image_size"] % (4 * 2**depth):
-        depth -= 1
-    network = dict(
-        depth=depth,
-        n_features=s["features"],
-        max_epochs=s["epochs"],
-        dropout=s["dropout"],
-    )
+    common = dict(strategies=s["strategies"], random_state=args.seed, **s["overrides"])
+    if args.task == "toy-regression":
+        return toy_problem(s["preset"], **common), None
     if args.data == "synthetic":
-        problem, groups = pose_problem(
-            args.preset,
-            strategies=s["strategies"],
+        return pose_problem(s["preset"], device=args.device, **common)
+    try:
+        return pose_problem(
+            s["preset"],
             device=args.device,
-            random_state=args.seed,
-            n_pool=s["n_pool"],
-            n_test=s["n_test"],
-            image_size=s["image_size"],
-            **network,
+            data=args.data,
+            data_dir=args.data_dir,
+            max_samples=args.max_samples,
+            test_size=args.test_size,
+            **common,
         )
-        X_pool, y_pool = problem["X"], problem["y"]
-        X_test, y_test = problem["X_test"], problem["y_test"]
-        estimator = problem["estimator"]
-    else:
-        loader = {"lsp": load_lsp, "lspet": load_lspet, "mpii": load_mpii}[args.data]
-        try:
-            loaded = loader(
-                args.data_dir,
-                image_size=s["image_size"],
-                as_gray=True,
-                max_samples=args.max_samples,
-            )
-        except (OSError, ValueError) as exc:
-            raise _UserError(
-                f"cannot read {args.data} from {args.data_dir}: {exc}"
-            ) from exc
-        X, y = loaded[0], loaded[1]
-        rng = np.random.default_rng(args.seed)
-        order = rng.permutation(len(X))
-        n_test = max(1, int(round(args.test_size * len(X))))
-        X_test, y_test = X[order[:n_test]], y[order[:n_test]]
-        X_pool, y_pool = X[order[n_test:]], y[order[n_test:]]
-        groups = None
-        estimator = pose_estimator(
-            y_pool.shape[1] // 2,
-            in_channels=X_pool.shape[1],
-            loss_prediction="learning_loss" in s["strategies"],
-            device=args.device,
-            **network,
-        )
-    return estimator, X_pool, y_pool, X_test, y_test, None, "PCK@0.2", groups
-
-
-def _toy_problem(args, s):
-    from sklearn.linear_model import Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    rng = np.random.default_rng(args.seed)
-    n = s["n_pool"] + s["n_test"]
-    n_features = s["features"]
-    X = rng.standard_t(3, size=(n, n_features))
-    coef = rng.normal(size=n_features)
-    y = X @ coef + rng.normal(scale=1.0, size=n)
-    estimator = make_pipeline(StandardScaler(), Ridge(alpha=1e-2))
-    pool, test = slice(0, s["n_pool"]), slice(s["n_pool"], n)
-    return (
-        estimator,
-        X[pool],
-        y[pool],
-        X[test],
-        y[test],
-        "neg_root_mean_squared_error",
-        "RMSE",
-        None,
-    )
+    except (OSError, ValueError) as exc:
+        raise _UserError(
+            f"cannot read {args.data} from {args.data_dir}: {exc}"
+        ) from exc
 
 
 def _selection_map(out, results, estimator, X, groups, state, task, run=0):
@@ -753,17 +627,14 @@ def _selection_map(out, results, estimator, X, groups, state, task, run=0):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .simulation import _Store, _torch_seed, plot_selection_map
+    from .simulation import open_store, plot_selection_map
 
     if task == "pose":
-        from sklearn.base import clone
-
-        model = clone(estimator)
-        with _torch_seed(0):  # initialize() draws weights; they are overwritten
-            model.initialize()
-        if not _Store(state).load_net(model, run, None, 0):
+        store = open_store(state)
+        if (run, None, 0) not in store.checkpoints():
             return
-        with _torch_seed(0):
+        model = store.load_model(estimator, run)
+        with torch_seed(0):
             embeddings = model.embed(X)
         what = "base-model embeddings"
     else:
@@ -792,31 +663,27 @@ def _simulate(args, parser):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from .simulation import SimulationResults, compare, plot_learning_curves, simulate
+    from .simulation import (
+        SimulationResults,
+        StoreError,
+        compare,
+        delete_store,
+        plot_learning_curves,
+        simulate,
+    )
 
     s = _settings(args, parser)
-    if args.task == "pose":
-        problem = _pose_problem(args, s)
-    else:
-        problem = _toy_problem(args, s)
-    estimator, X, y, X_test, y_test, scoring, score_name, groups = problem
+    problem, groups = _problem(args, s)
+    score_name = SCORE_NAMES[args.task]
+    X, X_test = problem["X"], problem["X_test"]
     out = args.output_dir
     state = out / "state"
     if args.overwrite and state.exists():
-        if not (state / "config.json").exists():
-            raise _UserError(
-                f"{state} does not look like a simulation state folder; not deleting "
-                "it."
-            )
-        from .simulation import _Store
-
-        store = _Store(state)
-        store.acquire()  # never delete what another process is writing
         try:
-            shutil.rmtree(state)
-        finally:
-            store.release()
-    needed = s["initial"] + s["cycles"] * s["budget"]
+            delete_store(state)  # under its lock: never what another process writes
+        except StoreError as exc:
+            raise _UserError(str(exc)) from exc
+    needed = problem["n_initial"] + problem["n_cycles"] * problem["budget"]
     if needed > len(X):
         raise _UserError(
             f"--initial + --cycles * --budget = {needed} exceeds the {len(X)} "
@@ -825,25 +692,15 @@ def _simulate(args, parser):
     out.mkdir(parents=True, exist_ok=True)
     print(
         f"sk-eglpp simulate: task={args.task} data={args.data} pool={len(X)} "
-        f"test={len(X_test)} initial={s['initial']} budget={s['budget']} "
-        f"cycles={s['cycles']} runs={s['runs']} strategies={','.join(s['strategies'])}",
+        f"test={len(X_test)} initial={problem['n_initial']} "
+        f"budget={problem['budget']} cycles={problem['n_cycles']} "
+        f"runs={problem['n_runs']} strategies={','.join(s['strategies'])}",
         flush=True,
     )
     start = time.perf_counter()
     results = simulate(
-        estimator,
-        s["strategies"],
-        X,
-        y,
-        X_test,
-        y_test,
-        n_initial=s["initial"],
-        budget=s["budget"],
-        n_cycles=s["cycles"],
-        n_runs=s["runs"],
-        scoring=scoring,
+        **problem,
         output_dir=state,
-        fidelity=s["fidelity"],
         random_state=args.seed,
         n_jobs=args.n_jobs,
         n_threads=args.threads,
@@ -863,7 +720,7 @@ def _simulate(args, parser):
     results.to_csv(out / "results.csv")
     (out / "table.txt").write_text(text + "\n", encoding="utf-8")
     written = ["results.csv", "table.txt"]
-    if s["fidelity"]:
+    if problem["fidelity"]:
         fidelity = _fidelity_report(results, s["reference"])
         (out / "fidelity.txt").write_text(fidelity + "\n", encoding="utf-8")
         written.append("fidelity.txt")
@@ -874,14 +731,14 @@ def _simulate(args, parser):
         results,
         ax=ax,
         ylabel=score_name,
-        title=f"{args.task} ({args.data}), mean +- std over {s['runs']} runs",
+        title=f"{args.task} ({args.data}), mean +- std over {problem['n_runs']} runs",
     )
     figure.tight_layout()
     figure.savefig(out / "learning_curves.png", dpi=110)
-    _selection_map(out, results, estimator, X, groups, state, args.task)
+    _selection_map(out, results, problem["estimator"], X, groups, state, args.task)
     written += ["learning_curves.png", "selection_map.png"]
     print(text)
-    if s["fidelity"]:
+    if problem["fidelity"]:
         print("\n" + fidelity)
     print(f"\nwrote {', '.join(str(out / name) for name in written)}")
     print(time_summary)

@@ -317,7 +317,7 @@ def utility_fidelity(
     >>> bool(rho["egl_linear"] > rho["random_query"])
     True
     """
-    from .simulation import _resolve_strategies
+    from .simulation._config import _resolve_strategies
 
     validate_params(
         dict(truth=truth, return_truth=return_truth, batch_size=batch_size),

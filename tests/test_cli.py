@@ -137,7 +137,7 @@ def test_cuda_without_cuda_is_a_usage_error(capsys, tmp_path):
         )
     assert exc.value.code == 2
     err = capsys.readouterr().err
-    assert "--device cuda: CUDA is not available on this machine" in err
+    assert "--device 'cuda': CUDA is not available on this machine" in err
 
 
 def test_output_dir_that_is_a_file(capsys, tmp_path):
@@ -158,7 +158,7 @@ def _one_line_error(capsys):
 
 
 def test_unwritable_output_dir_is_one_line(monkeypatch, capsys, tmp_path):
-    from sk_eglpp.simulation import _Store
+    from sk_eglpp.simulation._store import _Store
 
     def denied(self):
         raise PermissionError(13, "Permission denied", str(self.root / "lock"))
@@ -266,6 +266,35 @@ def test_toy_regression_resume_and_overwrite(tmp_path, capsys):
     assert min(int(r["n_labelled"]) for r in _read_csv(out / "results.csv")) == 13
 
 
+def test_store_errors_are_one_line_with_the_way_out(tmp_path, capsys):
+    """An older store format, a damaged state and a state folder that is no
+    store: typed errors, reported in one line."""
+    import json
+
+    out = tmp_path / "out"
+    args = TOY + ["--output-dir", str(out), "--runs", "2", "--cycles", "1"]
+    assert main(args) == 0
+    config = out / "state" / "config.json"
+    stored = json.loads(config.read_text())
+    config.write_text(json.dumps({**stored, "format": 1}))
+    capsys.readouterr()
+    assert main(args) == 1
+    err = _one_line_error(capsys)
+    assert "format 1" in err and "pass --overwrite" in err
+    assert main(args + ["--overwrite"]) == 0  # deletes any format
+    capsys.readouterr()
+    (out / "state" / "runs" / "run-000.jsonl").write_text("{oops\n{}\n")
+    assert main(args) == 1
+    assert "run-000.jsonl is corrupt at line 1" in _one_line_error(capsys)
+    # --overwrite never deletes a folder that holds no simulation
+    other = tmp_path / "other"
+    (other / "state").mkdir(parents=True)
+    (other / "state" / "mine.txt").write_text("keep")
+    assert main(TOY + ["--output-dir", str(other), "--overwrite"]) == 1
+    assert "holds no simulation" in _one_line_error(capsys)
+    assert (other / "state" / "mine.txt").read_text() == "keep"
+
+
 def test_console_script_quick_toy_regression(tmp_path):
     """``sk-eglpp simulate --quick --task toy-regression`` as a subprocess."""
     out = tmp_path / "toy"
@@ -329,6 +358,31 @@ def test_pose_tiny_in_process(tmp_path, capsys):
     assert main(args) == 0
     _, table = _check_outputs(out, strategies, 2, 1)
     assert table[0] == "PCK@0.2: mean +- sigma over 2 runs"
+
+
+def test_console_script_tiny_pose(tmp_path):
+    """``sk-eglpp simulate`` on the pose task as a subprocess, in seconds."""
+    missing = _missing_pose_pieces()
+    if missing:
+        pytest.skip(f"pose pieces not available yet: {missing}")
+    strategies = ["egl_pp", "random_query", "learning_loss"]
+    out = tmp_path / "pose"
+    tiny = ["--pool-size", "24", "--test-samples", "8", "--initial", "8",
+            "--budget", "4", "--cycles", "1", "--runs", "1", "--epochs", "1",
+            "--image-size", "16"]
+    proc = subprocess.run(
+        _command()
+        + ["simulate", "--quick", "--no-progress", "--output-dir", str(out),
+           "--strategies", ",".join(strategies), *tiny],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    _, table = _check_outputs(out, strategies, 1, 1)
+    assert table[0] == "PCK@0.2: mean +- sigma over 1 runs"
+    assert "pool=24 test=8 initial=8 budget=4 cycles=1 runs=1" in proc.stdout
 
 
 @pytest.mark.slow

@@ -417,9 +417,13 @@ def test_net_warm_start_resume_is_exact(net_data, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         _run(net_data, strategies, estimator=_net(), n_cycles=2, output_dir=tmp_path)
     assert torch.equal(torch.get_rng_state(), state)  # caller's RNG untouched
-    checkpoints = sorted(p.name for p in (tmp_path / "checkpoints").rglob("*.pt"))
+    checkpoints = sorted(
+        p.name
+        for p in (tmp_path / "checkpoints").rglob("*")
+        if p.is_dir() and (p / "history.json").is_file()
+    )
     # base models of both runs, the last finished cycle of run 0 only
-    assert checkpoints == ["base.pt", "base.pt", "cycle-0002.pt"]
+    assert checkpoints == ["base", "base", "cycle-0002"]
     CALLS.clear()
     resumed = _run(
         net_data, strategies, estimator=_net(), n_cycles=2, output_dir=tmp_path
@@ -443,24 +447,56 @@ def test_net_warm_start_resume_is_exact(net_data, tmp_path):
     ]
 
 
+def test_warm_started_strategies_each_start_from_the_shared_base_model(net_data):
+    """Every strategy of a run continues training its own copy of the base net.
+
+    With a shared object instead of a copy, the second strategy would start
+    from the network the first one had trained on: its rows would differ from
+    those of a simulation with the second strategy alone.
+    """
+    strategies = {"norm": Interrupt(at=-1), "pick": RandomPick()}
+    both = _run(net_data, strategies, estimator=_net(), n_cycles=2, n_runs=1)
+    alone = _run(
+        net_data, {"pick": RandomPick()}, estimator=_net(), n_cycles=2, n_runs=1
+    )
+
+    def rows(results, name):
+        return [r for r in _strip_times(results) if r["strategy"] == name]
+
+    assert rows(both, "pick") == rows(alone, "pick")
+    first = _run(
+        net_data, {"norm": Interrupt(at=-1)}, estimator=_net(), n_cycles=2, n_runs=1
+    )
+    assert rows(both, "norm") == rows(first, "norm")
+
+
 def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
-    """The checkpoint holds weights, optimizer state and history."""
-    from sk_eglpp.simulation import _load_net_state, _net_state
+    """The checkpoint holds weights, optimizer state, history and attributes."""
+    from sk_eglpp.simulation._store import _load_net, _save_net
 
     X, y, _, _ = net_data
     net = _net()
     torch.manual_seed(0)
     net.fit(X[:10], y[:10])
+    net.extra_shape_ = (4, 4)  # a simple fitted attribute (as heatmap_size_)
+    _save_net(net, tmp_path / "c")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
+        "attributes.json",
+        "criterion.pt",
+        "history.json",
+        "module.pt",
+        "optimizer.pt",
+    ]
     other = _net().initialize()
-    buffer_path = tmp_path / "c.pt"
-    torch.save(_net_state(net), buffer_path)
-    _load_net_state(other, torch.load(buffer_path, weights_only=True))
+    _load_net(other, tmp_path / "c")
     for a, b in zip(net.module_.parameters(), other.module_.parameters(), strict=True):
         assert torch.equal(a, b)
     assert other.optimizer_.state_dict()["state"].keys() == (
         net.optimizer_.state_dict()["state"].keys()
     )
     assert len(other.history_) == 3
+    assert other.extra_shape_ == (4, 4)
+    assert other.torch_load_kwargs == {"weights_only": True}
     torch.manual_seed(1)
     net.partial_fit(X[:20], y[:20])
     torch.manual_seed(1)
@@ -491,7 +527,7 @@ def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
         ({"scoring": "no_such_scorer"}, ValueError, "Invalid scoring"),
         ({"estimator": object()}, TypeError, "must have a fit method"),
         ({"random_state": -1}, ValueError, "random_state must be >= 0"),
-        ({"verbose": -1}, ValueError, "verbose must be >= 0"),
+        ({"verbose": -1}, ValueError, "verbose must be a bool or an integer >= 0"),
         ({"n_jobs": 0}, ValueError, "n_jobs must be None or a non-zero integer"),
         ({"n_jobs": "2"}, TypeError, "n_jobs must be None or a non-zero integer"),
         ({"n_threads": 0}, ValueError, "n_threads must be >= 1, got 0"),

@@ -20,13 +20,13 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 from sk_eglpp.simulation import (
+    CorruptStoreError,
     OutputDirInUseError,
     ResumeMismatchError,
-    _describe,
-    _fingerprint,
-    _Store,
     simulate,
 )
+from sk_eglpp.simulation._config import _describe, _fingerprint
+from sk_eglpp.simulation._store import _Store
 
 SCRIPT = textwrap.dedent(
     """
@@ -34,7 +34,8 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import torch
     from skorch import NeuralNetRegressor
-    from sk_eglpp.simulation import _Store, simulate
+    from sk_eglpp.simulation import simulate
+    from sk_eglpp.simulation._store import _Store
 
     torch.set_num_threads(1)
 
@@ -110,6 +111,13 @@ def _run_script(script, out, *args, env=None, **kwargs):
         env=env,
         timeout=600,
         **kwargs,
+    )
+
+
+def _checkpoints(out):
+    """Names of the checkpoint folders under ``out`` (sorted)."""
+    return sorted(
+        p.name for p in out.rglob("*") if p.is_dir() and (p / "history.json").is_file()
     )
 
 
@@ -239,9 +247,9 @@ def test_a_crash_after_every_write_resumes_to_the_same_result(
             simscript.main(out)
         monkeypatch.setattr(_Store, "_written", lambda self, event: None)
         assert simscript.main(out) == reference, f"crash after write {k}"
-        checkpoints = sorted(p.name for p in out.rglob("*.pt"))
-        assert checkpoints == ["base.pt", "cycle-0002.pt"]
+        assert _checkpoints(out) == ["base", "cycle-0002"]
         assert not list(out.rglob("*.tmp"))
+        assert not list(out.rglob(".cycle-*"))  # no temporary folder left
 
 
 def test_killed_between_checkpoint_and_row_resumes(simscript, script, tmp_path):
@@ -253,8 +261,8 @@ def test_killed_between_checkpoint_and_row_resumes(simscript, script, tmp_path):
     out = tmp_path / "out"
     proc = _run_script(script, out, env={"CRASH_AFTER_WRITE": "6"})
     assert proc.returncode == 7, proc.stderr
-    names = sorted(p.name for p in out.rglob("cycle-*.pt"))
-    assert names == ["cycle-0001.pt", "cycle-0002.pt"]  # the old one is kept
+    names = [n for n in _checkpoints(out) if n.startswith("cycle-")]
+    assert names == ["cycle-0001", "cycle-0002"]  # the old one is kept
     assert simscript.main(out) == simscript.main(None)
 
 
@@ -370,7 +378,7 @@ def test_sigint_stops_at_a_safe_point_and_resumes(simscript, script, tmp_path):
 
 
 def test_interrupt_guard_defers_inside_writes():
-    from sk_eglpp.simulation import _interrupts
+    from sk_eglpp.simulation._engine import _interrupts
 
     with _interrupts() as guard:
         with pytest.raises(KeyboardInterrupt):
@@ -429,7 +437,8 @@ def test_full_disk_leaves_no_temporary_file(simscript, tmp_path, monkeypatch):
 
 def test_damaged_checkpoint_is_named(simscript, tmp_path):
     simscript.main(tmp_path / "out", 2, 1)
-    (path,) = (tmp_path / "out" / "checkpoints").rglob("cycle-0001.pt")
+    (path,) = (tmp_path / "out" / "checkpoints").rglob("cycle-0001/module.pt")
     path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(ValueError, match="cannot read the checkpoint .*cycle-0001.pt"):
+    match = "cannot read the checkpoint .*cycle-0001"
+    with pytest.raises(CorruptStoreError, match=match):
         simscript.main(tmp_path / "out", 2, 2)  # one more cycle starts from it

@@ -1,0 +1,732 @@
+"""The simulation itself: :func:`simulate` and the runs it executes."""
+
+import contextlib
+import copy
+import signal
+import sys
+import threading
+import time
+import warnings
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.metrics import check_scoring
+from sklearn.utils import check_random_state
+
+from .._seeding import torch_seed
+from .._validation import (
+    check_bool,
+    check_n_jobs,
+    check_pool,
+    check_positive_int,
+    check_verbose,
+)
+from ..diagnostics import FIDELITY_COLUMNS
+from ._config import (
+    _check_targets,
+    _config,
+    _describe,
+    _entropy,
+    _fingerprint,
+    _label_key,
+    _resolve_strategies,
+    _seed,
+    _seedable,
+)
+from ._results import COLUMNS, SimulationResults, _split_stored
+from ._store import _is_net, _net_device, _Store
+
+__all__ = ["simulate"]
+
+
+def simulate(
+    estimator,
+    strategies,
+    X,
+    y,
+    X_test,
+    y_test,
+    *,
+    n_initial,
+    budget,
+    n_cycles,
+    n_runs=5,
+    scoring=None,
+    warm_start=True,
+    fidelity=False,
+    output_dir=None,
+    random_state=None,
+    n_jobs=None,
+    n_threads=1,
+    verbose=0,
+):
+    """Simulate pool-based active learning with several strategies and runs.
+
+    The paper's protocol (section 4, Table 1). For each run:
+
+    1. ``n_initial`` samples of ``X`` are drawn at random (per run) and a base
+       model, a clone of ``estimator``, is fitted on them. Every strategy
+       starts from (a copy of) this base model, so all strategies of a run
+       share it. Its test score is recorded as cycle 0.
+    2. Each strategy then runs ``n_cycles`` cycles: select ``budget`` samples
+       of the unlabelled pool with
+       ``strategy.select(model, X_pool, n_instances=budget, X_labelled=...,
+       y_labelled=...)``, label them (their targets are read from ``y``),
+       train the model on the whole labelled set and score it on
+       ``(X_test, y_test)``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted scikit-learn estimator, pipeline or skorch net. It is
+        cloned, never modified.
+    strategies : str, strategy, list or dict
+        Names of built-in strategies (see :data:`sk_eglpp.query.STRATEGIES`),
+        strategy objects (anything with ``select(learner, X_pool,
+        n_instances, X_labelled=, y_labelled=)``, or a callable with the same
+        arguments returning indices or ``(indices, utilities)``), a list of
+        those, or a dict ``{name: strategy}`` to choose the names used in the
+        results. Strategy objects are cloned, never modified.
+    X : array-like of shape (n_samples, ...)
+        The pool the initial set and the queries are drawn from.
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        The oracle's labels of ``X`` (NaN allowed, e.g. unannotated joints).
+    X_test, y_test : array-like
+        The test set every model is scored on.
+    n_initial : int
+        Size of the initial labelled set (>= 1).
+    budget : int
+        Samples queried per cycle (>= 1).
+    n_cycles : int
+        Active-learning cycles per strategy and run (>= 1).
+        ``n_initial + n_cycles * budget`` must not exceed ``n_samples``.
+    n_runs : int, default=5
+        Independent runs (the paper uses 5).
+    scoring : str, callable or None, default=None
+        ``None`` uses ``estimator.score``; otherwise a scikit-learn scorer name
+        or callable ``scorer(estimator, X, y)``. Higher must mean better (use
+        ``"neg_root_mean_squared_error"`` for RMSE).
+    warm_start : bool, default=True
+        How a strategy's model is trained after each query. For skorch nets,
+        ``True`` continues training the previous cycle's network with
+        ``partial_fit`` on the whole labelled set (``max_epochs`` more epochs;
+        weights and optimizer state are kept), as in the paper; ``False``
+        trains a fresh clone with ``fit``. Other (scikit-learn) estimators are
+        always refitted on the whole labelled set, which is what warm starting
+        means for a closed-form or convex model.
+    fidelity : bool, default=False
+        Also measure, at every query, how well the strategy's utilities track
+        the truth on the pool (the oracle's labels are known here): the
+        columns of :data:`sk_eglpp.diagnostics.FIDELITY_COLUMNS`, computed by
+        :func:`sk_eglpp.diagnostics.fidelity_measures` with the querying model
+        (Spearman's rho with the true squared gradient lengths and with the
+        true per-sample errors, and the precision of the B selected samples
+        against the true top-B gradient lengths). NaN for cycle 0 and for
+        strategies without pool-wide utilities. Costs one forward and one
+        backward pass per pool sample and query.
+    output_dir : str or path-like, default=None
+        Folder that makes the simulation resumable. Every finished cycle is
+        appended at once (``runs/run-XXX.jsonl``, one JSON row per cycle with
+        the selected indices, flushed and fsynced), skorch nets are
+        checkpointed after each cycle (skorch's ``save_params``: modules,
+        criteria, optimizers and history, read back with ``load_params`` and
+        weights-only loading, plus the simple fitted attributes as JSON),
+        and ``config.json`` stores a fingerprint of the estimator, strategies,
+        data and parameters. Calling :func:`simulate` again with the same
+        folder resumes: nothing already written is recomputed, and the result
+        is the one an uninterrupted call would have given. An interrupted call
+        (Ctrl-C, crash, ``kill -9``) loses at most the cycle in progress:
+        a cycle's checkpoint is written atomically, then its row is appended
+        (the commit point), and only then is the previous checkpoint deleted.
+        Resuming with a different estimator, data, ``n_initial``, ``budget``,
+        ``scoring``, ``warm_start`` or integer ``random_state``, or with a
+        strategy name bound to different parameters, raises
+        :class:`ResumeMismatchError` (a ``ValueError``); more runs, more
+        cycles or additional strategies extend what is there. The fingerprint
+        is canonical (sorted JSON of the parameters, independent of the
+        process, its hash seed and object addresses) and leaves out what does
+        not change results (``verbose``). The folder is locked for the call
+        (an OS file lock, ``lock``): a second process on the same folder gets
+        :class:`OutputDirInUseError` naming the holder's pid. A folder written
+        by a version with another store format raises
+        :class:`StoreFormatError`, a damaged file :class:`CorruptStoreError`.
+        :func:`open_store` reads the folder back (also while it is written).
+    random_state : int, RandomState instance or None, default=None
+        Seeds everything: the initial sets, the models' ``random_state``
+        parameters that are ``None``, the strategies' ``random_state``
+        parameters that are ``None``, and torch's RNG while a skorch net is
+        initialised or trained (inside :func:`torch.random.fork_rng`, so the
+        caller's global torch RNG is untouched). Each run, strategy and cycle
+        gets its own seed derived from it, so results do not depend on
+        ``n_jobs`` or on interruptions. With ``None`` the seed material is
+        drawn once and stored in ``output_dir`` so that a resumed call
+        continues with it.
+    n_jobs : int, default=None
+        Runs executed in parallel with joblib (``None``: one at a time, ``-1``:
+        as many as there are CPUs). The results do not depend on it. This,
+        not ``n_threads``, is the way to use more cores: runs are independent.
+    n_threads : int or None, default=1
+        Threads of torch's intra-op pool and of the BLAS / OpenMP libraries
+        (through threadpoolctl) while a run executes, in the calling process
+        or in each worker; the previous settings are restored afterwards.
+        ``None`` leaves them as they are (torch's default is one thread per
+        core). One thread degrades only in proportion to the CPU a run gets
+        when other processes share the cores; see :ref:`simulation-threads`
+        for the measurements behind this default.
+    verbose : int, default=0
+        ``0``: silent; ``1``: a tqdm progress bar (on stderr); ``2``: also one
+        line per finished cycle (``True`` / ``False`` count as 1 / 0).
+        Warnings of the strategies and models (``UserWarning``) are shown once
+        per run: through the progress bar when there is one, as warnings
+        otherwise.
+
+    Returns
+    -------
+    results : SimulationResults
+        One row per run x strategy x cycle (cycle 0 is the base model), sorted
+        by run, strategy (in the order given) and cycle, with the columns
+        ``run, strategy, cycle, n_labelled, score, query_time, fit_time, seed``
+        (times in seconds; ``seed`` is the seed of that cycle), followed with
+        ``fidelity=True`` by the fidelity columns. Convert with
+        ``to_dataframe()``, ``to_records()`` or ``to_csv()``.
+
+    See Also
+    --------
+    compare : the paper's Table 1 from the results.
+    plot_learning_curves : mean +- std of the score per strategy.
+    open_store : reads back what ``output_dir`` holds.
+    pose_problem, toy_problem : ready-made problems (``simulate(**problem)``).
+
+    Notes
+    -----
+    Interrupts: run in the main thread without workers (``n_jobs=None``), the
+    first Ctrl-C stops the call at a safe point and raises
+    :class:`KeyboardInterrupt`; every finished cycle is kept and a cycle cut
+    short is never recorded (skorch's ``fit`` returns early on Ctrl-C: the
+    harness notices and discards that cycle). With workers, joblib aborts
+    them and the crash-safe write order keeps what was committed.
+
+    scikit-learn estimators are not checkpointed: on resume, the model of
+    the last finished cycle is refitted from the stored labelled indices with
+    that cycle's seed, which reproduces it exactly (one extra fit per run and
+    strategy; no query, no score and no written row is recomputed). skorch
+    callbacks whose state matters across cycles (e.g. learning-rate
+    schedulers) are re-created on resume; the training history is restored.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from sk_eglpp.simulation import simulate
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3)); y = X @ [1.0, -2.0, 0.5]
+    >>> def first(learner, X_pool, n_instances=1, **kw):
+    ...     return np.arange(n_instances)
+    >>> res = simulate(Ridge(), {"first": first}, X[:40], y[:40], X[40:], y[40:],
+    ...                n_initial=5, budget=5, n_cycles=2, n_runs=2, random_state=0)
+    >>> res["n_labelled"]
+    array([ 5, 10, 15,  5, 10, 15])
+    """
+    X = check_pool(X, name="X")
+    y = _check_targets(y, X, "y", "X")
+    X_test = check_pool(X_test, name="X_test")
+    y_test = _check_targets(y_test, X_test, "y_test", "X_test")
+    if X_test.shape[1:] != X.shape[1:]:
+        raise ValueError(
+            f"X and X_test must have samples of the same shape, got {X.shape[1:]} "
+            f"and {X_test.shape[1:]}."
+        )
+    # C order: a DataFrame (often F-ordered) gives the very same results
+    X, y, X_test, y_test = map(np.ascontiguousarray, (X, y, X_test, y_test))
+    n_initial = check_positive_int(n_initial, "n_initial")
+    budget = check_positive_int(budget, "budget")
+    n_cycles = check_positive_int(n_cycles, "n_cycles")
+    n_runs = check_positive_int(n_runs, "n_runs")
+    verbose = int(check_verbose(verbose))
+    n_jobs = check_n_jobs(n_jobs)
+    if n_threads is not None:
+        n_threads = check_positive_int(n_threads, "n_threads")
+    n_samples = X.shape[0]
+    needed = n_initial + n_cycles * budget
+    if needed > n_samples:
+        raise ValueError(
+            f"n_initial + n_cycles * budget must not exceed the {n_samples} samples "
+            f"of X, got {n_initial} + {n_cycles} * {budget} = {needed}: the pool "
+            "runs out before the last query. Lower budget or n_cycles."
+        )
+    if not isinstance(warm_start, bool | np.bool_):
+        raise TypeError(f"warm_start must be a bool, got {warm_start!r}.")
+    fidelity = check_bool(fidelity, "fidelity")
+    if not hasattr(estimator, "fit"):
+        raise TypeError(
+            f"estimator must have a fit method, got {type(estimator).__name__}."
+        )
+    labels, objects = _resolve_strategies(strategies)
+    try:
+        check_scoring(estimator, scoring=scoring)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"Invalid scoring for this estimator: {exc}") from exc
+
+    # the checked arguments (the names _config reads are in _FINGERPRINTED)
+    config = _config(locals())
+    strategy_fps = {
+        label: _fingerprint(_describe(obj))
+        for label, obj in zip(labels, objects, strict=True)
+    }
+    store = None
+    if output_dir is not None:
+        store = _Store(output_dir)
+        entropy = store.open(config, strategy_fps, random_state)
+    else:
+        entropy = _entropy(random_state)
+
+    sim = _Simulation(
+        estimator=estimator,
+        labels=labels,
+        strategies=objects,
+        X=X,
+        y=y,
+        X_test=X_test,
+        y_test=y_test,
+        n_initial=n_initial,
+        budget=budget,
+        n_cycles=n_cycles,
+        scoring=scoring,
+        warm_start=bool(warm_start),
+        fidelity=fidelity,
+        entropy=entropy,
+        store=store,
+        n_threads=n_threads,
+        verbose=verbose,
+    )
+    # work units of the progress bar: a base fit and every strategy's cycles
+    total = n_runs * (1 + len(labels) * n_cycles)
+    outputs = []
+    try:
+        if n_jobs is None or n_jobs == 1:
+            with _progress(total, verbose) as bar:
+                sim.bar = bar
+                for run in range(n_runs):
+                    outputs.append(sim.run(run))
+                sim.bar = None
+        else:
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+            with _progress(n_runs, verbose, unit="run") as bar:
+                for out in parallel(delayed(sim.run)(run) for run in range(n_runs)):
+                    outputs.append(out)
+                    bar.update(1)
+    finally:
+        sim.bar = None
+        if store is not None:
+            store.release()
+    rows, selected = [], {}
+    order = {label: i for i, label in enumerate(labels)}
+    for run_rows, run_selected in outputs:
+        rows.extend(run_rows)
+        selected.update(run_selected)
+    rows.sort(key=lambda r: (r["run"], order[r["strategy"]], r["cycle"]))
+    return SimulationResults(rows, selected)
+
+
+class _thread_limits:
+    """Torch, BLAS and OpenMP thread counts set for a block (``None``: as is)."""
+
+    def __init__(self, n_threads):
+        self.n_threads = n_threads
+
+    def __enter__(self):
+        self._torch = self._blas = None
+        if self.n_threads is None:
+            return self
+        from threadpoolctl import threadpool_limits
+
+        self._blas = threadpool_limits(limits=self.n_threads)
+        torch = sys.modules.get("torch")  # a net's run has imported it
+        if torch is not None:
+            self._torch = torch.get_num_threads()
+            torch.set_num_threads(self.n_threads)
+        return self
+
+    def __exit__(self, *exc):
+        if self._torch is not None:
+            sys.modules["torch"].set_num_threads(self._torch)
+        if self._blas is not None:
+            self._blas.restore_original_limits()
+        return False
+
+
+# -- the simulation itself --------------------------------------------------
+
+
+class _progress:
+    def __init__(self, total, verbose, unit="cycle"):
+        self.total, self.verbose, self.unit = total, verbose, unit
+
+    def __enter__(self):
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total, unit=self.unit, desc="simulate")
+        else:
+            self.bar = None
+        return self
+
+    def update(self, n=1, desc=None):
+        if self.bar is not None:
+            if desc is not None:
+                self.bar.set_description(desc, refresh=False)
+            self.bar.update(n)
+
+    def write(self, text):
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False
+
+
+class _interrupts:
+    """Ctrl-C stops a run at a safe point.
+
+    While installed (in the main thread only), SIGINT sets a flag and raises
+    :class:`KeyboardInterrupt` at once, except inside :meth:`critical`
+    (the writes of a finished cycle), where it waits for the block's end.
+    skorch's ``fit`` swallows a KeyboardInterrupt and returns a network trained
+    for fewer epochs; :meth:`check`, called after every fit, raises it again so
+    that a cycle cut short is never recorded.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._deferring = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handler)
+            except ValueError:  # pragma: no cover - not the main interpreter
+                self._previous = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return False
+
+    def _handler(self, signum, frame):
+        self.requested = True
+        if not self._deferring:
+            raise KeyboardInterrupt
+
+    def check(self):
+        if self.requested:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def critical(self):
+        self.check()
+        self._deferring = True
+        try:
+            yield
+        finally:
+            self._deferring = False
+        self.check()
+
+
+class _warning_relay:
+    """Warnings of the strategies and models, each shown once per run.
+
+    With a progress bar they are written through the bar (one line, no
+    source line); without one they are issued again as warnings.
+    """
+
+    def __init__(self, bar):
+        self.bar = bar
+        self.seen = set()
+
+    @contextlib.contextmanager
+    def __call__(self, where):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            yield
+        for w in caught:
+            key = (w.category, str(w.message))
+            if issubclass(w.category, UserWarning):
+                if key in self.seen:
+                    continue
+                self.seen.add(key)
+                if self.bar is not None:
+                    self.bar.write(f"warning ({where}): {w.message}")
+                    continue
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+class _Simulation:
+    """Everything one run needs; picklable so that joblib can ship it."""
+
+    def __init__(self, **kwargs):
+        self.__dict__.update(kwargs)
+        self.is_net = _is_net(self.estimator)
+        self.device = _net_device(self.estimator)
+        self.estimator_seedable = _seedable(self.estimator)
+        self.strategy_seedable = [_seedable(s) for s in self.strategies]
+        self.columns = COLUMNS + (FIDELITY_COLUMNS if self.fidelity else ())
+        self.bar = None
+
+    # models ------------------------------------------------------------------
+
+    def _new_model(self, seed):
+        model = clone(self.estimator)
+        if self.estimator_seedable:
+            model.set_params(**dict.fromkeys(self.estimator_seedable, seed))
+        return model
+
+    def _fit(self, model, idx, seed, partial):
+        X, y = self.X[idx], self.y[idx]
+        if self.estimator_seedable:
+            model.set_params(**dict.fromkeys(self.estimator_seedable, seed))
+        start = time.perf_counter()
+        if self.is_net:
+            with torch_seed(seed, self.device):
+                if partial:
+                    model.partial_fit(X, y)
+                else:
+                    model.fit(X, y)
+        else:
+            model.fit(X, y)
+        return model, time.perf_counter() - start
+
+    def _score(self, model, seed):
+        scorer = check_scoring(model, scoring=self.scoring)
+        with self._torch_rng(seed):
+            return float(scorer(model, self.X_test, self.y_test))
+
+    def _torch_rng(self, seed):
+        """Seeded torch RNG for nets (DataLoaders draw from it even to predict)."""
+        if self.is_net:
+            return torch_seed(seed, self.device)
+        return contextlib.nullcontext()
+
+    def _restore_net(self, run, label, cycle, seed):
+        """A net with the state saved after ``cycle`` (None if not saved)."""
+        if self.store is None:
+            return None
+        model = self._new_model(seed)
+        with torch_seed(seed, self.device):
+            model.initialize()
+        if self.store.load_net(model, run, label, cycle):
+            return model
+        return None
+
+    # one run -------------------------------------------------------------------
+
+    def run(self, run):
+        shown = self.bar if self.bar is not None and self.bar.bar is not None else None
+        self._warnings = _warning_relay(shown)
+        with _thread_limits(self.n_threads), _interrupts() as self._interrupts:
+            return self._run(run)
+
+    def _run(self, run):
+        entropy = self.entropy
+        n = self.X.shape[0]
+        base_seed = _seed(entropy, run)
+        initial = np.sort(
+            check_random_state(base_seed).choice(n, self.n_initial, replace=False)
+        )
+        done = self.store.read_run(run) if self.store is not None else {}
+        history = {label: list(done.get(label, [])) for label in self.labels}
+        for label in self.labels:
+            if history[label] and history[label][0]["selected"] != initial.tolist():
+                raise ValueError(
+                    f"The stored initial set of run {run} does not match the one "
+                    "derived from the configuration; the output_dir is inconsistent."
+                )
+        todo = [lab for lab in self.labels if len(history[lab]) < self.n_cycles + 1]
+        if self.is_net and self.store is not None:
+            # what a crash left: the previous checkpoint after its successor's
+            # row, or a checkpoint whose row was never written
+            for label in self.labels:
+                if len(history[label]) > 1:
+                    with self._interrupts.critical():
+                        self.store.prune(run, label, history[label][-1]["cycle"])
+        base = None
+        missing0 = [lab for lab in self.labels if not history[lab]]
+        needs_base = bool(missing0) or any(len(history[lab]) == 1 for lab in todo)
+        if needs_base:
+            if self.bar is not None:
+                self.bar.update(0, desc=f"run {run} base model")
+            base, base_fit_time = None, 0.0
+            if self.is_net:
+                base = self._restore_net(run, None, 0, base_seed)
+            if base is None:
+                with self._warnings(f"run {run} base model"):
+                    base, base_fit_time = self._fit(
+                        self._new_model(base_seed), initial, base_seed, partial=False
+                    )
+                self._interrupts.check()
+                if self.is_net and self.store is not None:
+                    with self._interrupts.critical():
+                        self.store.save_net(base, run, None, 0)
+            if missing0:
+                score = self._score(base, base_seed)
+                self._interrupts.check()
+                rows = [
+                    {
+                        "run": run,
+                        "strategy": label,
+                        "cycle": 0,
+                        "n_labelled": int(initial.size),
+                        "score": score,
+                        "query_time": 0.0,
+                        "fit_time": base_fit_time,
+                        "seed": base_seed,
+                        "selected": initial.tolist(),
+                    }
+                    for label in missing0
+                ]
+                if self.store is not None:
+                    with self._interrupts.critical():
+                        self.store.append(run, rows)
+                for row in rows:
+                    history[row["strategy"]].append(row)
+        if self.bar is not None:
+            done_labels = [lab for lab in self.labels if lab not in todo]
+            self.bar.update(1 + self.n_cycles * len(done_labels))
+        for label in todo:
+            position = self.labels.index(label)
+            self._run_strategy(run, label, position, history[label], base)
+        stored = [
+            row for label in self.labels for row in history[label][: self.n_cycles + 1]
+        ]
+        return _split_stored(stored, self.columns)
+
+    def _run_strategy(self, run, label, position, rows, base):
+        entropy = self.entropy
+        key = _label_key(label)
+        labelled = np.concatenate(
+            [np.asarray(r["selected"], dtype=np.int64) for r in rows]
+        )
+        last = rows[-1]["cycle"]
+        if self.bar is not None:
+            self.bar.update(last, desc=f"run {run} {label}")
+        # the model after cycle `last`
+        if last == 0:
+            model = copy.deepcopy(base)
+        else:
+            seed = _seed(entropy, run, key, last)
+            model = self._restore_net(run, label, last, seed) if self.is_net else None
+            if model is None:
+                # scikit-learn estimators (or a net whose checkpoint is gone):
+                # refit deterministically from the stored labelled set.
+                if self.is_net and self.warm_start:
+                    raise ValueError(
+                        f"The checkpoint of run {run}, strategy {label!r}, cycle "
+                        f"{last} is missing from {self.store.root}; cannot resume "
+                        "a warm-started network without it."
+                    )
+                model, _ = self._fit(self._new_model(seed), labelled, seed, False)
+                self._interrupts.check()
+        strategy_template = self.strategies[position]
+        seedable = self.strategy_seedable[position]
+        mask = np.ones(self.X.shape[0], dtype=bool)
+        mask[labelled] = False
+        for cycle in range(last + 1, self.n_cycles + 1):
+            seed = _seed(entropy, run, key, cycle)
+            pool = np.flatnonzero(mask)
+            strategy = strategy_template
+            if seedable:
+                strategy = clone(strategy_template).set_params(
+                    **dict.fromkeys(seedable, seed)
+                )
+            where = f"run {run} {label} cycle {cycle}"
+            start = time.perf_counter()
+            with self._torch_rng(seed), self._warnings(where):
+                idx = self._query(strategy, label, model, pool, labelled)
+            query_time = time.perf_counter() - start
+            measures = {}
+            if self.fidelity:
+                with self._torch_rng(seed), self._warnings(where):
+                    measures = self._fidelity(strategy, model, pool, idx)
+            chosen = pool[idx]
+            labelled = np.concatenate([labelled, chosen])
+            mask[chosen] = False
+            with self._warnings(where):
+                if self.is_net and self.warm_start:
+                    model, fit_time = self._fit(model, labelled, seed, partial=True)
+                else:
+                    model, fit_time = self._fit(
+                        self._new_model(seed), labelled, seed, partial=False
+                    )
+            self._interrupts.check()  # skorch returns early on Ctrl-C
+            row = {
+                "run": run,
+                "strategy": label,
+                "cycle": cycle,
+                "n_labelled": int(labelled.size),
+                "score": self._score(model, seed),
+                "query_time": query_time,
+                "fit_time": fit_time,
+                "seed": seed,
+                **measures,
+                "selected": chosen.tolist(),
+            }
+            if self.store is not None:
+                # checkpoint, then the row (the commit point), then the old
+                # checkpoint goes: a crash anywhere leaves a resumable state
+                with self._interrupts.critical():
+                    if self.is_net:
+                        self.store.save_net(model, run, label, cycle)
+                    self.store.append(run, [row])
+                    if self.is_net:
+                        self.store.prune(run, label, cycle)
+            rows.append(row)
+            if self.bar is not None:
+                self.bar.update(1, desc=f"run {run} {label}")
+                if self.verbose >= 2:
+                    self.bar.write(
+                        f"run {run} {label} cycle {cycle}: n_labelled="
+                        f"{row['n_labelled']} score={row['score']:.4f}"
+                    )
+
+    def _fidelity(self, strategy, model, pool, idx):
+        """Fidelity measures of the query just made (see ``simulate``)."""
+        from ..diagnostics import (
+            _per_sample_error,
+            _pool_utilities,
+            fidelity_measures,
+            true_gradient_lengths,
+        )
+
+        X_pool, y_pool = self.X[pool], self.y[pool]
+        gradient = true_gradient_lengths(model, X_pool, y_pool)
+        error = _per_sample_error(model, X_pool, y_pool)
+        utilities = _pool_utilities(strategy, pool.size)
+        return fidelity_measures(utilities, idx, gradient, error)
+
+    def _query(self, strategy, label, model, pool, labelled):
+        X_pool = self.X[pool]
+        kwargs = {"X_labelled": self.X[labelled], "y_labelled": self.y[labelled]}
+        if hasattr(strategy, "select"):
+            idx = strategy.select(model, X_pool, n_instances=self.budget, **kwargs)
+        else:
+            idx = strategy(model, X_pool, n_instances=self.budget, **kwargs)
+            if isinstance(idx, tuple) and len(idx) == 2:
+                idx = idx[0]
+        idx = np.asarray(idx)
+        if (
+            idx.shape != (self.budget,)
+            or not np.issubdtype(idx.dtype, np.integer)
+            or np.unique(idx).size != idx.size
+            or idx.min() < 0
+            or idx.max() >= pool.size
+        ):
+            raise ValueError(
+                f"Strategy {label!r} must return {self.budget} unique integer "
+                f"indices in [0, {pool.size}), got {idx!r}."
+            )
+        return idx.astype(np.int64)

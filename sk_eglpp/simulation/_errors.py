@@ -1,0 +1,95 @@
+"""The errors of the simulation and its store, one type per situation.
+
+Each is a subclass of the built-in exception raised before it had its own
+type, so ``except ValueError`` / ``except RuntimeError`` keep catching them.
+"""
+
+__all__ = [
+    "OutputDirInUseError",
+    "ResumeMismatchError",
+    "StoreError",
+    "StoreFormatError",
+    "CorruptStoreError",
+]
+
+
+class OutputDirInUseError(RuntimeError):
+    """Another process is writing the same simulation ``output_dir``.
+
+    Raised by :func:`simulate` (and :meth:`SimulationStore.delete`) when the
+    folder's lock is held; the message names the folder and the pid of the
+    process that holds it.
+
+    Examples
+    --------
+    >>> issubclass(OutputDirInUseError, RuntimeError)
+    True
+    """
+
+
+class StoreError(ValueError):
+    """The folder cannot be used as the store of a simulation.
+
+    The base of :class:`ResumeMismatchError`, :class:`StoreFormatError` and
+    :class:`CorruptStoreError`; :func:`open_store` raises it itself for a
+    folder that holds no simulation. A ``ValueError``.
+
+    Examples
+    --------
+    >>> issubclass(StoreError, ValueError)
+    True
+    """
+
+
+class ResumeMismatchError(StoreError):
+    """``output_dir`` holds a simulation run with other parameters.
+
+    Raised by :func:`simulate` instead of resuming; the message lists what
+    differs. Also raised by :meth:`SimulationStore.load_model` for an
+    estimator other than the run's. A ``ValueError``, so ``except
+    ValueError`` catches it too.
+
+    Examples
+    --------
+    >>> issubclass(ResumeMismatchError, ValueError)
+    True
+    """
+
+
+class StoreFormatError(StoreError):
+    """The store was written in a format this version does not read.
+
+    The message names the folder, its format and the one this version of
+    sk_eglpp writes; such a folder cannot be resumed: use another
+    ``output_dir`` (or delete this one). A ``ValueError``.
+
+    Examples
+    --------
+    >>> issubclass(StoreFormatError, StoreError)
+    True
+    """
+
+
+class CorruptStoreError(StoreError):
+    """A file of the store is damaged or inconsistent with the others.
+
+    The message names the file and what to delete to recompute the part of
+    the simulation it holds. A ``ValueError``.
+
+    Examples
+    --------
+    >>> issubclass(CorruptStoreError, ValueError)
+    True
+    """
+
+
+# shown (and pickled) under the package that exports them
+for _error in (
+    OutputDirInUseError,
+    StoreError,
+    ResumeMismatchError,
+    StoreFormatError,
+    CorruptStoreError,
+):
+    _error.__module__ = "sk_eglpp.simulation"
+del _error

@@ -1,0 +1,358 @@
+"""Ready-made experiments: the problems that ``sk-eglpp simulate`` runs.
+
+Each builder returns the keyword arguments of :func:`simulate` for a preset
+(:data:`POSE_PRESETS`, :data:`TOY_PRESETS`) with any setting overridden, so
+that ``simulate(**problem, output_dir=..., random_state=...)`` runs from
+Python the experiment the command line runs.
+"""
+
+import numpy as np
+
+from .._validation import check_positive_int, check_real
+
+__all__ = [
+    "POSE_PRESETS",
+    "TOY_PRESETS",
+    "pose_estimator",
+    "pose_problem",
+    "toy_problem",
+]
+
+_PAPER_STRATEGIES = ("egl_pp", "random_query", "coreset", "multipeak_entropy",
+                     "learning_loss")
+
+#: the pose presets of ``sk-eglpp simulate --preset``: data, network and protocol
+POSE_PRESETS = {
+    # the main job: about 5 minutes on a 2-core CPU
+    "default": dict(
+        n_pool=300, n_test=100, n_initial=40, budget=20, n_cycles=3, n_runs=3,
+        image_size=64, depth=3, n_features=16, max_epochs=8, dropout=0.0,
+        strategies=_PAPER_STRATEGIES, fidelity=False,
+    ),
+    # a smoke test: under 2 minutes
+    "quick": dict(
+        n_pool=160, n_test=60, n_initial=32, budget=16, n_cycles=2, n_runs=2,
+        image_size=32, depth=2, n_features=8, max_epochs=8, dropout=0.0,
+        strategies=_PAPER_STRATEGIES, fidelity=False,
+    ),
+    # the selection benchmark (regime chosen from ``python -m benchmarks.regime``:
+    # sized for a base model near PCK@0.2 0.5 -- its five base models reached
+    # 0.47 -- and curves still rising over the cycles); 43 minutes on 2 cores
+    "benchmark": dict(
+        n_pool=1200, n_test=300, n_initial=400, budget=200, n_cycles=3, n_runs=5,
+        image_size=32, depth=1, n_features=16, max_epochs=20, dropout=0.1,
+        strategies=_PAPER_STRATEGIES + ("mc_dropout",), fidelity=True,
+    ),
+}
+
+
+def pose_estimator(
+    n_joints=14,
+    *,
+    in_channels=1,
+    depth=3,
+    n_features=16,
+    max_epochs=8,
+    dropout=0.0,
+    loss_prediction=False,
+    device="cpu",
+):
+    """The stacked-hourglass regressor of the pose simulations.
+
+    Two stacks, Adam with learning rate 3e-3, batches of 8.
+
+    Parameters
+    ----------
+    n_joints : int, default=14
+    in_channels : int, default=1
+    depth, n_features, dropout
+        ``module__depth``, ``module__n_features``, ``module__dropout``.
+    max_epochs : int, default=8
+        Epochs of the base model's fit and of every cycle's continued training.
+    loss_prediction : bool, default=False
+        With the loss-prediction head (needed by ``learning_loss``).
+    device : str, default="cpu"
+
+    Returns
+    -------
+    estimator : HourglassRegressor
+        Unfitted.
+
+    Examples
+    --------
+    >>> pose_estimator(depth=1, n_features=8).get_params()["module__depth"]
+    1
+    """
+    from ..models import HourglassRegressor
+
+    # dropout only when asked: the fingerprints of older output folders hold
+    # no module__dropout
+    extra = {"module__dropout": dropout} if dropout else {}
+    return HourglassRegressor(
+        module__n_joints=n_joints,
+        module__n_stacks=2,
+        module__n_features=n_features,
+        module__depth=depth,
+        module__in_channels=in_channels,
+        max_epochs=max_epochs,
+        lr=3e-3,
+        batch_size=8,
+        device=device,
+        loss_prediction=loss_prediction,
+        **extra,
+    )
+
+
+#: the toy-regression presets of ``sk-eglpp simulate --task toy-regression``: a
+#: linear problem with heavy-tailed (Student t, 3 dof) inputs, ridge regression
+TOY_PRESETS = {
+    "default": dict(
+        n_pool=1000, n_test=1000, n_initial=12, budget=4, n_cycles=8, n_runs=10,
+        n_features=10, strategies=("egl_linear", "emcm", "random_query"),
+        fidelity=False,
+    ),
+    "quick": dict(
+        n_pool=300, n_test=300, n_initial=12, budget=4, n_cycles=3, n_runs=5,
+        n_features=10, strategies=("egl_linear", "emcm", "random_query"),
+        fidelity=False,
+    ),
+}
+
+#: the settings of the presets that are positive integers
+_COUNTS = (
+    "n_pool", "n_test", "n_initial", "budget", "n_cycles", "n_runs", "image_size",
+    "depth", "n_features", "max_epochs",
+)
+
+#: the real pose data sets, by their name in ``pose_problem(data=...)``
+_POSE_DATA = ("synthetic", "lsp", "lspet", "mpii")
+
+
+def _preset_settings(presets, preset, strategies, overrides):
+    """A preset's settings with the overrides applied, checked."""
+    if not isinstance(preset, str) or preset not in presets:
+        raise ValueError(
+            f"preset must be one of {sorted(presets)}, got {preset!r}."
+        )
+    settings = dict(presets[preset])
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:
+        raise TypeError(
+            f"Unknown settings {unknown}; the presets have {sorted(settings)}."
+        )
+    settings.update(overrides)
+    for name in _COUNTS:
+        if name in settings:
+            settings[name] = check_positive_int(settings[name], name)
+    if strategies is not None:
+        settings["strategies"] = strategies
+    names = settings["strategies"]
+    if isinstance(names, str):
+        names = [names]
+    settings["strategies"] = dict(names) if isinstance(names, dict) else list(names)
+    return settings
+
+
+def _protocol(settings):
+    """The arguments of :func:`simulate` that a preset fixes besides the data."""
+    return {
+        key: settings[key]
+        for key in ("strategies", "n_initial", "budget", "n_cycles", "n_runs",
+                    "fidelity")
+    }
+
+
+def _fitting_depth(depth, image_size):
+    """``depth`` lowered until ``image_size`` is a multiple of the network's
+    size multiple (``4 * 2 ** depth``)."""
+    while depth > 1 and image_size % (4 * 2**depth):
+        depth -= 1
+    return depth
+
+
+def _needs_loss_head(strategies):
+    """Whether Learning Loss is among the strategies (by registry name, as a
+    list entry or a dict value, or as an object)."""
+    from ..query import LearningLossQuery
+
+    chosen = list(strategies.values()) if isinstance(strategies, dict) else strategies
+    return any(
+        s == "learning_loss" or isinstance(s, LearningLossQuery) for s in chosen
+    )
+
+
+def _load_pose_data(data, data_dir, image_size, max_samples, test_size,
+                    random_state):
+    """A real data set, grey level, split at random into pool and test set."""
+    from ..datasets import load_lsp, load_lspet, load_mpii
+
+    if data_dir is None:
+        raise ValueError(f"data={data!r} needs data_dir, the data set's folder.")
+    test_size = check_real(test_size, "test_size", low=0, high=1, low_open=True,
+                           high_open=True)
+    loader = {"lsp": load_lsp, "lspet": load_lspet, "mpii": load_mpii}[data]
+    loaded = loader(data_dir, image_size=image_size, as_gray=True,
+                    max_samples=max_samples)
+    X, y = loaded[0], loaded[1]
+    order = np.random.default_rng(random_state).permutation(len(X))
+    n_test = max(1, int(round(test_size * len(X))))
+    test, pool = order[:n_test], order[n_test:]
+    return X[pool], y[pool], X[test], y[test]
+
+
+def pose_problem(preset="default", *, strategies=None, device="cpu",
+                 random_state=0, data="synthetic", data_dir=None,
+                 max_samples=None, test_size=0.2, **overrides):
+    """The pose simulation of ``sk-eglpp simulate --preset PRESET``.
+
+    A stacked-hourglass regressor (:func:`pose_estimator`) scored with PCK
+    (its ``score``) on the embedded synthetic pose data, or on LSP / LSPET /
+    MPII read from a local folder.
+
+    Parameters
+    ----------
+    preset : {"default", "quick", "benchmark"}, default="default"
+        A key of :data:`POSE_PRESETS`. ``"benchmark"`` is the selection
+        benchmark: 400 initial images, 3 cycles of 200, 5 runs, the paper's
+        five strategies and ``mc_dropout``, with fidelity measures.
+    strategies : list of str or dict, default=None
+        Instead of the preset's strategies. The loss-prediction head is added
+        to the network when ``learning_loss`` is among them.
+    device : str or torch.device, default="cpu"
+        Torch device of the network.
+    random_state : int, default=0
+        Seed of the synthetic data (of the pool / test split for real data).
+    data : {"synthetic", "lsp", "lspet", "mpii"}, default="synthetic"
+        The images: the embedded generator, or a data set read from
+        ``data_dir`` (converted to grey level; ``n_pool`` and ``n_test`` do
+        not apply).
+    data_dir : str or path-like, default=None
+        The folder of a real data set (its own annotation files and images).
+    max_samples : int, default=None
+        Read at most this many images of a real data set.
+    test_size : float, default=0.2
+        Fraction of a real data set held out as the test set, in (0, 1).
+    **overrides
+        Any key of the preset (e.g. ``n_runs=2``, ``max_epochs=5``). When
+        ``depth`` is not given, the preset's depth is lowered as far as
+        ``image_size`` needs (a multiple of ``4 * 2 ** depth``).
+
+    Returns
+    -------
+    problem : dict
+        Keyword arguments of :func:`simulate` (``estimator``, ``strategies``,
+        ``X``, ``y``, ``X_test``, ``y_test``, ``n_initial``, ``budget``,
+        ``n_cycles``, ``n_runs``, ``fidelity``): ``simulate(**problem,
+        output_dir=..., random_state=...)`` runs it.
+    sequences : ndarray of shape (n_pool,) or None
+        The synthetic video sequence of every pool image (for
+        :func:`plot_selection_map`); ``None`` for real data.
+
+    See Also
+    --------
+    toy_problem : the linear toy problem.
+
+    Examples
+    --------
+    >>> problem, sequences = pose_problem("quick", n_pool=40, n_test=10)
+    >>> problem["X"].shape, problem["n_initial"], problem["strategies"][0]
+    ((40, 1, 32, 32), 32, 'egl_pp')
+    """
+    from ..datasets import make_pose_dataset
+
+    if data not in _POSE_DATA:
+        raise ValueError(f"data must be one of {list(_POSE_DATA)}, got {data!r}.")
+    settings = _preset_settings(POSE_PRESETS, preset, strategies, overrides)
+    if "depth" not in overrides:
+        settings["depth"] = _fitting_depth(settings["depth"], settings["image_size"])
+    if data == "synthetic":
+        X, y, sequences = make_pose_dataset(
+            settings["n_pool"] + settings["n_test"],
+            image_size=settings["image_size"],
+            return_sequences=True,
+            random_state=random_state,
+        )
+        n_pool = settings["n_pool"]
+        X_pool, y_pool, X_test, y_test = X[:n_pool], y[:n_pool], X[n_pool:], y[n_pool:]
+        sequences = sequences[:n_pool]
+    else:
+        X_pool, y_pool, X_test, y_test = _load_pose_data(
+            data, data_dir, settings["image_size"], max_samples, test_size,
+            random_state,
+        )
+        sequences = None
+    estimator = pose_estimator(
+        y_pool.shape[1] // 2,
+        in_channels=X_pool.shape[1],
+        depth=settings["depth"],
+        n_features=settings["n_features"],
+        max_epochs=settings["max_epochs"],
+        dropout=settings["dropout"],
+        loss_prediction=_needs_loss_head(settings["strategies"]),
+        device=device,
+    )
+    problem = dict(
+        estimator=estimator, X=X_pool, y=y_pool, X_test=X_test, y_test=y_test,
+        **_protocol(settings),
+    )
+    return problem, sequences
+
+
+def toy_problem(preset="default", *, strategies=None, random_state=0, **overrides):
+    """The toy regression of ``sk-eglpp simulate --task toy-regression``.
+
+    A linear problem with heavy-tailed inputs (Student t with 3 degrees of
+    freedom, standard normal coefficients and noise) and ridge regression
+    (``alpha=1e-2``) in a :class:`~sklearn.preprocessing.StandardScaler`
+    pipeline, scored with the negated RMSE.
+
+    Parameters
+    ----------
+    preset : {"default", "quick"}, default="default"
+        A key of :data:`TOY_PRESETS`.
+    strategies : list of str or dict, default=None
+        Instead of the preset's strategies.
+    random_state : int, default=0
+        Seed of the data.
+    **overrides
+        Any key of the preset (e.g. ``n_runs=2``, ``n_features=5``).
+
+    Returns
+    -------
+    problem : dict
+        Keyword arguments of :func:`simulate` (``estimator``, ``strategies``,
+        ``X``, ``y``, ``X_test``, ``y_test``, ``n_initial``, ``budget``,
+        ``n_cycles``, ``n_runs``, ``fidelity``, ``scoring``).
+
+    See Also
+    --------
+    pose_problem : the pose problem.
+
+    Examples
+    --------
+    >>> from sk_eglpp.simulation import simulate, toy_problem
+    >>> problem = toy_problem("quick", n_runs=2)
+    >>> problem["X"].shape, problem["scoring"]
+    ((300, 10), 'neg_root_mean_squared_error')
+    >>> results = simulate(**problem, random_state=0)
+    >>> results.strategies
+    ['egl_linear', 'emcm', 'random_query']
+    """
+    from sklearn.linear_model import Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    settings = _preset_settings(TOY_PRESETS, preset, strategies, overrides)
+    rng = np.random.default_rng(random_state)
+    n_pool = settings["n_pool"]
+    n = n_pool + settings["n_test"]
+    n_features = settings["n_features"]
+    X = rng.standard_t(3, size=(n, n_features))
+    coef = rng.normal(size=n_features)
+    y = X @ coef + rng.normal(scale=1.0, size=n)
+    return dict(
+        estimator=make_pipeline(StandardScaler(), Ridge(alpha=1e-2)),
+        X=X[:n_pool], y=y[:n_pool], X_test=X[n_pool:], y_test=y[n_pool:],
+        scoring="neg_root_mean_squared_error",
+        **_protocol(settings),
+    )

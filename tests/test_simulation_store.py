@@ -1,0 +1,305 @@
+"""The public read API of a simulation's store, its typed errors, and the
+library's problem builders (``pose_problem``, ``toy_problem``)."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LinearRegression
+from skorch import NeuralNetRegressor
+from skorch.toy import MLPModule
+
+from sk_eglpp.simulation import (
+    POSE_PRESETS,
+    TOY_PRESETS,
+    CorruptStoreError,
+    OutputDirInUseError,
+    ResumeMismatchError,
+    SimulationStore,
+    StoreError,
+    StoreFormatError,
+    delete_store,
+    open_store,
+    pose_problem,
+    simulate,
+    toy_problem,
+)
+from sk_eglpp.simulation._store import _Store
+
+
+def _net(**kwargs):
+    params = dict(
+        module__input_units=3,
+        module__output_units=1,
+        module__hidden_units=6,
+        max_epochs=2,
+        lr=0.05,
+        optimizer=torch.optim.Adam,
+        train_split=None,
+        batch_size=8,
+        verbose=0,
+    )
+    params.update(kwargs)
+    return NeuralNetRegressor(MLPModule, **params)
+
+
+#: calls of StopAt.select, and the call that raises KeyboardInterrupt
+STOP = {"calls": 0, "at": None}
+
+
+class StopAt(BaseEstimator):
+    """The first samples of the pool; Ctrl-C at the call ``STOP["at"]``."""
+
+    def select(self, learner, X_pool, n_instances=1, **kwargs):
+        STOP["calls"] += 1
+        if STOP["calls"] == STOP["at"]:
+            raise KeyboardInterrupt
+        return np.arange(n_instances)
+
+
+@pytest.fixture(autouse=True)
+def no_stop():
+    STOP.update(calls=0, at=None)
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(50, 3)).astype(np.float32)
+    y = (X @ np.float32([1.0, -2.0, 0.5]))[:, None]
+    return X[:40], y[:40], X[40:], y[40:]
+
+
+def _simulate(data, out=None, estimator=None, strategies=None, **kwargs):
+    params = dict(n_initial=6, budget=4, n_cycles=2, n_runs=2, random_state=0)
+    params.update(kwargs)
+    return simulate(
+        _net() if estimator is None else estimator,
+        strategies or {"first": StopAt(), "random_query": "random_query"},
+        *data,
+        output_dir=out,
+        **params,
+    )
+
+
+# ---------------------------------------------------------------------------
+# reading a store
+# ---------------------------------------------------------------------------
+
+
+def test_finished_store_reads_back_the_results(data, tmp_path):
+    results = _simulate(data, tmp_path)
+    store = open_store(tmp_path)
+    assert isinstance(store, SimulationStore)
+    assert store.strategies == ["first", "random_query"]
+    assert store.runs == [0, 1]
+    assert store.cycles(1, "first") == [0, 1, 2]
+    assert not store.fidelity
+    assert store.config["n_initial"] == 6 and store.config["random_state"] == 0
+    read = store.results()
+    assert read.rows == results.rows
+    assert read.selected.keys() == results.selected.keys()
+    for key, indices in results.selected.items():
+        np.testing.assert_array_equal(read.selected[key], indices)
+    assert store.checkpoints() == [
+        (0, None, 0),
+        (0, "first", 2),
+        (0, "random_query", 2),
+        (1, None, 0),
+        (1, "first", 2),
+        (1, "random_query", 2),
+    ]
+    assert "strategies=['first', 'random_query']" in repr(store)
+
+
+def test_load_model_predicts_as_the_simulated_model(data, tmp_path):
+    X, y, X_test, y_test = data
+    estimator = _net()
+    results = _simulate(data, tmp_path, estimator=estimator)
+    store = open_store(tmp_path)
+    scores = {(r["run"], r["strategy"], r["cycle"]): r["score"] for r in results}
+    for run, strategy, cycle in [(0, None, 0), (1, "random_query", 2)]:
+        model = store.load_model(estimator, run, strategy)
+        key = (run, strategy or "first", cycle)
+        assert model.score(X_test, y_test) == pytest.approx(scores[key], abs=1e-6)
+        assert model.predict(X).shape == (len(X), 1)
+        assert len(model.history_) == 2 * (cycle + 1)  # epochs of every fit
+    assert not hasattr(estimator, "module_")  # cloned, never modified
+    # the base model is also every strategy's cycle 0
+    base = store.load_model(estimator, 0, "first", cycle=0)
+    np.testing.assert_array_equal(
+        base.predict(X), store.load_model(estimator, 0).predict(X)
+    )
+
+
+def test_partial_store_shows_the_finished_cycles(data, tmp_path):
+    strategies = {"first": StopAt()}
+    STOP["at"] = 2
+    with pytest.raises(KeyboardInterrupt):
+        _simulate(data, tmp_path, strategies=strategies, n_runs=1, n_cycles=3)
+    store = open_store(tmp_path)
+    assert store.runs == [0]
+    assert store.cycles(0, "first") == [0, 1]
+    partial = store.results()
+    assert partial["cycle"].tolist() == [0, 1]
+    assert partial["n_labelled"].tolist() == [6, 10]
+    np.testing.assert_array_equal(
+        partial.labelled_indices(0, "first"), np.r_[partial.selected[(0, "first", 0)],
+                                                    np.arange(4)]
+    )
+    model = store.load_model(_net(), 0, "first")  # its last finished cycle
+    assert len(model.history_) == 4
+    # a torn last row (a crash while appending) is not read, and not cut
+    run_file = tmp_path / "runs" / "run-000.jsonl"
+    run_file.write_bytes(run_file.read_bytes() + b'{"run": 0, "strat')
+    size = run_file.stat().st_size
+    assert store.cycles(0, "first") == [0, 1]
+    assert run_file.stat().st_size == size
+    full = _simulate(data, tmp_path, strategies={"first": StopAt()}, n_runs=1,
+                     n_cycles=3)
+    assert open_store(tmp_path).results().rows == full.rows
+
+
+def test_store_of_a_scikit_learn_estimator(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = X @ [1.0, 2.0, -1.0]
+    results = simulate(LinearRegression(), ["random_query"], X[:30], y[:30],
+                       X[30:], y[30:], n_initial=5, budget=3, n_cycles=2, n_runs=1,
+                       random_state=0, fidelity=True, output_dir=tmp_path)
+    store = open_store(tmp_path)
+    assert store.fidelity
+    assert store.results().rows == [dict(r) for r in results.rows]
+    assert store.checkpoints() == []
+    with pytest.raises(TypeError, match="Only skorch nets are checkpointed"):
+        store.load_model(LinearRegression(), 0)
+
+
+def test_load_model_bad_requests(data, tmp_path):
+    _simulate(data, tmp_path, n_runs=1)
+    store = open_store(tmp_path)
+    with pytest.raises(ResumeMismatchError, match="estimator differs"):
+        store.load_model(_net(max_epochs=3), 0)
+    with pytest.raises(ValueError, match="Unknown strategy 'nope'"):
+        store.load_model(_net(), 0, "nope")
+    with pytest.raises(ValueError, match="Unknown strategy 'nope'"):
+        store.cycles(0, "nope")
+    # cycle 1 was pruned once cycle 2 was written
+    with pytest.raises(ValueError, match="No stored network for run 0, 'first' cycle 1"
+                       ".*keeps: base, 'first' cycle 2"):
+        store.load_model(_net(), 0, "first", cycle=1)
+    with pytest.raises(ValueError, match="No stored network for run 3"):
+        store.load_model(_net(), 3)
+
+
+# ---------------------------------------------------------------------------
+# typed errors
+# ---------------------------------------------------------------------------
+
+
+def test_errors_keep_their_builtin_types_and_pickle():
+    assert issubclass(OutputDirInUseError, RuntimeError)
+    for error in (StoreError, ResumeMismatchError, StoreFormatError,
+                  CorruptStoreError):
+        assert issubclass(error, ValueError) and issubclass(error, StoreError)
+        assert error.__module__ == "sk_eglpp.simulation"
+        again = pickle.loads(pickle.dumps(error("why")))
+        assert type(again) is error and str(again) == "why"
+
+
+def test_a_folder_without_a_simulation(tmp_path):
+    with pytest.raises(StoreError, match="holds no simulation"):
+        open_store(tmp_path)
+    (tmp_path / "mine.txt").write_text("keep")
+    with pytest.raises(StoreError, match="not deleting it"):
+        delete_store(tmp_path)
+    assert (tmp_path / "mine.txt").read_text() == "keep"
+
+
+def test_an_older_store_format_is_a_typed_error(data, tmp_path):
+    _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    config = tmp_path / "config.json"
+    stored = json.loads(config.read_text())
+    stored["format"] = 1
+    config.write_text(json.dumps(stored))
+    with pytest.raises(StoreFormatError, match="format 1; this version .* format 2"):
+        open_store(tmp_path)
+    with pytest.raises(StoreFormatError, match="cannot be resumed"):
+        _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    delete_store(tmp_path)  # any format can be deleted
+    assert not tmp_path.exists()
+
+
+def test_damaged_files_are_corrupt_store_errors(data, tmp_path):
+    _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    run_file = tmp_path / "runs" / "run-000.jsonl"
+    lines = run_file.read_bytes().split(b"\n")
+    run_file.write_bytes(b"\n".join([lines[0], b"{oops", *lines[1:]]))
+    with pytest.raises(CorruptStoreError, match="run-000.jsonl is corrupt at line 2"):
+        open_store(tmp_path).results()
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(CorruptStoreError, match="not a simulation configuration"):
+        open_store(tmp_path)
+
+
+def test_delete_store_waits_for_no_writer(data, tmp_path):
+    _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    holder = _Store(tmp_path)
+    holder.acquire()
+    try:
+        with pytest.raises(OutputDirInUseError, match="in use by another simulation"):
+            delete_store(tmp_path)
+    finally:
+        holder.release()
+    assert (tmp_path / "config.json").is_file()
+    delete_store(tmp_path)
+    assert not tmp_path.exists()
+
+
+# ---------------------------------------------------------------------------
+# problem builders
+# ---------------------------------------------------------------------------
+
+
+def test_toy_problem():
+    problem = toy_problem("quick", random_state=3)
+    preset = TOY_PRESETS["quick"]
+    assert problem["X"].shape == (preset["n_pool"], preset["n_features"])
+    assert problem["X_test"].shape == (preset["n_test"], preset["n_features"])
+    assert problem["strategies"] == list(preset["strategies"])
+    assert problem["scoring"] == "neg_root_mean_squared_error"
+    again = toy_problem("quick", random_state=3)
+    np.testing.assert_array_equal(problem["X"], again["X"])
+    np.testing.assert_array_equal(problem["y"], again["y"])
+    assert not np.array_equal(toy_problem("quick", random_state=4)["X"], problem["X"])
+    small = toy_problem(n_pool=50, n_test=20, n_features=2, n_runs=1, n_cycles=2,
+                        strategies="random_query")
+    assert small["X"].shape == (50, 2) and small["strategies"] == ["random_query"]
+    results = simulate(**small, random_state=0)
+    assert results["n_labelled"].tolist() == [12, 16, 20]
+    with pytest.raises(ValueError, match="preset must be one of"):
+        toy_problem("benchmark")
+    with pytest.raises(TypeError, match="Unknown settings \\['image_size'\\]"):
+        toy_problem(image_size=32)
+    with pytest.raises(ValueError, match="n_runs must be >= 1, got 0"):
+        toy_problem(n_runs=0)
+    with pytest.raises(TypeError, match="n_pool must be an integer"):
+        toy_problem(n_pool=2.5)
+
+
+def test_pose_problem_fits_the_depth_to_the_image_size():
+    assert POSE_PRESETS["default"]["depth"] == 3
+    problem, sequences = pose_problem(n_pool=8, n_test=4, image_size=16)
+    assert problem["X"].shape == (8, 1, 16, 16) and sequences.shape == (8,)
+    assert problem["estimator"].get_params()["module__depth"] == 2
+    problem, _ = pose_problem(n_pool=8, n_test=4, image_size=16, depth=1)
+    assert problem["estimator"].get_params()["module__depth"] == 1
+    with pytest.raises(ValueError, match="data must be one of"):
+        pose_problem(data="coco")
+    with pytest.raises(ValueError, match="data='lsp' needs data_dir"):
+        pose_problem(data="lsp")
+    with pytest.raises(ValueError, match="image_size must be >= 1"):
+        pose_problem(image_size=0)
