@@ -351,6 +351,11 @@ def test_files_are_only_loaded_with_safe_loaders():
                 checked += 1
                 value = keywords.get("weights_only")
                 assert isinstance(value, ast.Constant) and value.value is True, where
+            if attr == "load_params":  # skorch: safe when its torch.load is
+                checked += 1
+                assert 'torch_load_kwargs={"weights_only": True}' in path.read_text(), (
+                    where
+                )
             if owner in ("pickle", "cloudpickle", "dill") and attr in ("load", "loads"):
                 pytest.fail(f"unsafe {owner}.{attr} at {where}")
             if owner == "joblib" and attr == "load":
@@ -360,7 +365,7 @@ def test_files_are_only_loaded_with_safe_loaders():
                 assert value is None or (
                     isinstance(value, ast.Constant) and value.value is False
                 ), where
-    assert checked >= 1  # the simulation's checkpoints
+    assert checked >= 2  # the simulation's checkpoints, the annotation rounds
 
 
 def test_no_global_seeding_in_library_code():

@@ -527,7 +527,7 @@ def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
         ({"scoring": "no_such_scorer"}, ValueError, "Invalid scoring"),
         ({"estimator": object()}, TypeError, "must have a fit method"),
         ({"random_state": -1}, ValueError, "random_state must be >= 0"),
-        ({"verbose": -1}, ValueError, "verbose must be a bool or an integer >= 0"),
+        ({"verbose": -1}, ValueError, r"verbose must be an int in \[0, inf\) or a"),
         ({"n_jobs": 0}, ValueError, "n_jobs must be None or a non-zero integer"),
         ({"n_jobs": "2"}, TypeError, "n_jobs must be None or a non-zero integer"),
         ({"n_threads": 0}, ValueError, "n_threads must be >= 1, got 0"),

@@ -14,13 +14,13 @@ from sklearn.base import clone
 from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 
+from .._param_validation import VERBOSE, validate_param
 from .._seeding import torch_seed
 from .._validation import (
     check_bool,
     check_n_jobs,
     check_pool,
     check_positive_int,
-    check_verbose,
 )
 from ..diagnostics import FIDELITY_COLUMNS
 from ._config import (
@@ -243,7 +243,7 @@ def simulate(
     budget = check_positive_int(budget, "budget")
     n_cycles = check_positive_int(n_cycles, "n_cycles")
     n_runs = check_positive_int(n_runs, "n_runs")
-    verbose = int(check_verbose(verbose))
+    verbose = int(validate_param(verbose, "verbose", VERBOSE, "simulate"))
     n_jobs = check_n_jobs(n_jobs)
     if n_threads is not None:
         n_threads = check_positive_int(n_threads, "n_threads")

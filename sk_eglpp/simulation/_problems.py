@@ -6,9 +6,12 @@ that ``simulate(**problem, output_dir=..., random_state=...)`` runs from
 Python the experiment the command line runs.
 """
 
+from numbers import Real
+
 import numpy as np
 
-from .._validation import check_positive_int, check_real
+from .._param_validation import Interval, validate_param
+from .._validation import check_positive_int
 
 __all__ = [
     "POSE_PRESETS",
@@ -188,8 +191,9 @@ def _load_pose_data(data, data_dir, image_size, max_samples, test_size,
 
     if data_dir is None:
         raise ValueError(f"data={data!r} needs data_dir, the data set's folder.")
-    test_size = check_real(test_size, "test_size", low=0, high=1, low_open=True,
-                           high_open=True)
+    test_size = float(validate_param(
+        test_size, "test_size", [Interval(Real, 0, 1, closed="neither")],
+        "pose_problem"))
     loader = {"lsp": load_lsp, "lspet": load_lspet, "mpii": load_mpii}[data]
     loaded = loader(data_dir, image_size=image_size, as_gray=True,
                     max_samples=max_samples)
