@@ -12,19 +12,12 @@ import copy
 
 import numpy as np
 import torch
-from torch import nn
 
-_FAST = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d)
+from sk_eglpp._testing import fast_parameters, squared_error_norms
 
 
 def _default_names(model):
-    ids = {
-        id(p)
-        for m in model.modules()
-        if isinstance(m, _FAST)
-        for p in (m.weight, m.bias)
-        if p is not None
-    }
+    ids = {id(p) for p in fast_parameters(model)}
     return [n for n, p in model.named_parameters() if id(p) in ids]
 
 
@@ -32,26 +25,8 @@ def _outputs(out):
     return [out] if isinstance(out, torch.Tensor) else list(out)
 
 
-def per_pair_loop(module, X, bank, idx, weights=None):
-    model = copy.deepcopy(module).eval()
-    names = set(_default_names(model))
-    params = [p for n, p in model.named_parameters() if n in names]
-    for p in model.parameters():
-        p.requires_grad_(any(p is q for q in params))
-    X, bank = torch.as_tensor(X), torch.as_tensor(bank)
-    out = np.zeros(np.shape(idx))
-    for i in range(X.shape[0]):
-        for k in range(idx.shape[1]):
-            for p in params:
-                p.grad = None
-            t = bank[idx[i, k]]
-            w = 1.0 if weights is None else weights[idx[i, k]]
-            loss = sum(
-                ((o[0] - t) ** 2 * w).sum() for o in _outputs(model(X[i : i + 1]))
-            )
-            loss.backward()
-            out[i, k] = sum(float((p.grad.double() ** 2).sum()) for p in params)
-    return out
+# (a): the tests' reference, one forward and one backward per pair
+per_pair_loop = squared_error_norms
 
 
 def k_clones_torch_func(module, X, bank, idx, weights=None):

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetRegressor
 
 from sk_eglpp import ActiveLearner, EGLPlusPlusQuery, egl_pp
+from sk_eglpp._testing import per_pair_norms
 
 
 class MLP(torch.nn.Module):
@@ -58,38 +59,18 @@ def fitted_net(friedman):
     return _net().fit(X_lab, y_lab)
 
 
-def _fast_parameters(module):
-    """Weights and biases of the Linear and Conv2d layers (the default theta)."""
-    return [
-        p
-        for m in module.modules()
-        if isinstance(m, torch.nn.Linear | torch.nn.Conv2d)
-        for p in m.parameters()
-    ]
-
-
 def _reference_scores(net, X_pool, X_lab, y_lab, k, perplexity, targets=None):
     """Eq. 7-8 the slow, obvious way: sklearn's bandwidth search + a per-pair loop."""
     sqdist = ((X_pool[:, None, :] - X_lab[None, :, :]) ** 2).sum(-1)
     P = _binary_search_perplexity(sqdist.astype(np.float32), perplexity, 0)
-    module = net.module_
-    module.eval()
-    params = _fast_parameters(module)
-    targets = y_lab if targets is None else targets
-    scores = np.zeros(len(X_pool))
-    for i in range(len(X_pool)):
-        top = np.argsort(-P[i], kind="stable")[:k]
-        for j in top:
-            module.zero_grad()
-            out = module(torch.as_tensor(X_pool[i : i + 1]))
-            loss = torch.nn.functional.mse_loss(
-                out, torch.as_tensor(targets[j : j + 1])
-            )
-            loss.backward()
-            norm = sum(float((p.grad.double() ** 2).sum()) for p in params)
-            scores[i] += P[i, j] * norm
-    module.zero_grad(set_to_none=True)
-    return scores
+    targets = torch.as_tensor(y_lab if targets is None else targets)
+    top = np.argsort(-P, axis=1, kind="stable")[:, :k]
+
+    def loss(outputs, i, j):
+        return torch.nn.functional.mse_loss(outputs[0], targets[j : j + 1])
+
+    norms = per_pair_norms(net.module_, X_pool, top, loss)
+    return (np.take_along_axis(P, top, axis=1) * norms).sum(1)
 
 
 @pytest.mark.parametrize("target", ["label", "prediction"])
@@ -194,6 +175,8 @@ def test_model_state_untouched(friedman, fitted_net):
     module.train()
     before = {k: v.clone() for k, v in module.state_dict().items()}
     flags = [p.requires_grad for p in module.parameters()]
+    # skorch leaves the last training step's gradients: they must stay as they are
+    grads = [None if p.grad is None else p.grad.clone() for p in module.parameters()]
     pool = X_pool.copy()
     pool.setflags(write=False)
     egl_pp.score(fitted_net, pool, X_labelled=X_lab, y_labelled=y_lab)
@@ -201,7 +184,8 @@ def test_model_state_untouched(friedman, fitted_net):
     assert flags == [p.requires_grad for p in module.parameters()]
     for k, v in module.state_dict().items():
         torch.testing.assert_close(v, before[k], rtol=0, atol=0)
-    assert all(p.grad is None for p in module.parameters())
+    for p, g in zip(module.parameters(), grads, strict=True):
+        assert (p.grad is None and g is None) or torch.equal(p.grad, g)
     module.eval()
 
 
@@ -291,20 +275,10 @@ def test_hourglass_scores_equal_per_pair_loop(pose, fitted_hourglass):
     # max-pool near-tie differently (see test_hourglass_batched_exact_in_float64)
     strategy = EGLPlusPlusQuery(n_neighbors=4, perplexity=3.0, batch_size=1)
     scores = strategy.score(net, X_pool, X_labelled=X_lab, y_labelled=y_lab)
-    module = net.module_
-    module.eval()
-    params = _fast_parameters(module)
-    expected_norms = np.zeros((len(X_pool), 4))
-    for i in range(len(X_pool)):
-        for k, j in enumerate(strategy.neighbors_[i]):
-            module.zero_grad()
-            out = module(torch.as_tensor(X_pool[i : i + 1]))
-            loss = net.get_loss(out, torch.as_tensor(y_lab[j : j + 1]))
-            loss.backward()
-            expected_norms[i, k] = sum(
-                float((p.grad.double() ** 2).sum()) for p in params
-            )
-    module.zero_grad(set_to_none=True)
+    expected_norms = per_pair_norms(
+        net.module_, X_pool, strategy.neighbors_,
+        lambda out, i, j: net.get_loss(out, torch.as_tensor(y_lab[j : j + 1])),
+    )
     np.testing.assert_allclose(strategy.pair_gradient_norms_, expected_norms, rtol=1e-4)
     np.testing.assert_allclose(
         scores, (strategy.probabilities_ * expected_norms).sum(1), rtol=1e-4
@@ -510,25 +484,20 @@ def test_output_target_hourglass_per_stack_loop(pose, fitted_hourglass):
     scores = strategy.score(net, X_pool, X_labelled=X_lab, y_labelled=y_lab)
     module = net.module_
     module.eval()
-    params = _fast_parameters(module)
     with torch.no_grad():
         neighbour_out = [
             [h.clone() for h in module(torch.as_tensor(X_lab[j : j + 1]))]
             for j in range(len(X_lab))
         ]
-    expected = np.zeros((len(X_pool), 4))
-    for i in range(len(X_pool)):
-        for k, j in enumerate(strategy.neighbors_[i]):
-            module.zero_grad()
-            heatmaps = module(torch.as_tensor(X_pool[i : i + 1]))
-            assert len(heatmaps) == 2
-            loss = sum(
-                torch.nn.functional.mse_loss(h, t)
-                for h, t in zip(heatmaps, neighbour_out[j], strict=True)
-            )
-            loss.backward()
-            expected[i, k] = sum(float((p.grad.double() ** 2).sum()) for p in params)
-    module.zero_grad(set_to_none=True)
+
+    def loss(heatmaps, i, j):
+        assert len(heatmaps) == 2
+        return sum(
+            torch.nn.functional.mse_loss(h, t)
+            for h, t in zip(heatmaps, neighbour_out[j], strict=True)
+        )
+
+    expected = per_pair_norms(module, X_pool, strategy.neighbors_, loss)
     np.testing.assert_allclose(strategy.pair_gradient_norms_, expected, rtol=1e-4)
     np.testing.assert_allclose(
         scores, (strategy.probabilities_ * expected).sum(1), rtol=1e-4

@@ -7,54 +7,14 @@ import pytest
 import torch
 from torch import nn
 
+from sk_eglpp._testing import (
+    fast_parameters,
+    per_pair_norms,
+    squared_error_norms,
+)
 from sk_eglpp.gradients import expected_gradient_norms, squared_gradient_norms
 
-FAST_TYPES = (
-    nn.Linear,
-    nn.Conv1d,
-    nn.Conv2d,
-    nn.Conv3d,
-    nn.ConvTranspose1d,
-    nn.ConvTranspose2d,
-    nn.ConvTranspose3d,
-)
-
-
-def reference_norms(module, X, bank, idx, weights=None, params=None):
-    """One forward and one ``loss.backward()`` per pair, batch size 1."""
-    model = copy.deepcopy(module).eval()
-    if params is None:
-        params = [
-            p
-            for m in model.modules()
-            if isinstance(m, FAST_TYPES)
-            for p in (m.weight, m.bias)
-            if p is not None
-        ]
-    else:
-        names = {id(p): n for n, p in module.named_parameters()}
-        own = dict(model.named_parameters())
-        params = [own[names[id(p)]] for p in params]
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for p in params:
-        p.requires_grad_(True)
-    X = torch.as_tensor(X)
-    bank = torch.as_tensor(bank)
-    out = np.zeros(np.shape(idx))
-    for i in range(X.shape[0]):
-        for k in range(out.shape[1]):
-            for p in params:
-                p.grad = None
-            outputs = model(X[i : i + 1])
-            if isinstance(outputs, torch.Tensor):
-                outputs = [outputs]
-            t = bank[idx[i, k]]
-            w = 1.0 if weights is None else torch.as_tensor(weights)[idx[i, k]]
-            loss = sum(((o[0] - t) ** 2 * w).sum() for o in outputs)
-            loss.backward()
-            out[i, k] = sum(float((p.grad.double() ** 2).sum()) for p in params)
-    return out
+reference_norms = squared_error_norms  # one forward and backward per pair
 
 
 class TwoStackNet(nn.Module):
@@ -338,16 +298,8 @@ def test_expected_exact_is_weighted_sum(mlp_problem, rng):
 def _jacobian_spectral_norms(module, X):
     """||J||_2 of the outputs with respect to the default parameters, per input."""
     model = copy.deepcopy(module).eval()
-    names = [
-        n
-        for n, p in model.named_parameters()
-        if any(
-            p is q
-            for m in model.modules()
-            if isinstance(m, FAST_TYPES)
-            for q in (m.weight, m.bias)
-        )
-    ]
+    fast = {id(p) for p in fast_parameters(model)}
+    names = [n for n, p in model.named_parameters() if id(p) in fast]
     params = dict(model.named_parameters())
     out = []
     for i in range(X.shape[0]):
@@ -574,28 +526,14 @@ def test_layer_input_modified_in_place(mlp_problem):
 
 def _per_output_reference(module, X, bank, idx, weights):
     """Output s against target s, one backward per pair (batch size 1)."""
-    model = copy.deepcopy(module).eval()
-    params = [
-        p
-        for m in model.modules()
-        if isinstance(m, FAST_TYPES)
-        for p in (m.weight, m.bias)
-        if p is not None
-    ]
-    out = np.zeros(np.shape(idx))
-    for i in range(X.shape[0]):
-        for k in range(out.shape[1]):
-            model.zero_grad()
-            outputs = model(X[i : i + 1])
-            j = idx[i, k]
-            loss = sum(
-                ((o[0] - bank[j, s]) ** 2 * weights[j, min(s, weights.shape[1] - 1)])
-                .sum()
-                for s, o in enumerate(outputs)
-            )
-            loss.backward()
-            out[i, k] = sum(float((p.grad.double() ** 2).sum()) for p in params)
-    return out
+
+    def loss(outputs, i, j):
+        return sum(
+            ((o[0] - bank[j, s]) ** 2 * weights[j, min(s, weights.shape[1] - 1)]).sum()
+            for s, o in enumerate(outputs)
+        )
+
+    return per_pair_norms(module, X, idx, loss)
 
 
 @pytest.mark.parametrize("shared_weights", [False, True])

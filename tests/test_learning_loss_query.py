@@ -131,25 +131,6 @@ def test_unannotated_joints_in_the_labelled_set_are_accepted():
     assert scores.shape == (5,)
 
 
-def test_hourglass_modal_loop_three_cycles():
-    # no unannotated joints: sk_eglpp.ActiveLearner.teach rejects NaN in y
-    X, y = make_pose_dataset(
-        40, image_size=32, occlusion=0.0, truncation=0.0, random_state=1
-    )
-    learner = ActiveLearner(
-        tiny_hourglass(loss_prediction=True), learning_loss,
-        X_training=X[:8], y_training=y[:8],
-    )
-    pool = np.arange(8, 40)
-    for _ in range(3):
-        idx, X_sel = learner.query(X[pool], n_instances=4)
-        assert len(set(idx.tolist())) == 4 and np.all((idx >= 0) & (idx < len(pool)))
-        np.testing.assert_array_equal(X_sel, X[pool][idx])
-        learner.teach(X[pool][idx], y[pool][idx])
-        pool = np.delete(pool, idx)
-    assert learner.X_training.shape[0] == 20
-
-
 def test_predicted_losses_rank_correlate_with_true_losses(pose_data):
     """Held-out Spearman correlation > 0.3 (seed 0: about 0.65).
 

@@ -254,19 +254,3 @@ def test_hourglass_dropout_off_on_and_state(hourglass_data):
     assert all(m.p == 0.0 for m in net.module_.dropouts)
 
 
-def test_hourglass_modal_loop_three_cycles(hourglass_data):
-    X, y = hourglass_data
-    learner = ActiveLearner(
-        tiny_hourglass(module__dropout=0.2),
-        MCDropoutQuery(n_samples=3, random_state=0),
-        X_training=X[:8],
-        y_training=y[:8],
-    )
-    pool = np.arange(8, 40)
-    for _ in range(3):
-        idx, X_sel = learner.query(X[pool], n_instances=4)
-        assert len(set(idx.tolist())) == 4 and np.all((idx >= 0) & (idx < len(pool)))
-        np.testing.assert_array_equal(X_sel, X[pool][idx])
-        learner.teach(X[pool][idx], y[pool][idx])
-        pool = np.delete(pool, idx)
-    assert learner.X_training.shape[0] == 20
