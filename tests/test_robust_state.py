@@ -368,20 +368,6 @@ def test_files_are_only_loaded_with_safe_loaders():
     assert checked >= 2  # the simulation's checkpoints, the annotation rounds
 
 
-def test_no_global_seeding_in_library_code():
-    package = pathlib.Path(sk_eglpp.__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        for owner, attr, node in _load_calls(ast.parse(path.read_text())):
-            where = f"{path.name}:{node.lineno}"
-            assert not (owner == "random" and attr == "seed"), where
-            if attr == "seed" and isinstance(node.func.value, ast.Attribute):
-                assert node.func.value.attr != "random", where  # np.random.seed
-            if owner == "torch" and attr == "manual_seed":
-                # allowed only inside torch.random.fork_rng (checked by the
-                # state tests above: the global generator is left unchanged)
-                assert "fork_rng" in path.read_text(), where
-
-
 def test_loader_module_has_no_write_calls():
     """The loaders' source opens nothing for writing and calls no writer.
 
