@@ -13,19 +13,22 @@ VERSION = re.search(
 ).group(1)
 
 # Floors are the versions .ci/min-versions.txt pins and `make test-min` tests
-# (on Python 3.11): scikit-learn 1.6.1 for validate_data / ensure_all_finite /
-# __sklearn_tags__ (with 1.6.0 HourglassRegressor's tags fail), skorch 1.1 for
-# NeuralNet(torch_load_kwargs=...) (weights-only checkpoint loading), joblib 1.4
-# for Parallel(return_as="generator_unordered"), the others old releases with
+# (on Python 3.11), each raised to the release that has what the code uses:
+# numpy 1.24 (ragged sequences are a ValueError), scipy 1.10 (spearmanr's
+# .statistic), scikit-learn 1.6.1 (validate_data, ensure_all_finite,
+# __sklearn_tags__; with 1.6.0 HourglassRegressor's tags fail), skorch 1.2
+# (NeuralNet(torch_load_kwargs=...) for weights-only checkpoints; 1.1 cannot
+# unpickle a net under torch >= 2.6), joblib 1.4
+# (Parallel(return_as="generator_unordered")); the others old releases with
 # wheels for Python 3.11. torch's floor is not tested: the only CPU build
 # reachable here is 2.13.0 (others are CUDA builds of several GB), so the job
 # runs with that.
 INSTALL_REQUIRES = [
-    "numpy>=1.23.2",
-    "scipy>=1.9.2",
+    "numpy>=1.24",
+    "scipy>=1.10",
     "scikit-learn>=1.6.1",
     "torch>=2.2",
-    "skorch>=1.1",
+    "skorch>=1.2",
     "modAL-python>=0.4.1",
     "joblib>=1.4",
     "threadpoolctl>=3.1",

@@ -312,6 +312,28 @@ def check_n_instances(n_instances, n_pool):
     return int(n_instances)
 
 
+def labelled_targets(y_labelled, n_outputs):
+    """``y_labelled`` as float64 rows of ``n_outputs`` columns, the model's.
+
+    Examples
+    --------
+    >>> labelled_targets([1.0, 2.0], 1).shape
+    (2, 1)
+    >>> labelled_targets([[1.0, 2.0]], 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: The model predicts 1 output(s) per sample but y_labelled has 2.
+    """
+    y = np.asarray(y_labelled, dtype=np.float64)
+    y = y.reshape(y.shape[0], -1)
+    if y.shape[1] != n_outputs:
+        raise ValueError(
+            f"The model predicts {n_outputs} output(s) per sample but y_labelled "
+            f"has {y.shape[1]}."
+        )
+    return y
+
+
 def top_indices(scores, n_instances):
     """Indices of the ``n_instances`` largest scores, largest first.
 

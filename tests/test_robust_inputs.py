@@ -280,7 +280,7 @@ def test_linear_strategies_need_a_fitted_linear_model(setups, net, name):
     with pytest.raises(ValueError, match="coef_ must have 2 features"):
         strategy.select(model, X_pool[:, :2], 1, X_labelled=X_lab[:, :2],
                         y_labelled=y_lab)
-    with pytest.raises(ValueError, match=r"1 output\(s\) but y_labelled has 2"):
+    with pytest.raises(ValueError, match=r"1 output\(s\) per sample but y_labelled"):
         strategy.select(model, X_pool, 1, X_labelled=X_lab,
                         y_labelled=np.c_[y_lab, y_lab])
     with pytest.raises(ValueError, match="y_labelled contains NaN"):

@@ -5,7 +5,7 @@ from scipy.spatial.distance import cdist
 
 from .._chunking import chunked_row_min
 from .._param_validation import POSITIVE_INT, StrOptions
-from .._validation import check_n_instances
+from .._validation import check_n_instances, labelled_targets
 from ._base import BaseQueryStrategy, _n_samples, _shared_default, embed_context
 
 __all__ = ["GreedySamplingQuery", "greedy_sampling"]
@@ -164,13 +164,7 @@ class GreedySamplingQuery(BaseQueryStrategy):
                     "GreedySamplingQuery: the model's predictions for the pool are "
                     "not finite."
                 )
-            Y_lab = np.asarray(context.y_labelled, dtype=np.float64)
-            Y_lab = Y_lab.reshape(Y_lab.shape[0], -1)
-            if Y_lab.shape[1] != F.shape[1]:
-                raise ValueError(
-                    f"The model predicts {F.shape[1]} output(s) per sample but "
-                    f"y_labelled has {Y_lab.shape[1]}."
-                )
+            Y_lab = labelled_targets(context.y_labelled, F.shape[1])
         return mode, chunk_size, Z, Z_lab, F, Y_lab
 
     @staticmethod

@@ -22,6 +22,7 @@ from .._linear_ensemble import (
     fit_linear_ensemble,
 )
 from .._param_validation import POSITIVE_INT, Interval
+from .._validation import labelled_targets
 from ..models import BootstrapLinearRegressor
 from ._base import BATCH, BaseQueryStrategy, _is_committee, _shared_default
 from ._batch import information_density
@@ -147,13 +148,7 @@ class _BaseLinearQuery(BaseQueryStrategy):
             coef, intercept = _linear_parameters(estimator, X_pool.shape[1], name)
             fit_intercept = _fits_intercept(estimator)
         context.require_labelled(name)
-        y = np.asarray(context.y_labelled, dtype=np.float64)
-        y = y.reshape(y.shape[0], -1)
-        if y.shape[1] != coef.shape[0]:
-            raise ValueError(
-                f"The estimator predicts {coef.shape[0]} output(s) but y_labelled has "
-                f"{y.shape[1]}."
-            )
+        y = labelled_targets(context.y_labelled, coef.shape[0])
         ensemble = fit_linear_ensemble(
             X_labelled,
             y,

@@ -120,8 +120,8 @@ class MCDropoutQuery(BaseQueryStrategy):
     >>> scores = MCDropoutQuery(n_samples=5, random_state=0).score(net, X)
     >>> scores.shape, bool(np.all(scores >= 0))
     ((8,), True)
-    >>> MCDropoutQuery(dropout=0.0).score(net, X).max()
-    np.float64(0.0)
+    >>> float(MCDropoutQuery(dropout=0.0).score(net, X).max())
+    0.0
     """
 
     #: y is never read, so unannotated (NaN) joints are fine
