@@ -21,6 +21,8 @@ import numpy as np
 from skorch.callbacks import Callback
 
 from ._files import atomic_folder, atomic_write_bytes
+from ._fingerprints import describe, fingerprint
+from ._interrupts import Interrupts
 from ._validation import check_bool, check_device, check_positive_int
 from .datasets._coco import (
     IMAGE_EXTENSIONS,
@@ -35,8 +37,6 @@ from .datasets._coco import (
     write_coco_keypoints,
 )
 from .datasets._loaders import _read_image
-from .simulation._config import _describe, _fingerprint
-from .simulation._engine import _interrupts
 
 __all__ = ["AnnotationSelection", "select_for_annotation"]
 
@@ -650,7 +650,7 @@ def select_for_annotation(
         params_file = previous_model / _MODEL_FILES["f_params"]
         previous_params = hashlib.sha256(params_file.read_bytes()).hexdigest()
     # what the model depends on, and what the round (its selection) adds
-    model_fingerprint = _fingerprint(_describe({
+    model_fingerprint = fingerprint(describe({
         "format": _FORMAT,
         "trained_on": lab_meta.file_name.tolist(),
         "keypoints": y_lab,
@@ -660,9 +660,9 @@ def select_for_annotation(
         "random_state": random_state,
         "previous": previous_params,
     }))
-    described_strategy = _describe(strategy)
+    described_strategy = describe(strategy)
     described_strategy["params"].pop("n_jobs", None)  # how fast, not what
-    fingerprint = _fingerprint({
+    round_fingerprint = fingerprint({
         "model": model_fingerprint,
         "pool": names,
         "budget": budget,
@@ -675,18 +675,18 @@ def select_for_annotation(
             saved = json.loads(round_file.read_text("utf-8"))
         except json.JSONDecodeError:
             saved = {}
-        if saved.get("fingerprint") != fingerprint and not overwrite:
+        if saved.get("fingerprint") != round_fingerprint and not overwrite:
             raise ValueError(
                 f"{str(out)!r} holds a round with other inputs or settings; pass "
                 "overwrite=True (sk-eglpp select --overwrite) to replace it, or "
                 "choose a new output folder."
             )
-        if saved.get("fingerprint") != fingerprint:  # overwrite: drop the old round
+        if saved.get("fingerprint") != round_fingerprint:  # overwrite: drop it
             for stale in ("selection.csv", "selection.json", "contact_sheet.png"):
                 (out / stale).unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(round_file, json.dumps(
-        {"format": _FORMAT, "fingerprint": fingerprint}, indent=1) + "\n")
+        {"format": _FORMAT, "fingerprint": round_fingerprint}, indent=1) + "\n")
 
     trained_on = lab_meta.file_name.tolist()
     resumed = False
@@ -703,7 +703,7 @@ def select_for_annotation(
             net.set_params(warm_start=True)
             net = _load_model(net, previous_model, in_channels, n_joints,
                               image_size)
-        with _interrupts() as interrupts:
+        with Interrupts() as interrupts:
             net.fit(X_lab, y_lab)
             # skorch's fit returns early on Ctrl-C: never save a model cut short
             interrupts.check()

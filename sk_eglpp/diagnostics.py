@@ -317,7 +317,7 @@ def utility_fidelity(
     >>> bool(rho["egl_linear"] > rho["random_query"])
     True
     """
-    from .simulation._config import _resolve_strategies
+    from .query._resolve import resolve_strategies
 
     validate_params(
         dict(truth=truth, return_truth=return_truth, batch_size=batch_size),
@@ -325,7 +325,7 @@ def utility_fidelity(
         "utility_fidelity",
     )
     batch_size = int(batch_size)
-    labels, objects = _resolve_strategies(strategies)
+    labels, objects = resolve_strategies(strategies)
     n_pool = len(X_pool)
     if len(y_pool) != n_pool:
         raise ValueError(

@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression
 
+from sk_eglpp._fingerprints import describe, fingerprint
 from sk_eglpp.simulation import (
     CorruptStoreError,
     OutputDirInUseError,
     ResumeMismatchError,
     simulate,
 )
-from sk_eglpp.simulation._config import _describe, _fingerprint
 from sk_eglpp.simulation._store import _Store
 
 SCRIPT = textwrap.dedent(
@@ -136,21 +136,21 @@ def _state_files(out):
 
 
 def test_describe_is_canonical():
-    assert _describe({"b", "a", "c"}) == _describe({"c", "a", "b"})
-    assert _describe(frozenset({2, 1})) == {"set": [1, 2]}
+    assert describe({"b", "a", "c"}) == describe({"c", "a", "b"})
+    assert describe(frozenset({2, 1})) == {"set": [1, 2]}
     from sk_eglpp import HourglassRegressor
 
     net = HourglassRegressor(module__n_joints=3, module__depth=2, verbose=0)
-    description = _describe(net)
+    description = describe(net)
     # skorch's private set of the module__ names restates public parameters
     assert "_params_to_validate" not in description["params"]
     assert "verbose" not in description["params"]
     assert description["params"]["module__depth"] == 2
     # what changes results changes the fingerprint
     other = HourglassRegressor(module__n_joints=3, module__depth=3, verbose=0)
-    assert _fingerprint(_describe(other)) != _fingerprint(description)
+    assert fingerprint(describe(other)) != fingerprint(description)
     quiet = HourglassRegressor(module__n_joints=3, module__depth=2, verbose=1)
-    assert _fingerprint(_describe(quiet)) == _fingerprint(description)
+    assert fingerprint(describe(quiet)) == fingerprint(description)
 
 
 def test_pose_cli_resumes_in_a_new_process(tmp_path):
@@ -378,9 +378,9 @@ def test_sigint_stops_at_a_safe_point_and_resumes(simscript, script, tmp_path):
 
 
 def test_interrupt_guard_defers_inside_writes():
-    from sk_eglpp.simulation._engine import _interrupts
+    from sk_eglpp._interrupts import Interrupts
 
-    with _interrupts() as guard:
+    with Interrupts() as guard:
         with pytest.raises(KeyboardInterrupt):
             with guard.critical():
                 os.kill(os.getpid(), signal.SIGINT)  # deferred to the block's end

@@ -2,9 +2,7 @@
 
 import contextlib
 import copy
-import signal
 import sys
-import threading
 import time
 import warnings
 
@@ -14,6 +12,8 @@ from sklearn.base import clone
 from sklearn.metrics import check_scoring
 from sklearn.utils import check_random_state
 
+from .._fingerprints import describe, fingerprint
+from .._interrupts import Interrupts
 from .._param_validation import VERBOSE, validate_param
 from .._seeding import torch_seed
 from .._validation import (
@@ -23,14 +23,12 @@ from .._validation import (
     check_positive_int,
 )
 from ..diagnostics import FIDELITY_COLUMNS
+from ..query._resolve import resolve_strategies
 from ._config import (
     _check_targets,
     _config,
-    _describe,
     _entropy,
-    _fingerprint,
     _label_key,
-    _resolve_strategies,
     _seed,
     _seedable,
 )
@@ -262,7 +260,7 @@ def simulate(
         raise TypeError(
             f"estimator must have a fit method, got {type(estimator).__name__}."
         )
-    labels, objects = _resolve_strategies(strategies)
+    labels, objects = resolve_strategies(strategies)
     try:
         check_scoring(estimator, scoring=scoring)
     except (TypeError, ValueError) as exc:
@@ -271,7 +269,7 @@ def simulate(
     # the checked arguments (the names _config reads are in _FINGERPRINTED)
     config = _config(locals())
     strategy_fps = {
-        label: _fingerprint(_describe(obj))
+        label: fingerprint(describe(obj))
         for label, obj in zip(labels, objects, strict=True)
     }
     store = None
@@ -388,56 +386,6 @@ class _progress:
         return False
 
 
-class _interrupts:
-    """Ctrl-C stops a run at a safe point.
-
-    While installed (in the main thread only), SIGINT sets a flag and raises
-    :class:`KeyboardInterrupt` at once, except inside :meth:`critical`
-    (the writes of a finished cycle), where it waits for the block's end.
-    skorch's ``fit`` swallows a KeyboardInterrupt and returns a network trained
-    for fewer epochs; :meth:`check`, called after every fit, raises it again so
-    that a cycle cut short is never recorded.
-    """
-
-    def __init__(self):
-        self.requested = False
-        self._deferring = False
-        self._previous = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            try:
-                self._previous = signal.signal(signal.SIGINT, self._handler)
-            except ValueError:  # pragma: no cover - not the main interpreter
-                self._previous = None
-        return self
-
-    def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
-        return False
-
-    def _handler(self, signum, frame):
-        self.requested = True
-        if not self._deferring:
-            raise KeyboardInterrupt
-
-    def check(self):
-        if self.requested:
-            raise KeyboardInterrupt
-
-    @contextlib.contextmanager
-    def critical(self):
-        self.check()
-        self._deferring = True
-        try:
-            yield
-        finally:
-            self._deferring = False
-        self.check()
-
-
 class _warning_relay:
     """Warnings of the strategies and models, each shown once per run.
 
@@ -528,7 +476,7 @@ class _Simulation:
     def run(self, run):
         shown = self.bar if self.bar is not None and self.bar.bar is not None else None
         self._warnings = _warning_relay(shown)
-        with _thread_limits(self.n_threads), _interrupts() as self._interrupts:
+        with _thread_limits(self.n_threads), Interrupts() as self._interrupts:
             return self._run(run)
 
     def _run(self, run):

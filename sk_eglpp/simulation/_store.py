@@ -32,9 +32,10 @@ from sklearn.base import clone
 
 from .._files import atomic_folder
 from .._files import atomic_write_bytes as _atomic_write_bytes
+from .._fingerprints import describe, fingerprint
 from .._seeding import torch_seed
 from ..diagnostics import FIDELITY_COLUMNS
-from ._config import _describe, _entropy, _fingerprint, _label_key, _seedable
+from ._config import _entropy, _label_key, _seedable
 from ._errors import (
     CorruptStoreError,
     OutputDirInUseError,
@@ -353,7 +354,7 @@ class _Store:
             entropy = _entropy(random_state)
             stored = {
                 "format": _FORMAT,
-                "fingerprint": _fingerprint(config),
+                "fingerprint": fingerprint(config),
                 "entropy": entropy,
                 "config": config,
                 "strategies": strategy_fps,
@@ -682,7 +683,7 @@ class SimulationStore:
                 f"{type(estimator).__name__}; refit a scikit-learn estimator on "
                 "results().labelled_indices(run, strategy, cycle)."
             )
-        if _fingerprint(_describe(estimator)) != self.config["estimator"]:
+        if fingerprint(describe(estimator)) != self.config["estimator"]:
             raise ResumeMismatchError(
                 f"the estimator differs from the one of the simulation in "
                 f"{str(self.path)!r} (its fingerprint is not the stored one)."
