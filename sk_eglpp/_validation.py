@@ -10,7 +10,6 @@ simulation, the annotation round and the data readers.
 import numbers
 
 import numpy as np
-from sklearn.utils.validation import check_array
 
 __all__ = [
     "check_pool",
@@ -72,6 +71,8 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric",
         )
     try:
         # COO (and other formats) become CSR: the strategies slice rows.
+        from sklearn.utils.validation import check_array  # its import costs ~1 s
+
         X = check_array(
             X,
             accept_sparse=accept_sparse and ["csr", "csc"],
@@ -143,6 +144,8 @@ def check_labelled(X, y, *, accept_sparse=False, allow_nan_y=False):
     if y is None:
         raise ValueError("y_labelled must be given with X_labelled, got None.")
     try:
+        from sklearn.utils.validation import check_array
+
         y = check_array(
             y,
             dtype="numeric",

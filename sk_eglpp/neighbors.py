@@ -22,7 +22,6 @@ import warnings
 from numbers import Real
 
 import numpy as np
-from sklearn.utils import gen_batches
 
 from ._param_validation import POSITIVE_INT, Interval, validate_params
 from ._validation import check_pool, top_k_rows
@@ -249,8 +248,10 @@ def _iter_chunks(H_query, H_ref, perplexity, chunk_size, tol, max_iter):
     # precision absorbs it), so embeddings of extreme magnitude are rescaled.
     scale = _common_scale(H_query, H_ref)
     ref = _Reference(H_ref / scale if scale != 1.0 else H_ref)
-    for rows in gen_batches(H_query.shape[0], chunk_size):
-        start, stop = rows.start, rows.stop
+    n_query = H_query.shape[0]
+    for start in range(0, n_query, chunk_size):
+        stop = min(start + chunk_size, n_query)
+        rows = slice(start, stop)
         H_chunk = H_query[rows]
         D = ref.sqdist(H_chunk / scale if scale != 1.0 else H_chunk, start)
         if not np.all(np.isfinite(D)):

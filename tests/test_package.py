@@ -35,7 +35,8 @@ def test_every_published_name_resolves():
     "statement, unloaded",
     [
         ("import sk_eglpp", ("torch", "skorch", "modAL", "matplotlib", "sklearn")),
-        ("import sk_eglpp.neighbors", ("torch", "skorch", "modAL", "matplotlib")),
+        ("import sk_eglpp.neighbors",
+         ("torch", "skorch", "modAL", "matplotlib", "sklearn", "scipy")),
         ("import sk_eglpp.query", ("matplotlib",)),
     ],
 )
