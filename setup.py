@@ -19,7 +19,8 @@ VERSION = re.search(
 # __sklearn_tags__; with 1.6.0 HourglassRegressor's tags fail), skorch 1.2
 # (NeuralNet(torch_load_kwargs=...) for weights-only checkpoints; 1.1 cannot
 # unpickle a net under torch >= 2.6), joblib 1.4
-# (Parallel(return_as="generator_unordered")); the others old releases with
+# (Parallel(return_as="generator_unordered")), matplotlib 3.7 (3.6's
+# fill_between fails with numpy 1.24); the others old releases with
 # wheels for Python 3.11. torch's floor is not tested: the only CPU build
 # reachable here is 2.13.0 (others are CUDA builds of several GB), so the job
 # runs with that.
@@ -33,7 +34,7 @@ INSTALL_REQUIRES = [
     "joblib>=1.4",
     "threadpoolctl>=3.1",
     "tqdm>=4.60",
-    "matplotlib>=3.6",
+    "matplotlib>=3.7",
     # image files (COCO keypoints folders, the LSP / MPII images)
     "Pillow>=9.3",
 ]
