@@ -1,4 +1,5 @@
-"""Shared fixtures: seeds, thread limits and the optional modAL 0.4.2.1 copy."""
+"""Shared fixtures: seeds, thread limits, a tiny pose problem and the optional
+modAL 0.4.2.1 copy."""
 
 import os
 
@@ -14,6 +15,39 @@ torch.set_num_threads(1)
 def rng():
     """A seeded NumPy generator, fresh for every test."""
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def small_pose():
+    """40 synthetic 32x32 pose images with every joint annotated (X, y)."""
+    from sk_eglpp import make_pose_dataset
+
+    return make_pose_dataset(
+        40, image_size=32, occlusion=0.0, truncation=0.0, random_state=0
+    )
+
+
+def _small_hourglass(**params):
+    from sk_eglpp import HourglassRegressor
+
+    defaults = dict(
+        module__n_features=8, module__n_stacks=1, module__depth=1, max_epochs=1,
+        batch_size=8, random_state=0,
+    )
+    return HourglassRegressor(**{**defaults, **params})
+
+
+@pytest.fixture(scope="session")
+def small_hourglass():
+    """Factory of a one-stack hourglass that trains in a second on ``small_pose``."""
+    return _small_hourglass
+
+
+@pytest.fixture(scope="module")
+def fitted_small_hourglass(small_pose):
+    """``small_hourglass()`` fitted on the first 8 images of ``small_pose``."""
+    X, y = small_pose
+    return _small_hourglass().fit(X[:8], y[:8])
 
 
 @pytest.fixture(scope="session")

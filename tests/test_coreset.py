@@ -225,16 +225,11 @@ def test_bad_inputs():
 # -- with the stacked-hourglass regressor ------------------------------------
 
 
-def test_hourglass_picks_equal_brute_force_on_its_embeddings():
-    from sk_eglpp import HourglassRegressor, make_pose_dataset
-
-    X, y = make_pose_dataset(
-        40, image_size=32, occlusion=0.0, truncation=0.0, random_state=0
-    )
-    net = HourglassRegressor(
-        module__n_features=8, module__n_stacks=1, module__depth=1, max_epochs=1,
-        batch_size=8, random_state=0,
-    ).fit(X[:8], y[:8])
+def test_hourglass_picks_equal_brute_force_on_its_embeddings(
+    small_pose, fitted_small_hourglass
+):
+    X, y = small_pose
+    net = fitted_small_hourglass
     idx = coreset(net, X[8:], n_instances=4, X_labelled=X[:8], y_labelled=y[:8])
     ref, _ = brute_force_k_center(
         net.embed(X[8:]).astype(np.float64), net.embed(X[:8]).astype(np.float64), 4

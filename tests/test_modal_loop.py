@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from sk_eglpp import ActiveLearner, HourglassRegressor, make_pose_dataset
+from sk_eglpp import ActiveLearner
 from sk_eglpp.query import get_strategy
 
 # strategy name -> the parameters that keep it small here
@@ -29,29 +29,15 @@ NETWORK_STRATEGIES = {
 }
 
 
-@pytest.fixture(scope="module")
-def pose():
-    # no unannotated joints: ActiveLearner.teach rejects NaN in y
-    return make_pose_dataset(
-        40, image_size=32, occlusion=0.0, truncation=0.0, random_state=0
-    )
-
-
-def tiny_net():
-    # dropout for mc_dropout, the loss head for learning_loss
-    return HourglassRegressor(
-        module__n_features=8, module__n_stacks=1, module__depth=1,
-        module__dropout=0.2, loss_prediction=True, max_epochs=1, batch_size=8,
-        random_state=0,
-    )
-
-
 @pytest.mark.parametrize("name", NETWORK_STRATEGIES)
-def test_three_cycles(pose, name):
-    X, y = pose
+def test_three_cycles(small_pose, small_hourglass, name):
+    # no unannotated joints: ActiveLearner.teach rejects NaN in y
+    X, y = small_pose
     strategy = get_strategy(name.removesuffix("_output"))
     strategy.set_params(**NETWORK_STRATEGIES[name])
-    learner = ActiveLearner(tiny_net(), strategy, X_training=X[:8], y_training=y[:8])
+    # dropout for mc_dropout, the loss head for learning_loss
+    net = small_hourglass(module__dropout=0.2, loss_prediction=True)
+    learner = ActiveLearner(net, strategy, X_training=X[:8], y_training=y[:8])
     pool = np.arange(8, 40)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

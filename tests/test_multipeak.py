@@ -207,22 +207,14 @@ def test_bad_inputs():
 # -- with the stacked-hourglass regressor ------------------------------------
 
 
-def test_hourglass_scores_equal_slow_reference_on_its_heatmaps():
-    from sk_eglpp import HourglassRegressor, make_pose_dataset
-
-    X, y = make_pose_dataset(
-        40, image_size=32, occlusion=0.0, truncation=0.0, random_state=0
-    )
-    net = HourglassRegressor(
-        module__n_features=8, module__n_stacks=1, module__depth=1, max_epochs=1,
-        batch_size=8, random_state=0,
-    ).fit(X[:8], y[:8])
-    strategy = MultiPeakEntropyQuery(batch_size=5)
-    scores = strategy.score(net, X[8:])
+def test_hourglass_scores_equal_slow_reference_on_its_heatmaps(
+    small_pose, fitted_small_hourglass
+):
+    X, _ = small_pose
+    net = fitted_small_hourglass
+    scores = MultiPeakEntropyQuery(batch_size=5).score(net, X[8:])
     heatmaps = net.predict_heatmaps(X[8:]).astype(np.float64)
     expected = slow_scores(
         heatmaps, min_distance=2, n_peaks=5, threshold_rel=0.1, threshold_abs=None
     )
     np.testing.assert_allclose(scores, expected, rtol=1e-10)
-
-
