@@ -69,10 +69,12 @@ def check_pool(X, *, name="X_pool", accept_sparse=False, dtype="numeric",
             f"{name} must contain at least one sample, got an array of shape "
             f"{tuple(shape)}."
         )
+    # imported here: scikit-learn's import costs ~1 s, and sk_eglpp.neighbors
+    # should import numpy only
+    from sklearn.utils.validation import check_array
+
     try:
         # COO (and other formats) become CSR: the strategies slice rows.
-        from sklearn.utils.validation import check_array  # its import costs ~1 s
-
         X = check_array(
             X,
             accept_sparse=accept_sparse and ["csr", "csc"],
@@ -143,9 +145,9 @@ def check_labelled(X, y, *, accept_sparse=False, allow_nan_y=False):
     X = check_pool(X, name="X_labelled", accept_sparse=accept_sparse)
     if y is None:
         raise ValueError("y_labelled must be given with X_labelled, got None.")
-    try:
-        from sklearn.utils.validation import check_array
+    from sklearn.utils.validation import check_array
 
+    try:
         y = check_array(
             y,
             dtype="numeric",
