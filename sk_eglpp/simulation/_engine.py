@@ -16,6 +16,7 @@ from .._fingerprints import describe, fingerprint
 from .._interrupts import Interrupts
 from .._param_validation import VERBOSE, validate_param
 from .._seeding import torch_seed
+from .._threads import thread_limits
 from .._validation import (
     check_bool,
     check_n_jobs,
@@ -327,33 +328,6 @@ def simulate(
     return SimulationResults(rows, selected)
 
 
-class _thread_limits:
-    """Torch, BLAS and OpenMP thread counts set for a block (``None``: as is)."""
-
-    def __init__(self, n_threads):
-        self.n_threads = n_threads
-
-    def __enter__(self):
-        self._torch = self._blas = None
-        if self.n_threads is None:
-            return self
-        from threadpoolctl import threadpool_limits
-
-        self._blas = threadpool_limits(limits=self.n_threads)
-        torch = sys.modules.get("torch")  # a net's run has imported it
-        if torch is not None:
-            self._torch = torch.get_num_threads()
-            torch.set_num_threads(self.n_threads)
-        return self
-
-    def __exit__(self, *exc):
-        if self._torch is not None:
-            sys.modules["torch"].set_num_threads(self._torch)
-        if self._blas is not None:
-            self._blas.restore_original_limits()
-        return False
-
-
 # -- the simulation itself --------------------------------------------------
 
 
@@ -476,7 +450,7 @@ class _Simulation:
     def run(self, run):
         shown = self.bar if self.bar is not None and self.bar.bar is not None else None
         self._warnings = _warning_relay(shown)
-        with _thread_limits(self.n_threads), Interrupts() as self._interrupts:
+        with thread_limits(self.n_threads), Interrupts() as self._interrupts:
             return self._run(run)
 
     def _run(self, run):

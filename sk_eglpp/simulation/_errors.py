@@ -4,6 +4,8 @@ Each is a subclass of the built-in exception raised before it had its own
 type, so ``except ValueError`` / ``except RuntimeError`` keep catching them.
 """
 
+from .._files import OutputDirInUseError
+
 __all__ = [
     "OutputDirInUseError",
     "ResumeMismatchError",
@@ -11,20 +13,6 @@ __all__ = [
     "StoreFormatError",
     "CorruptStoreError",
 ]
-
-
-class OutputDirInUseError(RuntimeError):
-    """Another process is writing the same simulation ``output_dir``.
-
-    Raised by :func:`simulate` (and :meth:`SimulationStore.delete`) when the
-    folder's lock is held; the message names the folder and the pid of the
-    process that holds it.
-
-    Examples
-    --------
-    >>> issubclass(OutputDirInUseError, RuntimeError)
-    True
-    """
 
 
 class StoreError(ValueError):

@@ -20,7 +20,6 @@ net sets in ``fit`` (``heatmap_size_``, ...). It is loaded with
 read a store that another process is still writing.
 """
 
-import contextlib
 import json
 import os
 import re
@@ -30,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
-from .._files import atomic_folder
+from .._files import FolderLock, atomic_folder
 from .._files import atomic_write_bytes as _atomic_write_bytes
 from .._fingerprints import describe, fingerprint
 from .._seeding import torch_seed
@@ -38,7 +37,6 @@ from ..diagnostics import FIDELITY_COLUMNS
 from ._config import _entropy, _label_key, _seedable
 from ._errors import (
     CorruptStoreError,
-    OutputDirInUseError,
     ResumeMismatchError,
     StoreError,
     StoreFormatError,
@@ -153,25 +151,6 @@ def _contiguous(by_label):
     return contiguous
 
 
-def _lock_file(f):
-    """Try to take an exclusive OS lock on the open file ``f``; True on success."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        import msvcrt
-
-        try:
-            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    try:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
-
-
 # -- skorch nets ----------------------------------------------------------------
 
 
@@ -227,6 +206,11 @@ def _fsync_files(folder):
             os.fsync(f.fileno())
 
 
+def _owns_checkpoint_file(name):
+    """Whether ``name`` is a file that :func:`_save_net` writes."""
+    return name in (_HISTORY, _ATTRIBUTES) or name.endswith(".pt")
+
+
 def _save_net(net, folder):
     """Write a fitted net into ``folder`` (created whole, or not at all)."""
     components = _components(net)
@@ -236,7 +220,7 @@ def _save_net(net, folder):
             encoded = _encode_attribute(value)
             if encoded is not None:
                 attributes[key] = encoded
-    with atomic_folder(folder) as work:
+    with atomic_folder(folder, owns=_owns_checkpoint_file) as work:
         net.save_params(
             f_history=work / _HISTORY,
             **{f"f_{name}": work / f"{name}.pt" for name in components},
@@ -289,28 +273,11 @@ class _Store:
 
     def acquire(self):
         """Hold the folder's lock: one writing process per ``output_dir``."""
-        path = self.root / "lock"
-        f = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the run
-        if not _lock_file(f):
-            f.seek(0)
-            holder = f.read().strip() or "unknown"
-            f.close()
-            raise OutputDirInUseError(
-                f"output_dir {str(self.root)!r} is in use by another simulation "
-                f"(pid {holder}); wait for it to finish or use another output_dir."
-            )
-        f.seek(0)
-        f.truncate()
-        f.write(f"{os.getpid()}\n")
-        f.flush()
-        self._lock = f
+        self._lock = FolderLock(self.root, "simulation").acquire()
 
     def release(self):
         if self._lock is not None:
-            with contextlib.suppress(OSError):
-                self._lock.seek(0)
-                self._lock.truncate()
-            self._lock.close()  # closing the file releases the OS lock
+            self._lock.release()
             self._lock = None
 
     def open(self, config, strategy_fps, random_state):
