@@ -3,6 +3,8 @@ library's problem builders (``pose_problem``, ``toy_problem``)."""
 
 import json
 import pickle
+import re
+import shutil
 
 import numpy as np
 import pytest
@@ -27,7 +29,7 @@ from sk_eglpp.simulation import (
     simulate,
     toy_problem,
 )
-from sk_eglpp.simulation._store import _Store
+from sk_eglpp.simulation._store import _load_net, _Store
 
 
 def _net(**kwargs):
@@ -257,6 +259,180 @@ def test_delete_store_waits_for_no_writer(data, tmp_path):
     assert (tmp_path / "config.json").is_file()
     delete_store(tmp_path)
     assert not tmp_path.exists()
+
+
+# ---------------------------------------------------------------------------
+# deleting only a store, and only its own files
+# ---------------------------------------------------------------------------
+
+NOT_A_STORE = {
+    "another tool's": {"compiler": "pdflatex", "main": "paper.tex"},
+    "not an object": ["format", 2],
+    "some keys only": {"format": 2, "config": {}},
+    "another writer": {
+        "written_by": "latexmk", "format": 2, "fingerprint": "f", "entropy": 1,
+        "config": {}, "strategies": {},
+    },
+}
+
+
+def _tree(folder):
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("config", NOT_A_STORE.values(), ids=NOT_A_STORE.keys())
+def test_a_folder_with_a_foreign_config_is_left_alone(data, tmp_path, config):
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    (tmp_path / "paper.tex").write_text("\\documentclass{article}")
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "notes.txt").write_text("mine")
+    before = _tree(tmp_path)
+    with pytest.raises(StoreError, match="is not the folder of a simulation: its "
+                       "config.json is not a store's .*; not deleting it") as info:
+        delete_store(tmp_path)
+    assert type(info.value) is StoreError and "or delete" not in str(info.value)
+    with pytest.raises(StoreError, match="not a store's .*; expected the output_dir"):
+        open_store(tmp_path)
+    with pytest.raises(StoreError, match="not a store's .*; use another output_dir"):
+        _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    assert _tree(tmp_path) == before  # not even a lock file
+
+
+def test_delete_store_removes_only_the_store_files(data, tmp_path):
+    _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    (tmp_path / "notes.txt").write_text("mine")
+    (tmp_path / ".config.json.k2x9.tmp").write_text("{")  # a killed write's
+    delete_store(tmp_path)
+    assert _tree(tmp_path) == ["notes.txt"]
+    with pytest.raises(StoreError, match="holds no simulation"):
+        delete_store(tmp_path)
+
+
+def test_stores_without_the_marker_are_still_stores(data, tmp_path):
+    _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    config = tmp_path / "config.json"
+    stored = json.loads(config.read_text())
+    assert stored.pop("written_by") == "sk_eglpp.simulation"
+    config.write_text(json.dumps(stored))  # as written before the marker
+    assert open_store(tmp_path).runs == [0]
+    _simulate(data, tmp_path, n_runs=1, n_cycles=1)  # resumes
+    delete_store(tmp_path)
+    assert not tmp_path.exists()
+
+
+# ---------------------------------------------------------------------------
+# reading while simulate writes
+# ---------------------------------------------------------------------------
+
+
+def _before_last_cycle(data, folder):
+    """Run 0 of "first" as just before its cycle 2 was committed (cycle 1's
+    checkpoint kept); returns the writer's next step and cycle 2's predictions.
+
+    The writer's step appends cycle 2's row, writes its checkpoint and prunes
+    cycle 1's, wholly (``"folder"``) or only one file of it so far
+    (``"file"``).
+    """
+    _simulate(data, folder, strategies={"first": StopAt()}, n_runs=1, n_cycles=2)
+    expected = open_store(folder).load_model(_net(), 0, "first").predict(data[0])
+    run_file = folder / "runs" / "run-000.jsonl"
+    lines = run_file.read_text().splitlines(keepends=True)
+    last = [line for line in lines if json.loads(line)["cycle"] == 2]
+    run_file.write_text("".join(line for line in lines if line not in last))
+    cycle_2 = next((folder / "checkpoints" / "run-000").glob("first-*/cycle-0002"))
+    cycle_1 = cycle_2.with_name("cycle-0001")
+    saved = folder.parent / "saved-cycle"
+    cycle_2.rename(saved)
+    shutil.copytree(saved, cycle_1)  # a stand-in for cycle 1's network
+
+    def write_cycle_2(how):
+        with open(run_file, "a") as f:
+            f.write("".join(last))
+        shutil.copytree(saved, cycle_2)
+        if how == "folder":
+            shutil.rmtree(cycle_1)
+        else:
+            (cycle_1 / "module.pt").unlink()
+
+    return write_cycle_2, expected
+
+
+def _prune_on_first_load(monkeypatch, write_cycle_2, how):
+    """Run the writer's next step between load_model's listing and its load;
+    returns the names of the checkpoint folders loaded."""
+    loaded = []
+
+    def load(net, folder):
+        if not loaded:
+            write_cycle_2(how)
+        loaded.append(folder.name)
+        return _load_net(net, folder)
+
+    monkeypatch.setattr("sk_eglpp.simulation._store._load_net", load)
+    return loaded
+
+
+@pytest.mark.parametrize("how", ["folder", "file"])
+def test_load_model_of_the_last_cycle_survives_its_pruning(
+    data, tmp_path, monkeypatch, how
+):
+    write_cycle_2, expected = _before_last_cycle(data, tmp_path / "store")
+    store = open_store(tmp_path / "store")
+    assert store.cycles(0, "first") == [0, 1]
+    loaded = _prune_on_first_load(monkeypatch, write_cycle_2, how)
+    model = store.load_model(_net(), 0, "first")  # the last cycle: now 2
+    assert loaded == ["cycle-0001", "cycle-0002"]
+    np.testing.assert_array_equal(model.predict(data[0]), expected)
+
+
+@pytest.mark.parametrize("how", ["folder", "file"])
+def test_load_model_of_a_cycle_pruned_meanwhile_says_the_run_moved_on(
+    data, tmp_path, monkeypatch, how
+):
+    write_cycle_2, _ = _before_last_cycle(data, tmp_path / "store")
+    store = open_store(tmp_path / "store")
+    _prune_on_first_load(monkeypatch, write_cycle_2, how)
+    with pytest.raises(ValueError, match="run 0 of 'first' moved on while its "
+                       "cycle 1 was read.*cycle=None") as info:
+        store.load_model(_net(), 0, "first", cycle=1)
+    assert type(info.value) is ValueError  # not a CorruptStoreError
+    assert "damaged" not in str(info.value)
+
+
+def test_a_checkpoint_file_missing_for_good_is_damage(data, tmp_path):
+    _simulate(data, tmp_path, strategies={"first": StopAt()}, n_runs=1, n_cycles=1)
+    folder = next((tmp_path / "checkpoints" / "run-000").glob("first-*/cycle-0001"))
+    (folder / "module.pt").unlink()  # no later cycle: not a pruning
+    with pytest.raises(CorruptStoreError, match="cycle-0001 .*module.pt.*damaged"):
+        open_store(tmp_path).load_model(_net(), 0, "first")
+
+
+def test_fitted_attributes_out_of_bounds_are_damage(
+    small_pose, small_hourglass, tmp_path
+):
+    X, y = small_pose
+    simulate(small_hourglass(), ["random_query"], X[:24], y[:24], X[24:], y[24:],
+             n_initial=8, budget=4, n_cycles=1, n_runs=1, random_state=0,
+             output_dir=tmp_path)
+    store = open_store(tmp_path)
+    path = tmp_path / "checkpoints" / "run-000" / "base" / "attributes.json"
+    good = json.loads(path.read_text())
+    assert store.load_model(small_hourglass(), 0).heatmap_size_ == (8, 8)
+
+    def side(value):
+        return {"value": value}
+
+    bad = [
+        ("heatmap_size_", {"tuple": [side(1e5), side(1e5)]}),
+        ("heatmap_size_", {"tuple": [side(100_000), side(8)]}),
+        ("heatmap_size_", {"list": [side(8)] * 100_000}),
+        ("n_joints_", side(0)),
+    ]
+    for key, value in bad:
+        path.write_text(json.dumps({**good, key: value}))
+        with pytest.raises(CorruptStoreError, match=f"{re.escape(str(path))} holds "
+                           f"a value no fit sets: {key}.*damaged"):
+            store.load_model(small_hourglass(), 0)
 
 
 # ---------------------------------------------------------------------------

@@ -796,3 +796,83 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         if sample_weight is not None:
             raise ValueError("score does not support sample_weight, got weights.")
         return pck(y, self.predict(X), alpha=0.2)
+
+
+#: the largest heatmap side a fitted :class:`HourglassRegressor` may have
+#: (images of 16384 pixels a side at the hourglass' stride 4)
+MAX_HEATMAP_SIDE = 4096
+
+#: the most joints or input channels a fitted net may have
+_MAX_CHANNELS = 4096
+
+
+def _check_size(name, value, high):
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise TypeError(
+            f"{name} must be an int in [1, {high}], got {value!r} "
+            f"({type(value).__name__})."
+        )
+    if not 1 <= value <= high:
+        raise ValueError(f"{name} must be an int in [1, {high}], got {value!r}.")
+
+
+def check_fitted_attributes(net):
+    """Check the sizes a loaded :class:`HourglassRegressor` was fitted with.
+
+    For fitted attributes read back from a file (the simulation store's
+    ``attributes.json``): ``heatmap_size_`` must be two ints in ``[1,
+    MAX_HEATMAP_SIDE]`` (a larger one would make every rendered target
+    exhaust the memory), and ``n_joints_`` and ``in_channels_`` positive
+    ints that agree with ``module_``. Attributes the net lacks are not
+    checked; nets of other classes are not checked at all.
+
+    Parameters
+    ----------
+    net : object
+        A net whose fitted attributes were set from a file.
+
+    Raises
+    ------
+    TypeError
+        When one of them has the wrong type.
+    ValueError
+        When one is out of bounds or disagrees with ``module_``.
+
+    Examples
+    --------
+    >>> net = HourglassRegressor().initialize()
+    >>> net.heatmap_size_ = (16, 16)
+    >>> check_fitted_attributes(net)
+    >>> net.heatmap_size_ = (100000.0, 100000.0)
+    >>> check_fitted_attributes(net)
+    Traceback (most recent call last):
+    ...
+    TypeError: heatmap_size_[0] must be an int in [1, 4096], got 100000.0 (float).
+    """
+    if not isinstance(net, HourglassRegressor):
+        return
+    if hasattr(net, "heatmap_size_"):
+        size = net.heatmap_size_
+        if not isinstance(size, tuple | list):
+            raise TypeError(
+                "heatmap_size_ must be a (height, width) pair of ints, got "
+                f"{type(size).__name__}."
+            )
+        if len(size) != 2:
+            raise ValueError(
+                "heatmap_size_ must be a (height, width) pair of ints, got "
+                f"{len(size)} items."
+            )
+        for i, side in enumerate(size):
+            _check_size(f"heatmap_size_[{i}]", side, MAX_HEATMAP_SIDE)
+    module = getattr(net, "module_", None)
+    for name in ("n_joints", "in_channels"):
+        if not hasattr(net, name + "_"):
+            continue
+        value = getattr(net, name + "_")
+        _check_size(name + "_", value, _MAX_CHANNELS)
+        expected = getattr(module, name, None)
+        if expected is not None and value != expected:
+            raise ValueError(
+                f"{name}_ must be the module's {name} ({expected}), got {value}."
+            )

@@ -149,7 +149,9 @@ def simulate(
         (an OS file lock, ``lock``): a second process on the same folder gets
         :class:`OutputDirInUseError` naming the holder's pid. A folder written
         by a version with another store format raises
-        :class:`StoreFormatError`, a damaged file :class:`CorruptStoreError`.
+        :class:`StoreFormatError`, a damaged file :class:`CorruptStoreError`,
+        and a folder whose ``config.json`` is not a store's (another tool's)
+        :class:`StoreError`, before anything is written there.
         :func:`open_store` reads the folder back (also while it is written).
     random_state : int, RandomState instance or None, default=None
         Seeds everything: the initial sets, the models' ``random_state``

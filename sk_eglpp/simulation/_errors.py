@@ -19,8 +19,10 @@ class StoreError(ValueError):
     """The folder cannot be used as the store of a simulation.
 
     The base of :class:`ResumeMismatchError`, :class:`StoreFormatError` and
-    :class:`CorruptStoreError`; :func:`open_store` raises it itself for a
-    folder that holds no simulation. A ``ValueError``.
+    :class:`CorruptStoreError`; :func:`open_store`, :func:`simulate` and
+    :func:`delete_store` raise it themselves for a folder that holds no
+    simulation, or a ``config.json`` that is not a store's (such a folder
+    is never written to or deleted). A ``ValueError``.
 
     Examples
     --------

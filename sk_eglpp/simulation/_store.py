@@ -2,7 +2,7 @@
 
 Layout of a store (``simulate(..., output_dir=...)``)::
 
-    config.json                 format, seed material, fingerprints
+    config.json                 marker, format, seed material, fingerprints
     lock                        held (an OS lock) by the process writing
     runs/run-XXX.jsonl          one JSON row per finished cycle
     checkpoints/run-XXX/base/   the run's base model (skorch nets only)
@@ -20,6 +20,8 @@ net sets in ``fit`` (``heatmap_size_``, ...). It is loaded with
 read a store that another process is still writing.
 """
 
+import contextlib
+import functools
 import json
 import os
 import re
@@ -29,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
-from .._files import FolderLock, atomic_folder
+from .._files import FolderLock, atomic_folder, remove_leftovers
 from .._files import atomic_write_bytes as _atomic_write_bytes
 from .._fingerprints import describe, fingerprint
 from .._seeding import torch_seed
@@ -50,8 +52,19 @@ __all__ = ["SimulationStore", "open_store", "delete_store"]
 #: ``save_params`` (and ``attributes.json``)
 _FORMAT = 2
 
+#: the marker of a store's ``config.json`` (stores written before it carry
+#: the keys of _CONFIG_KEYS only)
+_WRITTEN_BY = "sk_eglpp.simulation"
+
+#: the keys of the ``config.json`` of every store format
+_CONFIG_KEYS = ("format", "fingerprint", "entropy", "config", "strategies")
+
 _HISTORY = "history.json"
 _ATTRIBUTES = "attributes.json"
+
+#: attempts of :meth:`SimulationStore.load_model` at the latest cycle of a run
+#: that a running simulation keeps replacing
+_LOAD_ATTEMPTS = 5
 
 
 def _safe_name(label):
@@ -70,22 +83,54 @@ def _checkpoint_path(root, run, label, cycle):
     return folder / _safe_name(label) / f"cycle-{cycle:04d}"
 
 
-def _read_config(root):
-    """The parsed ``config.json`` of a store, checked."""
+def _not_a_store(stored):
+    """Why a parsed ``config.json`` is not one a store wrote; None when it is."""
+    if not isinstance(stored, dict):
+        return f"a JSON {type(stored).__name__}, not an object"
+    if stored.get("written_by", _WRITTEN_BY) != _WRITTEN_BY:
+        return f"written by {stored['written_by']!r}"
+    missing = [key for key in _CONFIG_KEYS if key not in stored]
+    if missing:
+        return f"no {', '.join(repr(key) for key in missing)}"
+    found = stored["format"]
+    if isinstance(found, bool) or not isinstance(found, int):
+        return f"a 'format' of {found!r}, not a store format number"
+    return None
+
+
+def _parse_config(root, refusal):
+    """The parsed ``config.json`` of a store of any format.
+
+    A ``StoreError`` ending with ``refusal`` when ``root`` holds none, or a
+    ``config.json`` that is not a store's (``CorruptStoreError`` when it is
+    not JSON).
+    """
     path = root / "config.json"
     if not path.is_file():
         raise StoreError(
-            f"{str(root)!r} holds no simulation (no {path.name}); expected the "
-            "output_dir of simulate()."
+            f"{str(root)!r} holds no simulation (no {path.name}); {refusal}."
         )
     try:
         stored = json.loads(path.read_text(encoding="utf-8"))
-        found = stored.get("format")
-    except (ValueError, AttributeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptStoreError(
             f"{path} is not a simulation configuration written by sk_eglpp "
-            f"({exc}); use another output_dir."
+            f"({exc}); {refusal}."
         ) from exc
+    why = _not_a_store(stored)
+    if why is not None:
+        raise StoreError(
+            f"{str(root)!r} is not the folder of a simulation: its {path.name} is "
+            f"not a store's ({why}); {refusal}."
+        )
+    return stored
+
+
+def _read_config(root, refusal="use another output_dir"):
+    """The parsed ``config.json`` of a store of this version's format, checked."""
+    path = root / "config.json"
+    stored = _parse_config(root, refusal)
+    found = stored["format"]
     if found != _FORMAT:
         raise StoreFormatError(
             f"{str(root)!r} holds a simulation stored in format {found!r}; this "
@@ -100,7 +145,7 @@ def _read_config(root):
     except (KeyError, TypeError, ValueError) as exc:
         raise CorruptStoreError(
             f"{path} is not a simulation configuration written by sk_eglpp "
-            f"(bad or missing {exc}); use another output_dir."
+            f"(bad {exc}); use another output_dir."
         ) from exc
     return stored
 
@@ -235,13 +280,53 @@ def _load_net(net, folder):
     The fitted attributes that ``initialize()`` does not create come from
     ``attributes.json``; skorch's own are the initialised net's.
     """
+    from ..models._regressor import check_fitted_attributes
+
     net.set_params(torch_load_kwargs={"weights_only": True})
-    files = {f"f_{path.stem}": path for path in sorted(folder.glob("*.pt"))}
+    # every component's file, so that one that is missing is an error (a
+    # checkpoint being deleted), never a net left with initial weights
+    files = {f"f_{name}": folder / f"{name}.pt" for name in _components(net)}
     net.load_params(f_history=folder / _HISTORY, **files)
-    attributes = json.loads((folder / _ATTRIBUTES).read_text(encoding="utf-8"))
+    path = folder / _ATTRIBUTES
+    attributes = json.loads(path.read_text(encoding="utf-8"))
     for key, encoded in attributes.items():
         if not hasattr(net, key):
             setattr(net, key, _decode_attribute(encoded))
+    try:
+        check_fitted_attributes(net)
+    except (TypeError, ValueError) as exc:
+        raise _InvalidAttributes(f"{path} holds a value no fit sets: {exc}") from exc
+
+
+class _InvalidAttributes(ValueError):
+    """``attributes.json`` was read, but holds a value that no fit sets."""
+
+
+def _read_checkpoint(net, root, run, folder, went=None):
+    """Load the checkpoint ``folder`` of ``run`` into the initialised ``net``.
+
+    True when loaded. When the load fails and ``went()`` says the checkpoint
+    was deleted or replaced meanwhile (a reader's race with the writer's
+    pruning), False; otherwise a ``CorruptStoreError``.
+    """
+    advice = (
+        f"the files are damaged. Delete it together with {_run_path(root, run)} "
+        f"to recompute run {run}."
+    )
+    try:
+        _load_net(net, folder)
+    except _InvalidAttributes as exc:
+        raise CorruptStoreError(
+            f"cannot read the checkpoint {folder} ({exc}); {advice}"
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - torch raises many kinds
+        if went is not None and went():
+            return False
+        raise CorruptStoreError(
+            f"cannot read the checkpoint {folder} ({type(exc).__name__}: {exc}); "
+            f"{advice}"
+        ) from exc
+    return True
 
 
 def _net_device(estimator):
@@ -283,6 +368,8 @@ class _Store:
     def open(self, config, strategy_fps, random_state):
         """Lock the folder and check or write its configuration; the entropy."""
         self.root.mkdir(parents=True, exist_ok=True)
+        if (self.root / "config.json").exists():
+            _read_config(self.root)  # no lock file in a folder that is no store
         self.acquire()
         try:
             return self._open(config, strategy_fps, random_state)
@@ -320,6 +407,7 @@ class _Store:
         else:
             entropy = _entropy(random_state)
             stored = {
+                "written_by": _WRITTEN_BY,
                 "format": _FORMAT,
                 "fingerprint": fingerprint(config),
                 "entropy": entropy,
@@ -379,15 +467,7 @@ class _Store:
         folder = _checkpoint_path(self.root, run, label, cycle)
         if not folder.is_dir():
             return False
-        try:
-            _load_net(net, folder)
-        except Exception as exc:  # noqa: BLE001 - torch raises many kinds
-            raise CorruptStoreError(
-                f"cannot read the checkpoint {folder} ({type(exc).__name__}: "
-                f"{exc}); the files are damaged. Delete it together with "
-                f"{_run_path(self.root, run)} to recompute run {run}."
-            ) from exc
-        return True
+        return _read_checkpoint(net, self.root, run, folder)
 
 
 # -- reading ----------------------------------------------------------------------
@@ -409,11 +489,12 @@ def open_store(path):
     Raises
     ------
     StoreError
-        When ``path`` holds no simulation.
+        When ``path`` holds no simulation, or a ``config.json`` that is not
+        a store's (another tool's).
     StoreFormatError
         When it was written in another store format.
     CorruptStoreError
-        When its configuration is damaged.
+        When its configuration is damaged (not JSON, or bad values).
 
     See Also
     --------
@@ -441,10 +522,15 @@ def open_store(path):
 
 
 def delete_store(path):
-    """Delete the folder of a simulation (of any store format).
+    """Delete the files of a simulation's store (of any store format).
 
-    The folder's lock is taken first, so a simulation still writing it is
-    never pulled from under.
+    Only a folder whose ``config.json`` is a store's (a JSON object with the
+    store's keys, of any store format) is touched. Its lock is taken first,
+    so a simulation still writing it is never pulled from under; then the
+    store's own entries are deleted (``runs/``, ``checkpoints/``, what a
+    killed write of ``config.json`` left, ``config.json`` last and the
+    ``lock``) and the folder itself only when nothing else is left in it.
+    Symbolic links are never followed.
 
     Parameters
     ----------
@@ -454,29 +540,60 @@ def delete_store(path):
     Raises
     ------
     StoreError
-        When ``path`` holds no simulation (it is left alone).
+        When ``path`` holds no simulation, or a ``config.json`` that is not
+        a store's (nothing is deleted). A ``CorruptStoreError`` when that
+        file is not JSON.
     OutputDirInUseError
         When another process is writing it.
 
+    See Also
+    --------
+    open_store : reads a store.
+
     Examples
     --------
-    >>> import tempfile
-    >>> delete_store(tempfile.mkdtemp())
+    >>> import json, os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> with open(os.path.join(folder, "config.json"), "w") as f:
+    ...     json.dump({"latex": "pdflatex"}, f)
+    >>> delete_store(folder)
     Traceback (most recent call last):
     ...
-    sk_eglpp.simulation.StoreError: '...' holds no simulation (no config.json); ...
+    sk_eglpp.simulation.StoreError: '...' is not the folder of a simulation: ...
+    >>> os.listdir(folder)
+    ['config.json']
     """
     root = Path(path)
-    if not (root / "config.json").is_file():
+    refusal = "not deleting it"
+    if (root / "config.json").is_symlink():
         raise StoreError(
-            f"{str(root)!r} holds no simulation (no config.json); not deleting it."
+            f"{str(root / 'config.json')!r} is a symbolic link, not the "
+            f"configuration of a simulation store; {refusal}."
         )
+    _parse_config(root, refusal)
     store = _Store(root)
     store.acquire()
     try:
-        shutil.rmtree(root)
+        _parse_config(root, refusal)  # still a store, now that it is locked
+        for name in ("runs", "checkpoints"):  # the rows first: the commit points
+            _remove_own(root / name)
+        remove_leftovers(root, ["config.json"])
+        _remove_own(root / "config.json")  # last: until then, still a store
+        _remove_own(root / "lock")
     finally:
         store.release()
+    with contextlib.suppress(OSError):  # only when nothing else is left
+        root.rmdir()
+
+
+def _remove_own(path):
+    """Delete the store's file or folder ``path``; a symbolic link is left."""
+    if path.is_symlink() or not path.exists():
+        return
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 class SimulationStore:
@@ -522,7 +639,7 @@ class SimulationStore:
 
     def __init__(self, path):
         self.path = Path(path)
-        stored = _read_config(self.path)
+        stored = _read_config(self.path, "expected the output_dir of simulate()")
         self.config = stored["config"]
         self.strategies = list(stored["strategies"])
         self.fidelity = bool(self.config.get("fidelity", False))
@@ -642,7 +759,22 @@ class SimulationStore:
             When ``estimator`` is not the one of the stored simulation.
         ValueError
             When that cycle has no stored network (not finished yet, or
-            an earlier cycle, whose network was deleted).
+            an earlier cycle, whose network was deleted), or, for an
+            explicit ``cycle``, when the simulation writing the store
+            finished a later cycle and deleted its network while it was
+            being read (``cycle=None`` then loads the new last cycle).
+        CorruptStoreError
+            When the checkpoint is there but cannot be read, or its
+            ``attributes.json`` holds a value no fit sets (such as a
+            ``heatmap_size_`` side outside ``[1, 4096]``); the message
+            names the file.
+
+        Notes
+        -----
+        Safe while another process runs :func:`simulate` on the store: a
+        checkpoint deleted during the load (the writer keeps a strategy's
+        last finished cycle only) is told from a damaged one by the rows,
+        which record the later cycle before the deletion.
         """
         if not _is_net(estimator):
             raise TypeError(
@@ -657,8 +789,37 @@ class SimulationStore:
             )
         if strategy is not None:
             self._check_strategy(strategy)
-        rows = self._rows(run)
         label = strategy if strategy is not None and cycle != 0 else None
+        for _ in range(_LOAD_ATTEMPTS):
+            found, seed = self._stored_cycle(run, label, cycle)
+            model = clone(estimator)
+            seedable = _seedable(model)
+            if seedable:
+                model.set_params(**dict.fromkeys(seedable, seed))
+            with torch_seed(seed, _net_device(model)):
+                model.initialize()
+            folder = _checkpoint_path(self.path, run, label, found)
+            went = functools.partial(self._went, run, label, found)
+            if _read_checkpoint(model, self.path, run, folder, went=went):
+                return model
+            # pruned (or deleted) while it was read: cycle=None takes the new
+            # last one; an explicit cycle that was replaced is gone for good
+            if cycle is not None and self._moved_on(run, label, found):
+                raise ValueError(
+                    f"run {run} of {label!r} moved on while its cycle {found} was "
+                    f"read: the simulation writing {str(self.path)!r} replaced "
+                    "that network by a later cycle's (a run keeps its last "
+                    "finished cycle only). Load cycle=None for the latest."
+                )
+        raise ValueError(
+            f"run {run} of {label!r} finished {_LOAD_ATTEMPTS} cycles while they "
+            f"were being read from {str(self.path)!r}; try again."
+        )
+
+    def _stored_cycle(self, run, label, cycle):
+        """The cycle (``cycle=None``: the last finished) of ``label`` in
+        ``run`` whose network is stored, and its seed; ValueError if none."""
+        rows = self._rows(run)
         if label is None:
             chosen = [row for lab in rows for row in rows[lab][:1]]
             cycle = 0
@@ -667,8 +828,7 @@ class SimulationStore:
             if cycle is None and finished:
                 cycle = int(finished[-1]["cycle"])
             chosen = [row for row in finished if row["cycle"] == cycle]
-        folder = _checkpoint_path(self.path, run, label, cycle)
-        if not chosen or not folder.is_dir():
+        if not chosen or not _checkpoint_path(self.path, run, label, cycle).is_dir():
             kept = ", ".join(
                 "base" if s is None else f"{s!r} cycle {c}"
                 for r, s, c in self.checkpoints()
@@ -680,15 +840,19 @@ class SimulationStore:
                 f"{'' if cycle is None or label is None else f' cycle {cycle}'}; "
                 f"run {run} keeps: {kept or 'none'}."
             )
-        seed = int(chosen[0]["seed"])
-        model = clone(estimator)
-        seedable = _seedable(model)
-        if seedable:
-            model.set_params(**dict.fromkeys(seedable, seed))
-        with torch_seed(seed, _net_device(model)):
-            model.initialize()
-        _Store(self.path).load_net(model, run, label, cycle)
-        return model
+        return cycle, int(chosen[0]["seed"])
+
+    def _moved_on(self, run, label, cycle):
+        """Whether ``label`` finished a cycle after ``cycle`` in ``run`` (the
+        writer then deletes ``cycle``'s network; a base model is kept)."""
+        if label is None:
+            return False
+        return any(int(row["cycle"]) > cycle for row in self._rows(run).get(label, []))
+
+    def _went(self, run, label, cycle):
+        """Whether the checkpoint was deleted or replaced (a failed load's cause)."""
+        folder = _checkpoint_path(self.path, run, label, cycle)
+        return not folder.is_dir() or self._moved_on(run, label, cycle)
 
     def _check_strategy(self, strategy):
         if strategy not in self.strategies:
