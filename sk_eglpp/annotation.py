@@ -7,6 +7,13 @@ on training the previous round's model), scores the unannotated ones with a
 query strategy (EGL++ by default) and writes what an annotation team needs:
 the ranked list, a COCO file of the selected images to import into an
 annotation tool, a contact sheet and the model for the next round.
+
+The round runs on the user's own folders, so it follows the rules of
+:mod:`sk_eglpp._files`: it writes only its named outputs (:data:`OUTPUTS`)
+into ``output_dir``, refuses to start when one of them is, contains or lies
+inside an input, replaces a file or the ``model/`` folder only when it can
+tell by content that an earlier round wrote it, and takes the folder's lock
+for the whole round.
 """
 
 import csv
@@ -14,20 +21,26 @@ import hashlib
 import io
 import json
 import math
+import numbers
 import os
 from pathlib import Path
 
 import numpy as np
 from skorch.callbacks import Callback
 
-from ._files import atomic_folder, atomic_write_bytes
+from ._files import (
+    FolderLock,
+    atomic_folder,
+    atomic_write_bytes,
+    remove_leftovers,
+    writing,
+)
 from ._fingerprints import describe, fingerprint
 from ._interrupts import Interrupts
+from ._threads import thread_limits
 from ._validation import check_bool, check_device, check_positive_int
 from .datasets._coco import (
-    IMAGE_EXTENSIONS,
     _as_files,
-    _check_images_dir,
     _coco_index,
     _load_images,
     _meta,
@@ -36,17 +49,28 @@ from .datasets._coco import (
     load_coco_keypoints,
     write_coco_keypoints,
 )
-from .datasets._loaders import _read_image
+from .datasets._image_folder import ImageFolder
+from .datasets._images import SourceImage
 
 __all__ = ["AnnotationSelection", "select_for_annotation"]
 
 _FORMAT = 1
+#: written into round.json and model.json: what wrote them
+_WRITER = "sk_eglpp.select_for_annotation"
 _MODEL_FILES = {
     "f_params": "params.pt",
     "f_optimizer": "optimizer.pt",
     "f_history": "history.json",
 }
+_MODEL_OWNED = (*_MODEL_FILES.values(), "loss_module.pt", "model.json")
 _CSV_COLUMNS = ("rank", "file_name", "image_id", "utility")
+#: everything a round writes into its ``output_dir``
+OUTPUTS = ("round.json", "selection.csv", "selection.json", "contact_sheet.png",
+           "model", "lock")
+#: the largest ``image_size`` (network input side) a round accepts
+MAX_IMAGE_SIZE = 1024
+#: the longest side of an image drawn on the contact sheet (it is reduced)
+_SHEET_SIDE = 256
 
 
 class AnnotationSelection:
@@ -138,23 +162,98 @@ class AnnotationSelection:
 
 
 # --------------------------------------------------------------------------
-# inputs
+# the inputs
 # --------------------------------------------------------------------------
 
 
-def _unannotated_names(folder, unannotated, annotated, annotation_files):
-    """File names (relative to ``folder``) of the pool, checked."""
+def _read_object(file, what):
+    """A JSON object read from ``file``; a one-line ValueError when it is not."""
+    try:
+        data = json.loads(Path(file).read_text("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"{str(file)!r} is not valid JSON ({exc}); it is not "
+                         f"{what}.") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{str(file)!r} holds a JSON {type(data).__name__}, not "
+                         f"{what}.")
+    return data
+
+
+def _check_image_size(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}.")
+    if not 8 <= value <= MAX_IMAGE_SIZE or value % 8:
+        raise ValueError(f"{name} must be a multiple of 8 in [8, {MAX_IMAGE_SIZE}], "
+                         f"got {value}.")
+    return int(value)
+
+
+#: the keys of model.json and their types
+_MODEL_INFO = {"format": int, "fingerprint": str, "image_size": int, "as_gray": bool,
+               "keypoint_names": list, "network": dict, "trained_on": list}
+
+
+def _model_info(file):
+    """The checked content of a round's ``model.json``."""
+    info = _read_object(file, "the model description of an sk_eglpp round")
+    for key, kind in _MODEL_INFO.items():
+        value = info.get(key)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ValueError(
+                f"{str(file)!r} is not the model description of an sk_eglpp round "
+                f"of this version: {key!r} must be a {kind.__name__}, got {value!r}."
+            )
+    if info["format"] != _FORMAT:
+        raise ValueError(f"{str(file)!r} describes a model of format "
+                         f"{info['format']}; this version reads format {_FORMAT}.")
+    _check_image_size(info["image_size"], f"image_size in {str(file)!r}")
+    if not all(isinstance(n, str) for n in info["keypoint_names"]):
+        raise ValueError(f"keypoint_names in {str(file)!r} must be names (str).")
+    return info
+
+
+class _PreviousRound:
+    """The round before: its model (folder and description) and image ids."""
+
+    def __init__(self, previous):
+        if not isinstance(previous, (str, os.PathLike)):
+            raise TypeError(f"previous must be a folder path, got {previous!r}.")
+        self.folder = Path(previous)
+        nested = self.folder / "model"
+        self.model = nested if (nested / "model.json").is_file() else self.folder
+        info_file = self.model / "model.json"
+        if not info_file.is_file():
+            raise FileNotFoundError(
+                f"no model of a previous round in {str(self.folder)!r}: expected "
+                f"{str(nested / 'model.json')!r} (the output folder of an earlier "
+                "select_for_annotation / sk-eglpp select)."
+            )
+        self.info = _model_info(info_file)
+        round_file = self.model.parent / "round.json"
+        self.image_ids = {}
+        if self.model == nested and round_file.is_file():
+            ids = _read_object(round_file, "an sk_eglpp round").get("image_ids", {})
+            if isinstance(ids, dict):
+                self.image_ids = {
+                    name: int(i) for name, i in ids.items()
+                    if isinstance(i, int) and not isinstance(i, bool)
+                    and 0 <= i < 2**53
+                }
+
+    def params_digest(self):
+        return hashlib.sha256(
+            (self.model / _MODEL_FILES["f_params"]).read_bytes()
+        ).hexdigest()
+
+
+def _pool_names(images, unannotated, annotated):
+    """Normalised names (relative to ``images``) of the pool, checked."""
     if unannotated is None:
-        names = sorted(
-            p.name for p in folder.iterdir()
-            if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-            and not p.name.startswith(".")
-        )
-        names = [n for n in names if n not in annotated]
+        names = [n for n in images.scan() if n not in annotated]
         if not names:
             raise ValueError(
-                f"no unannotated images: every image file in {str(folder)!r} is "
-                f"annotated in {', '.join(repr(str(f)) for f in annotation_files)}."
+                f"no unannotated images: every image file in {str(images.root)!r} "
+                "and its subfolders is annotated."
             )
         return names
     if isinstance(unannotated, (str, os.PathLike)):
@@ -162,57 +261,102 @@ def _unannotated_names(folder, unannotated, annotated, annotation_files):
         if not file.is_file():
             raise FileNotFoundError(f"list of unannotated images {str(file)!r} "
                                     "not found.")
-        names = [line.strip() for line in file.read_text("utf-8").splitlines()]
-        names = [n for n in names if n and not n.startswith("#")]
-        source = f"{str(file)!r}"
+        try:
+            lines = file.read_text("utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{str(file)!r} is not UTF-8 text ({exc}).") from exc
+        entries = [(f"line {k + 1} of {str(file)!r}", line.strip())
+                   for k, line in enumerate(lines)]
+        entries = [(w, n) for w, n in entries if n and not n.startswith("#")]
+        source = repr(str(file))
     else:
-        names = list(unannotated)
-        if not all(isinstance(n, str) for n in names):
+        if not isinstance(unannotated, (list, tuple)) or not all(
+            isinstance(n, str) for n in unannotated
+        ):
             raise TypeError("unannotated must be a list of file names (str) or the "
                             f"path of a text file of them, got {unannotated!r}.")
+        entries = [(f"unannotated[{k}]", n) for k, n in enumerate(unannotated)]
         source = "unannotated"
-    if not names:
+    if not entries:
         raise ValueError(f"no unannotated images: {source} lists none.")
-    seen = set()
-    for name in names:
+    names, seen = [], {}
+    for where, given in entries:
+        name = images.normalise(given, where)
         if name in seen:
-            raise ValueError(f"{source} lists {name!r} twice.")
-        seen.add(name)
+            raise ValueError(f"{source} lists {name!r} twice ({seen[name]} and "
+                             f"{where}).")
+        seen[name] = where
         if name in annotated:
-            raise ValueError(
-                f"{source} lists {name!r}, which is annotated in "
-                f"{str(annotated[name])!r}."
-            )
+            raise ValueError(f"{source} lists {name!r} ({where}), which is annotated "
+                             f"in {str(annotated[name])!r}.")
+        names.append(name)
     return names
 
 
+def _image_ids(names, index, previous_ids):
+    """Ids of the pool's images, stable from round to round.
+
+    An image keeps the id that a COCO file given lists for it; else the id
+    the previous round gave it (unless a COCO file gives that id to another
+    image); else a new id above every id known, in name order.
+    """
+    ids = {n: index[n]["id"] for n in names if n in index}
+    taken = {r["id"] for r in index.values()}
+    for name in names:
+        if name not in ids and previous_ids.get(name) not in (None, *taken):
+            ids[name] = previous_ids[name]
+            taken.add(ids[name])
+    next_id = max([*taken, *previous_ids.values()], default=0) + 1
+    for name in sorted(n for n in names if n not in ids):
+        ids[name] = next_id
+        next_id += 1
+    return ids
+
+
+def _network_strategy_names():
+    from .query import STRATEGIES, EMCMQuery, LinearEGLQuery
+
+    return sorted(n for n, s in STRATEGIES.items()
+                  if not isinstance(s, (LinearEGLQuery, EMCMQuery)))
+
+
 def _resolve_strategy(strategy, n_jobs, device, random_state, verbose):
+    """The strategy to score with (a copy), and its name as the user gave it."""
     from sklearn.base import clone
 
-    from .query import STRATEGIES, BaseQueryStrategy, get_strategy
+    from .query import (
+        STRATEGIES,
+        BaseQueryStrategy,
+        EMCMQuery,
+        LinearEGLQuery,
+        get_strategy,
+    )
+    from .query._resolve import strategy_name
 
+    networks = _network_strategy_names()
     if isinstance(strategy, str):
-        if strategy not in STRATEGIES:
+        if strategy not in networks:
+            linear = strategy in STRATEGIES
             raise ValueError(
-                f"unknown strategy {strategy!r}; expected one of "
-                f"{', '.join(sorted(STRATEGIES))} or a strategy object."
+                f"{'strategy' if linear else 'unknown strategy'} {strategy!r}"
+                f"{' scores linear models' if linear else ''}; the keypoint "
+                f"regressor of an annotation round takes one of {', '.join(networks)}"
+                " or a strategy object."
             )
-        strategy = get_strategy(strategy)
+        name, strategy = strategy, get_strategy(strategy)
     elif isinstance(strategy, BaseQueryStrategy):
-        strategy = clone(strategy)
+        name, strategy = strategy_name(strategy), clone(strategy)
+        if isinstance(strategy, (LinearEGLQuery, EMCMQuery)):
+            raise ValueError(
+                f"{type(strategy).__name__} scores linear models; the keypoint "
+                "regressor of an annotation round takes one of "
+                f"{', '.join(networks)}."
+            )
+        name = _describe_changes(name, strategy, STRATEGIES)
     else:
         raise TypeError(
             "strategy must be a strategy name or an sk_eglpp query strategy, got "
             f"{type(strategy).__name__}."
-        )
-    from .query import EMCMQuery, LinearEGLQuery
-
-    if isinstance(strategy, (LinearEGLQuery, EMCMQuery)):
-        raise ValueError(
-            f"{type(strategy).__name__} scores linear models; the keypoint "
-            "regressor of an annotation round needs a strategy for neural "
-            "networks (egl_pp, coreset, multipeak_entropy, learning_loss, "
-            "mc_dropout, greedy_sampling or random_query)."
         )
     params = strategy.get_params(deep=False)
     update = {}
@@ -224,7 +368,20 @@ def _resolve_strategy(strategy, n_jobs, device, random_state, verbose):
         update["device"] = device
     if "verbose" in params and verbose:
         update["verbose"] = True
-    return strategy.set_params(**update)
+    return strategy.set_params(**update), name
+
+
+def _describe_changes(name, strategy, registry):
+    """``egl_pp (batch='diverse')``: the registry name and the changed options."""
+    default = next((s for s in registry.values() if type(s) is type(strategy)), None)
+    if default is None:
+        return name
+    mine, base = strategy.get_params(deep=False), default.get_params(deep=False)
+    changed = [f"{k}={v!r}" for k, v in sorted(mine.items())
+               if k not in ("random_state", "n_jobs", "device", "verbose")
+               and repr(v) != repr(base.get(k))]
+    base_name = next(n for n, s in registry.items() if s is default)
+    return f"{base_name} ({', '.join(changed)})" if changed else base_name
 
 
 def _network_params(estimator):
@@ -258,28 +415,171 @@ def _default_estimator(n_joints, in_channels, image_size, max_epochs, strategy,
 
 
 # --------------------------------------------------------------------------
-# the model of a round
+# the output folder
 # --------------------------------------------------------------------------
 
 
-def _read_model_info(folder):
-    folder = Path(folder)
-    model = folder / "model" if (folder / "model" / "model.json").is_file() else folder
-    info_file = model / "model.json"
-    if not info_file.is_file():
-        raise FileNotFoundError(
-            f"no model of a previous round in {str(folder)!r}: expected "
-            f"{str(folder / 'model' / 'model.json')!r} (the output folder of "
-            "an earlier select_for_annotation / sk-eglpp select)."
-        )
+def _is_lock(path):
+    """Whether ``path`` is a lock file of :class:`FolderLock` (empty, or a pid)."""
+    if path.name != "lock" or path.is_symlink() or not path.is_file():
+        return False
     try:
-        info = json.loads(info_file.read_text("utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{str(info_file)!r} is not valid JSON ({exc}).") from exc
-    if not isinstance(info, dict) or info.get("format") != _FORMAT:
-        raise ValueError(f"{str(info_file)!r} is not a model description of this "
-                         f"sk_eglpp version (format {_FORMAT}).")
-    return model, info
+        text = path.read_bytes()[:64] if path.stat().st_size <= 64 else b"x"
+    except OSError:
+        return False
+    return text.strip() == b"" or text.strip().isdigit()
+
+
+def _resolved(path):
+    return Path(os.path.abspath(Path(path).expanduser())).resolve()
+
+
+class _RoundFolder:
+    """The output folder of a round: what it may write, and what it owns.
+
+    Nothing is written until :meth:`open`; the checks before it read only.
+    """
+
+    def __init__(self, path):
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"output_dir must be a str or os.PathLike, got {path!r}.")
+        self.path = Path(path)
+        if self.path.exists() and not self.path.is_dir():
+            raise ValueError(f"output_dir {str(self.path)!r} is a file, not a folder.")
+        self.model = self.path / "model"
+        self._lock = None
+
+    def check_apart_from(self, inputs):
+        """Refuse when an output is, contains or lies inside an input.
+
+        ``inputs`` are ``(what, path)`` pairs: the images folder, the
+        annotation files, the list of unannotated images, the previous round.
+        """
+        for what, given in inputs:
+            if _resolved(self.path) == _resolved(given):
+                raise ValueError(
+                    f"output_dir {str(self.path)!r} is the {what}; write the round "
+                    "to a folder of its own (nothing given is modified)."
+                )
+        for name in OUTPUTS:
+            out = _resolved(self.path / name)
+            for what, given in inputs:
+                inp = _resolved(given)
+                if out == inp:
+                    how = "is"
+                elif out in inp.parents:
+                    how = "contains"
+                elif inp in out.parents:
+                    how = "lies inside"
+                else:
+                    continue
+                raise ValueError(
+                    f"output_dir {str(self.path)!r}: the round's {name} {how} the "
+                    f"{what} {str(given)!r}; choose an output folder apart from the "
+                    "inputs (nothing given is modified)."
+                )
+
+    def saved_round(self):
+        """The round.json of an earlier round here, checked; None when absent.
+
+        Named outputs in a folder without a round's ``round.json``, a
+        ``round.json`` that no round wrote, or a ``model/`` that is not a
+        round's model are refused: they are someone else's files.
+        """
+        round_file = self.path / "round.json"
+        saved = None
+        if round_file.exists() or round_file.is_symlink():
+            try:
+                saved = _read_object(round_file, "the record of an sk_eglpp round")
+                if saved.get("format") != _FORMAT or not isinstance(
+                    saved.get("fingerprint"), str
+                ):
+                    raise ValueError(f"{str(round_file)!r} is not the record of an "
+                                     "sk_eglpp round.")
+            except (OSError, ValueError) as exc:
+                raise ValueError(
+                    f"{exc} Nothing in {str(self.path)!r} is replaced; choose another "
+                    "output folder."
+                ) from None
+        else:
+            present = [n for n in OUTPUTS if ((self.path / n).exists()
+                       or (self.path / n).is_symlink()) and not _is_lock(self.path / n)]
+            if present:
+                raise ValueError(
+                    f"output_dir {str(self.path)!r} holds {', '.join(present)} but "
+                    "no round.json: they were not written by a round of sk_eglpp and "
+                    "are not replaced; choose another output folder."
+                )
+        if self.model.exists() or self.model.is_symlink():
+            self._check_model_folder()
+        return saved
+
+    def _check_model_folder(self):
+        folder = self.model
+        if folder.is_symlink() or not folder.is_dir():
+            kind = "symbolic link" if folder.is_symlink() else "file"
+            raise ValueError(
+                f"{str(folder)!r} is a {kind}, not the model folder of a round; it "
+                "is not replaced. Remove it or choose another output folder."
+            )
+        try:
+            _model_info(folder / "model.json")
+        except (OSError, ValueError) as exc:
+            raise ValueError(
+                f"{str(folder)!r} is not the model folder of an sk_eglpp round "
+                f"({exc}); it is not replaced. Remove it or choose another output "
+                "folder."
+            ) from None
+        foreign = sorted(p.name for p in folder.iterdir() if p.name not in _MODEL_OWNED)
+        if foreign:
+            raise ValueError(
+                f"{str(folder)!r} holds files that no round wrote "
+                f"({', '.join(foreign[:3])}); it is not replaced. Move them away or "
+                "choose another output folder."
+            )
+
+    def open(self):
+        """Create the folder, take its lock and remove killed writes' leftovers."""
+        with writing(self.path):
+            self.path.mkdir(parents=True, exist_ok=True)
+        self._lock = FolderLock(self.path, "round").acquire()
+        remove_leftovers(self.path, OUTPUTS)
+
+    def close(self):
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def write_round(self, record):
+        atomic_write_bytes(self.path / "round.json", json.dumps(
+            {"format": _FORMAT, "written_by": _WRITER, **record}, indent=1,
+            sort_keys=True, allow_nan=False) + "\n")
+
+    def drop_outputs(self):
+        """Remove the selection files of an earlier round (``overwrite``)."""
+        for stale in ("selection.csv", "selection.json", "contact_sheet.png"):
+            (self.path / stale).unlink(missing_ok=True)
+
+    def saved_model_fingerprint(self):
+        file = self.model / "model.json"
+        if not file.is_file():
+            return None
+        return _model_info(file)["fingerprint"]
+
+    def save_model(self, net, info):
+        """Write ``model/`` through a temporary sibling and a rename."""
+        with atomic_folder(self.model, owns=_MODEL_OWNED.__contains__) as work:
+            net.save_params(**_model_files(net, work))
+            (work / "model.json").write_text(
+                json.dumps({**info, "written_by": _WRITER}, indent=1, sort_keys=True,
+                           allow_nan=False) + "\n",
+                encoding="utf-8",
+            )
+
+
+# --------------------------------------------------------------------------
+# the model of a round
+# --------------------------------------------------------------------------
 
 
 def _model_files(net, folder):
@@ -306,18 +606,9 @@ def _load_model(net, model_dir, in_channels, n_joints, image_size):
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds
         raise ValueError(
             f"cannot load the model in {str(model_dir)!r} "
-            f"({type(exc).__name__}: {exc})."
+            f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
         ) from exc
     return net
-
-
-def _save_model(net, target, info):
-    """Write the model folder through a temporary sibling and a rename."""
-    with atomic_folder(target) as work:
-        net.save_params(**_model_files(net, work))
-        (work / "model.json").write_text(
-            json.dumps(info, indent=1, sort_keys=True) + "\n", encoding="utf-8"
-        )
 
 
 class _EpochBar(Callback):
@@ -340,6 +631,24 @@ class _EpochBar(Callback):
         self.bar_.close()
 
 
+def _train(net, X, y, previous, shape, verbose):
+    """Fit ``net`` (continuing the previous round's model when there is one)."""
+    callbacks = list(net.callbacks or [])
+    if verbose > 0:  # before initialize(), which sets the callbacks up
+        net.set_params(callbacks=[*callbacks, ("progress", _EpochBar(net.max_epochs))])
+    if previous is not None:
+        net.set_params(warm_start=True)
+        net = _load_model(net, previous.model, *shape)
+    with Interrupts() as interrupts:
+        net.fit(X, y)
+        # skorch's fit returns early on Ctrl-C: never save a model cut short
+        interrupts.check()
+    if verbose > 0:
+        net.set_params(callbacks=callbacks or None)
+        net.initialize_callbacks()
+    return net
+
+
 # --------------------------------------------------------------------------
 # outputs
 # --------------------------------------------------------------------------
@@ -354,7 +663,7 @@ def _write_csv(path, records):
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _contact_sheet(path, folder, selection, skeleton, max_images, title):
+def _contact_sheet(path, images, selection, skeleton, max_images, title):
     """PNG grid of the first selected images with the predicted skeletons."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -362,23 +671,26 @@ def _contact_sheet(path, folder, selection, skeleton, max_images, title):
     n = min(len(selection), max_images)
     cols = min(n, 8)
     rows = math.ceil(n / cols)
-    figure = Figure(figsize=(1.7 * cols, 1.9 * rows + 0.4))
+    figure = Figure(figsize=(1.7 * cols, 1.9 * rows + 0.6))
     FigureCanvasAgg(figure)
     n_joints = selection.keypoints.shape[1] // 2
     for k in range(n):
         ax = figure.add_subplot(rows, cols, k + 1)
-        image = _read_image(folder / selection.file_name[k], "COCO", False)
+        name = str(selection.file_name[k])
+        source = SourceImage(images.path(name), label="COCO")
+        image, factor = source.pixels(max_side=_SHEET_SIDE)
         ax.imshow(image if image.shape[2] == 3 else image[:, :, 0], cmap="gray",
                   vmin=0.0, vmax=1.0, interpolation="nearest")
-        pts = selection.keypoints[k].reshape(n_joints, 2)
+        # source pixels to the reduced image's (pixel centres at integers)
+        pts = (selection.keypoints[k].reshape(n_joints, 2) - (factor - 1) / 2) / factor
         for i, j in skeleton:
             if np.isfinite(pts[[i, j]]).all():
                 ax.plot(pts[[i, j], 0], pts[[i, j], 1], color="tab:orange", lw=1.2)
         ax.scatter(pts[:, 0], pts[:, 1], s=6, color="tab:cyan", zorder=3)
         ax.set_xlim(-0.5, image.shape[1] - 0.5)
         ax.set_ylim(image.shape[0] - 0.5, -0.5)
-        ax.set_title(f"#{selection.rank[k]} {selection.file_name[k]}\n"
-                     f"{selection.utility[k]:.3g}", fontsize=7)
+        ax.set_title(f"#{selection.rank[k]} {name}\nutility {selection.utility[k]:.3g}",
+                     fontsize=7)
         ax.set_axis_off()
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
@@ -409,6 +721,7 @@ def select_for_annotation(
     contact_sheet_size=48,
     device="cpu",
     n_jobs=None,
+    n_threads=1,
     random_state=0,
     overwrite=False,
     verbose=1,
@@ -431,8 +744,10 @@ def select_for_annotation(
       history files, read back weights-only) for the next round.
 
     The images are read whole and padded to a square (one person per image,
-    ``crop="image"`` of :func:`~sk_eglpp.datasets.load_coco_keypoints`).
-    Nothing given is modified. The round is safe to interrupt: the model is
+    ``crop="image"`` of :func:`~sk_eglpp.datasets.load_coco_keypoints`), as
+    annotation tools show them: EXIF orientation applied. Nothing given is
+    modified, and nothing in ``output_dir`` but the round's own files (see
+    Notes). The round is safe to interrupt: the model is
     saved as soon as it is trained, every file is written whole or not at
     all, and calling again with the same annotations, estimator and input
     settings reuses the saved model (also when only the budget, the pool or
@@ -449,13 +764,15 @@ def select_for_annotation(
     budget : int, default=100
         Number of images to select, at most the number of unannotated ones.
     output_dir : str or os.PathLike, default="selection"
-        Where this round's files go (created); not ``images_dir`` and not
-        ``previous``.
+        Where this round's files go (created). None of them may be, contain
+        or lie inside an input (the images folder, an annotations file, the
+        list of unannotated images, the previous round).
     unannotated : list of str, str or os.PathLike, default=None
-        The pool: ``None`` takes every image file directly in ``images_dir``
-        (extensions ``.png .jpg .jpeg .bmp .tif .tiff .webp``) that is not
-        annotated; otherwise a list of file names relative to
-        ``images_dir``, or the path of a text file with one per line.
+        The pool: ``None`` takes every image file in ``images_dir`` and its
+        subfolders (extensions ``.png .jpg .jpeg .bmp .tif .tiff .webp``;
+        hidden files and folders skipped) that is not annotated; otherwise a
+        list of file names relative to ``images_dir``, or the path of a text
+        file with one per line (``#`` starts a comment line).
     strategy : str or query strategy, default="egl_pp"
         A name of :data:`sk_eglpp.query.STRATEGIES` or a strategy object. Its
         ``random_state`` (when ``None``), ``device`` (when ``None``),
@@ -486,6 +803,11 @@ def select_for_annotation(
         Torch device of the model (and of the strategy, if it has one).
     n_jobs : int, default=None
         joblib workers of the strategy, if it has ``n_jobs``.
+    n_threads : int, default=1
+        Torch, BLAS and OpenMP threads for the whole round (reading,
+        training, scoring, contact sheet), restored afterwards; recorded in
+        ``round.json``. A round is reproducible for a seed and a thread count
+        on the same kind of processor.
     random_state : int, default=0
         Seed of the model's training and of a randomised strategy.
     overwrite : bool, default=False
@@ -507,8 +829,31 @@ def select_for_annotation(
         A folder, file or image does not exist.
     ValueError
         Malformed annotations (the message names the file and the entry), an
-        empty pool, a budget larger than the pool, a previous round with
-        other keypoints, or ``output_dir`` holding another round.
+        image name outside ``images_dir``, an empty pool, a budget larger than
+        the pool, a previous round with other keypoints, an output that is,
+        contains or lies inside an input, or ``output_dir`` holding another
+        round or files that no round wrote.
+    OutputDirInUseError
+        Another round is writing ``output_dir``.
+
+    Notes
+    -----
+    *The output folder.* The round writes only ``round.json``,
+    ``selection.csv``, ``selection.json``, ``contact_sheet.png``, ``model/``
+    and ``lock`` (:data:`OUTPUTS`), each through a temporary sibling and a
+    rename; what a killed round left behind is removed by the next one. It
+    refuses a folder that holds any of these names without a ``round.json``
+    of a round, and replaces ``model/`` only when its ``model.json`` is a
+    round's model description and it holds no other files (never through a
+    symbolic link). One round at a time writes a folder (its lock).
+
+    *Names.* Image names are relative to ``images_dir`` and normalised
+    (``./a.png`` is ``a.png``); absolute names and ``..`` are refused, and so
+    is a name whose file lies outside the folder through a symbolic link.
+
+    *Image ids.* An image keeps the id a given COCO file lists for it; else
+    the id the previous round gave it (``round.json`` of ``previous``);
+    else a new id above every id known, in name order.
 
     See Also
     --------
@@ -533,60 +878,85 @@ def select_for_annotation(
     (1, '...png')
     >>> sorted(p.name for p in selection.files["model"].iterdir())
     ['history.json', 'model.json', 'optimizer.pt', 'params.pt']
+    >>> sorted(p.name for p in selection.files["model"].parent.iterdir())
+    ['contact_sheet.png', 'lock', 'model', 'round.json', 'selection.csv',
+     'selection.json']
     >>> tmp.cleanup()
     """
-    from sklearn.base import clone
-
-    folder = _check_images_dir(images_dir)
+    params = _check_params(budget, max_epochs, contact_sheet_size, pre_annotate,
+                           overwrite, device, n_threads, random_state, verbose)
+    strategy, how = _resolve_strategy(strategy, n_jobs, params["device"],
+                                      params["random_state"], params["verbose"] > 0)
+    images = ImageFolder(images_dir)
     files = _as_files(annotations)
-    budget = check_positive_int(budget, "budget")
-    max_epochs = check_positive_int(max_epochs, "max_epochs")
-    contact_sheet_size = check_positive_int(contact_sheet_size, "contact_sheet_size")
-    pre_annotate = check_bool(pre_annotate, "pre_annotate")
-    overwrite = check_bool(overwrite, "overwrite")
-    device = check_device(device) or "cpu"
-    if isinstance(random_state, bool) or not isinstance(random_state, int):
+    prev = None if previous is None else _PreviousRound(previous)
+    out = _RoundFolder(output_dir)
+    inputs = [("images folder", images.root)]
+    inputs += [("annotations file", file) for file in files]
+    if isinstance(unannotated, (str, os.PathLike)):
+        inputs.append(("list of unannotated images", Path(unannotated)))
+    if prev is not None:
+        inputs += [("previous round", prev.folder), ("previous model", prev.model)]
+    out.check_apart_from(inputs)
+    out.saved_round()  # read only: refuses someone else's files before any write
+    params.update(_input_settings(image_size, as_gray, prev))
+    with thread_limits(params["n_threads"]):
+        data = _read_inputs(images, files, unannotated, prev, params)
+        net = _round_estimator(estimator, prev, strategy, data.shape, params)
+        out.open()  # the first write: everything read is checked
+        try:
+            return _run_round(data, images, prev, out, strategy, how, net, params)
+        finally:
+            out.close()
+
+
+def _check_params(budget, max_epochs, contact_sheet_size, pre_annotate, overwrite,
+                  device, n_threads, random_state, verbose):
+    if isinstance(random_state, bool) or not isinstance(random_state, numbers.Integral):
         raise TypeError(f"random_state must be an int, got {random_state!r}.")
+    if not 0 <= random_state < 2**32:
+        raise ValueError(f"random_state must be in [0, 2**32 - 1], got {random_state}.")
     if isinstance(verbose, bool):
         verbose = int(verbose)
-    if not isinstance(verbose, int):
+    if not isinstance(verbose, numbers.Integral):
         raise TypeError(f"verbose must be an int, got {verbose!r}.")
-    if not isinstance(output_dir, (str, os.PathLike)):
-        raise TypeError(f"output_dir must be a str or os.PathLike, got {output_dir!r}.")
-    out = Path(output_dir)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"output_dir {str(out)!r} is a file, not a folder.")
-    if out.exists() and out.resolve() == folder.resolve():
-        raise ValueError("output_dir must not be the images folder (nothing given is "
-                         "modified); choose another folder.")
+    return {
+        "budget": check_positive_int(budget, "budget"),
+        "max_epochs": check_positive_int(max_epochs, "max_epochs"),
+        "contact_sheet_size": check_positive_int(contact_sheet_size,
+                                                 "contact_sheet_size"),
+        "pre_annotate": check_bool(pre_annotate, "pre_annotate"),
+        "overwrite": check_bool(overwrite, "overwrite"),
+        "device": check_device(device) or "cpu",
+        "n_threads": check_positive_int(n_threads, "n_threads"),
+        "random_state": int(random_state),
+        "verbose": int(verbose),
+    }
 
-    previous_model, previous_info = None, None
-    if previous is not None:
-        if not isinstance(previous, (str, os.PathLike)):
-            raise TypeError(f"previous must be a folder path, got {previous!r}.")
-        previous_model, previous_info = _read_model_info(previous)
-        if out.exists() and out.resolve() in (
-            Path(previous).resolve(), previous_model.resolve().parent
-        ):
-            raise ValueError(
-                f"output_dir {str(out)!r} is the previous round's folder; write "
-                "this round to a new folder (the previous model is an input)."
-            )
+
+def _input_settings(image_size, as_gray, prev):
+    """``image_size`` and ``as_gray``: given, or the previous round's."""
+    if prev is not None:
         for name, value in (("image_size", image_size), ("as_gray", as_gray)):
-            if value is not None and value != previous_info[name]:
+            if value is not None and value != prev.info[name]:
                 raise ValueError(
                     f"{name}={value!r} differs from the previous round's "
-                    f"{previous_info[name]!r} (in {str(previous)!r}); the model's "
+                    f"{prev.info[name]!r} (in {str(prev.folder)!r}); the model's "
                     "input cannot change between rounds."
                 )
-        image_size, as_gray = previous_info["image_size"], previous_info["as_gray"]
-    image_size = check_positive_int(64 if image_size is None else image_size,
-                                    "image_size")
-    if image_size % 8:
-        raise ValueError(f"image_size must be a multiple of 8, got {image_size}.")
-    as_gray = check_bool(False if as_gray is None else as_gray, "as_gray")
+        image_size, as_gray = prev.info["image_size"], prev.info["as_gray"]
+    return {
+        "image_size": _check_image_size(64 if image_size is None else image_size,
+                                        "image_size"),
+        "as_gray": check_bool(False if as_gray is None else as_gray, "as_gray"),
+    }
 
-    # -- the annotated images and the pool ------------------------------------
+
+def _read_inputs(images, files, unannotated, prev, p):
+    """The annotated samples and the pool, read and checked (nothing written)."""
+    from sklearn.utils import Bunch
+
+    verbose, image_size = p["verbose"] > 0, p["image_size"]
     category, index, anns = _coco_index(files)
     annotated = {a["file_name"]: a["file"] for a in anns}
     if not annotated:
@@ -594,147 +964,117 @@ def select_for_annotation(
             f"no annotated image in {', '.join(repr(str(f)) for f in files)}: the "
             "first round needs some annotated images to train on."
         )
-    if previous_info is not None and previous_info["keypoint_names"] != category[
-        "keypoints"
-    ]:
+    if prev is not None and prev.info["keypoint_names"] != category["keypoints"]:
         raise ValueError(
             f"the annotations name the keypoints {category['keypoints']}, the "
-            f"previous round's model {previous_info['keypoint_names']}."
+            f"previous round's model {prev.info['keypoint_names']}."
         )
-    names = _unannotated_names(folder, unannotated, annotated, files)
-    if budget > len(names):
+    names = _pool_names(images, unannotated, annotated)
+    if p["budget"] > len(names):
         raise ValueError(
             f"budget must be in [1, {len(names)}] (the number of unannotated "
-            f"images), got {budget}."
+            f"images), got {p['budget']}."
         )
-    strategy = _resolve_strategy(strategy, n_jobs, device, random_state, verbose > 0)
     X_lab, y_lab, lab_meta = load_coco_keypoints(
-        files, folder, image_size=image_size, as_gray=as_gray, crop="image",
-        verbose=verbose > 0,
+        files, images.root, image_size=image_size, as_gray=p["as_gray"],
+        crop="image", verbose=verbose,
     )
-    next_id = max([r["id"] for r in index.values()], default=0) + 1
-    records = []
-    for name in names:
-        if name in index:
-            # id, file name, and the size and file to check the image against
-            records.append(dict(index[name]))
-        else:
-            records.append({"id": next_id, "file_name": name})
-            next_id += 1
-    X_pool, crops = _load_images(folder, records, image_size, as_gray,
-                                 verbose=verbose > 0)
+    ids = _image_ids(names, index, {} if prev is None else prev.image_ids)
+    records = [dict(index[n]) if n in index else {"id": ids[n], "file_name": n}
+               for n in names]
+    X_pool, crops = _load_images(images.root, records, image_size, p["as_gray"],
+                                 verbose=verbose)
     pool_meta = _meta(category, records, [-1] * len(records), crops,
                       np.full((len(records), 4), np.nan))
-    n_joints, in_channels = y_lab.shape[1] // 2, X_lab.shape[1]
+    return Bunch(
+        category=category, names=names, ids=ids, X_lab=X_lab, y_lab=y_lab,
+        lab_meta=lab_meta, X_pool=X_pool, pool_meta=pool_meta,
+        shape=(X_lab.shape[1], y_lab.shape[1] // 2, image_size),  # in, joints, size
+    )
 
-    # -- the model ------------------------------------------------------------
-    if estimator is None:
-        net = _default_estimator(n_joints, in_channels, image_size, max_epochs,
-                                 strategy, device, random_state)
-        if previous_info is not None:
-            net.set_params(**{k: v for k, v in previous_info["network"].items()
-                              if k.startswith("module__") or k == "loss_prediction"})
-    else:
-        net = clone(estimator).set_params(max_epochs=max_epochs)
-    network = _network_params(net)
-    if previous_info is not None and network != previous_info["network"]:
-        changed = sorted(k for k in set(network) | set(previous_info["network"])
-                         if network.get(k) != previous_info["network"].get(k))
-        raise ValueError(
-            f"the estimator's network differs from the previous round's model in "
-            f"{changed}; continue with the same network or start without "
-            "previous."
-        )
-    previous_params = None
-    if previous_model is not None:
-        params_file = previous_model / _MODEL_FILES["f_params"]
-        previous_params = hashlib.sha256(params_file.read_bytes()).hexdigest()
-    # what the model depends on, and what the round (its selection) adds
+
+def _run_round(d, images, prev, out, strategy, how, net, p):
+    """The round, with the output folder locked: the model, scores and files."""
+    saved = out.saved_round()  # again, now that no other round can write
+    image_size, y_lab = p["image_size"], d.y_lab
+    trained_on = d.lab_meta.file_name.tolist()
     model_fingerprint = fingerprint(describe({
-        "format": _FORMAT,
-        "trained_on": lab_meta.file_name.tolist(),
-        "keypoints": y_lab,
-        "estimator": net,
-        "image_size": image_size,
-        "as_gray": as_gray,
-        "random_state": random_state,
-        "previous": previous_params,
+        "format": _FORMAT, "trained_on": trained_on, "keypoints": y_lab,
+        "estimator": net, "image_size": image_size, "as_gray": p["as_gray"],
+        "random_state": p["random_state"],
+        "previous": None if prev is None else prev.params_digest(),
     }))
     described_strategy = describe(strategy)
     described_strategy["params"].pop("n_jobs", None)  # how fast, not what
-    round_fingerprint = fingerprint({
-        "model": model_fingerprint,
-        "pool": names,
-        "budget": budget,
-        "strategy": described_strategy,
-    })
-    round_file = out / "round.json"
-    model_dir = out / "model"
-    if round_file.is_file():
-        try:
-            saved = json.loads(round_file.read_text("utf-8"))
-        except json.JSONDecodeError:
-            saved = {}
-        if saved.get("fingerprint") != round_fingerprint and not overwrite:
+    round_fingerprint = fingerprint({"model": model_fingerprint, "pool": d.names,
+                                     "budget": p["budget"],
+                                     "strategy": described_strategy})
+    if saved is not None and saved["fingerprint"] != round_fingerprint:
+        if not p["overwrite"]:
             raise ValueError(
-                f"{str(out)!r} holds a round with other inputs or settings; pass "
+                f"{str(out.path)!r} holds a round with other inputs or settings; pass "
                 "overwrite=True (sk-eglpp select --overwrite) to replace it, or "
                 "choose a new output folder."
             )
-        if saved.get("fingerprint") != round_fingerprint:  # overwrite: drop it
-            for stale in ("selection.csv", "selection.json", "contact_sheet.png"):
-                (out / stale).unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(round_file, json.dumps(
-        {"format": _FORMAT, "fingerprint": round_fingerprint}, indent=1) + "\n")
-
-    trained_on = lab_meta.file_name.tolist()
-    resumed = False
-    if model_dir.is_dir() and (model_dir / "model.json").is_file():
-        info = json.loads((model_dir / "model.json").read_text("utf-8"))
-        if info.get("fingerprint") == model_fingerprint:
-            net = _load_model(net, model_dir, in_channels, n_joints, image_size)
-            resumed = True
-    if not resumed:
-        callbacks = list(net.callbacks or [])
-        if verbose > 0:  # before initialize(), which sets the callbacks up
-            net.set_params(callbacks=[*callbacks, ("progress", _EpochBar(max_epochs))])
-        if previous_model is not None:
-            net.set_params(warm_start=True)
-            net = _load_model(net, previous_model, in_channels, n_joints,
-                              image_size)
-        with Interrupts() as interrupts:
-            net.fit(X_lab, y_lab)
-            # skorch's fit returns early on Ctrl-C: never save a model cut short
-            interrupts.check()
-        if verbose > 0:
-            net.set_params(callbacks=callbacks or None)
-            net.initialize_callbacks()
-        info = {
-            "format": _FORMAT,
-            "fingerprint": model_fingerprint,
-            "image_size": image_size,
-            "as_gray": as_gray,
-            "keypoint_names": category["keypoints"],
-            "network": network,
-            "trained_on": trained_on,
+        out.drop_outputs()
+    out.write_round({"fingerprint": round_fingerprint, "n_threads": p["n_threads"],
+                     "strategy": how, "image_ids": d.ids})
+    if out.saved_model_fingerprint() == model_fingerprint:
+        net = _load_model(net, out.model, *d.shape)
+    else:
+        net = _train(net, d.X_lab, y_lab, prev, d.shape, p["verbose"])
+        out.save_model(net, {
+            "format": _FORMAT, "fingerprint": model_fingerprint,
+            "image_size": image_size, "as_gray": p["as_gray"],
+            "keypoint_names": d.category["keypoints"],
+            "network": _network_params(net), "trained_on": trained_on,
             "epochs": len(net.history),
-        }
-        _save_model(net, model_dir, info)
+        })
+    return _write_selection(out, images, strategy, how, net, d, p)
 
-    # -- scoring and the outputs ----------------------------------------------
+
+def _round_estimator(estimator, prev, strategy, shape, p):
+    """The (unfitted) network of this round, checked against the previous one."""
+    from sklearn.base import clone
+
+    in_channels, n_joints, image_size = shape
+    if estimator is None:
+        net = _default_estimator(n_joints, in_channels, image_size, p["max_epochs"],
+                                 strategy, p["device"], p["random_state"])
+        if prev is not None:
+            net.set_params(**{k: v for k, v in prev.info["network"].items()
+                              if k.startswith("module__") or k == "loss_prediction"})
+    else:
+        net = clone(estimator).set_params(max_epochs=p["max_epochs"])
+    if prev is not None:
+        network, before = _network_params(net), prev.info["network"]
+        changed = sorted(k for k in set(network) | set(before)
+                         if network.get(k) != before.get(k))
+        if changed:
+            raise ValueError(
+                f"the estimator's network differs from the previous round's model "
+                f"in {changed}; continue with the same network or start without "
+                "previous."
+            )
+    return net
+
+
+def _write_selection(out, images, strategy, how, net, d, p):
+    """Score the pool and write the selection's CSV, COCO file and contact sheet."""
+    budget, image_size = p["budget"], p["image_size"]
+    n_joints = d.y_lab.shape[1] // 2
     indices, utilities, _ = strategy._query(
-        net, X_pool, n_instances=budget, X_labelled=X_lab, y_labelled=y_lab
+        net, d.X_pool, n_instances=budget, X_labelled=d.X_lab, y_labelled=d.y_lab
     )
-    chosen = _meta_rows(pool_meta, indices)
-    predicted = net.predict(X_pool[indices])
+    chosen = _meta_rows(d.pool_meta, indices)
+    predicted = net.predict(d.X_pool[indices])
     keypoints = _to_source(predicted.reshape(budget, n_joints, 2), chosen.crop,
                            image_size).reshape(budget, 2 * n_joints)
     paths = {
-        "csv": out / "selection.csv",
-        "coco": out / "selection.json",
-        "contact_sheet": out / "contact_sheet.png",
-        "model": model_dir,
+        "csv": out.path / "selection.csv",
+        "coco": out.path / "selection.json",
+        "contact_sheet": out.path / "contact_sheet.png",
+        "model": out.model,
     }
     selection = AnnotationSelection(
         rank=np.arange(1, budget + 1),
@@ -744,15 +1084,16 @@ def select_for_annotation(
         keypoints=keypoints,
         files=paths,
         estimator=net,
-        n_trained_on=len(trained_on),
+        n_trained_on=len(d.lab_meta.file_name),
     )
     _write_csv(paths["csv"], selection.to_records())
     write_coco_keypoints(paths["coco"], chosen,
-                         predicted if pre_annotate else None, image_size=image_size)
-    skeleton = [tuple(p) for p in lab_meta.skeleton.tolist()]
-    name = strategy.__class__.__name__
-    _contact_sheet(paths["contact_sheet"], folder, selection, skeleton,
-                   contact_sheet_size,
-                   f"{budget} images selected by {name} from {len(names)} "
-                   f"(model trained on {len(trained_on)}); predicted keypoints")
+                         predicted if p["pre_annotate"] else None,
+                         image_size=image_size)
+    skeleton = [tuple(pair) for pair in d.lab_meta.skeleton.tolist()]
+    _contact_sheet(paths["contact_sheet"], images, selection, skeleton,
+                   p["contact_sheet_size"],
+                   f"{budget} images selected by {how} from {len(d.names)} (model "
+                   f"trained on {len(d.lab_meta.file_name)}); under each image: its "
+                   "utility; dots: predicted keypoints")
     return selection

@@ -15,8 +15,10 @@ linear-model pipelines. It prints the Table-1 report and writes
 """
 
 import argparse
+import contextlib
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -270,10 +272,15 @@ the strategy (EGL++ by default) and writes to --output-dir:
   contact_sheet.png   the selected images with the predicted skeletons
   model/              the model, for the next round's --model
 
-The unannotated images are every image file directly in IMAGES_DIR that is not
-annotated, or those listed in --unannotated. Images are read whole and padded
-to a square: one person per image. Nothing given is modified; an interrupted
-round resumes from the saved model when the same command is run again.
+The unannotated images are every image file in IMAGES_DIR (and its subfolders)
+that is not annotated, or those listed in --unannotated; names are relative to
+IMAGES_DIR and never leave it. Images are read whole, as annotation tools show
+them (EXIF orientation applied), and padded to a square: one person per image.
+Nothing given is modified, and --output-dir gets only the files above (plus
+round.json and a lock): a folder holding other files of those names, or an
+output that is or lies inside an input, is refused. An interrupted round
+resumes from the saved model when the same command is run again. A round is
+reproducible for a --seed and --threads on the same kind of processor.
 
 Round by round:
   sk-eglpp select imgs ann.json --budget 100 --output-dir round-1
@@ -336,6 +343,10 @@ def _add_annotation_commands(commands):
                      help="torch device, e.g. cpu or cuda (default: cpu)")
     sel.add_argument("--n-jobs", type=_n_jobs, default=None,
                      help="joblib workers of the strategy's scoring")
+    sel.add_argument("--threads", type=_positive_int, default=1,
+                     help="torch / BLAS threads for the whole round (default: 1; "
+                     "the selection depends on it, and more threads than free "
+                     "cores slow training and scoring down)")
     sel.add_argument("--seed", type=int, default=0,
                      help="seed of training and of randomised strategies "
                      "(default: 0)")
@@ -462,11 +473,17 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 2
-    from .simulation import OutputDirInUseError, StoreError
+    from .simulation import (
+        OutputDirInUseError,
+        ResumeMismatchError,
+        StoreError,
+        StoreFormatError,
+    )
 
     prog = f"sk-eglpp {args.command}"
     try:
-        return args.handler(args, args.command_parser)
+        with _warnings_in_one_line(prog):
+            return args.handler(args, args.command_parser)
     except KeyboardInterrupt:
         if args.debug:
             raise
@@ -486,12 +503,20 @@ def main(argv=None):
         else:
             print(f"\n{prog}: interrupted; nothing was written.", file=sys.stderr)
         return 130
-    except StoreError as exc:  # other parameters, another format, damaged
+    except (ResumeMismatchError, StoreFormatError) as exc:  # a store of ours
         if args.debug:
             raise
         print(
             f"{prog}: error: {exc} To start afresh in this folder, pass "
             "--overwrite (it deletes the saved results).",
+            file=sys.stderr,
+        )
+        return 1
+    except StoreError as exc:  # no store (or a damaged one): never --overwrite
+        if args.debug:
+            raise
+        print(
+            f"{prog}: error: {exc} To start afresh, choose another --output-dir.",
             file=sys.stderr,
         )
         return 1
@@ -513,18 +538,40 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 1
-    except (ValueError, TypeError, RuntimeError) as exc:
+    except MemoryError:
         if args.debug:
             raise
-        print(
-            f"{prog}: error: {exc} (pass --debug for the traceback)",
-            file=sys.stderr,
-        )
+        print(f"{prog}: error: out of memory; use smaller settings (image size, "
+              "pool, batch size). Pass --debug for the traceback.", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, RuntimeError, ArithmeticError) as exc:
+        if args.debug:
+            raise
+        text = " ".join(str(exc).split())  # one line, whatever raised it
+        print(f"{prog}: error: {text} (pass --debug for the traceback)",
+              file=sys.stderr)
         return 1
 
 
 class _UserError(Exception):
     """A problem the user can fix (reported without a traceback)."""
+
+
+@contextlib.contextmanager
+def _warnings_in_one_line(prog):
+    """Show the warnings of the block as ``<prog>: warning: <message>`` lines
+    on stderr (no source path); the previous ``warnings.showwarning`` after it."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"{prog}: warning: {text}", file=sys.stderr if file is None else file)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 def _settings(args, parser):
@@ -622,7 +669,9 @@ def _selection_map(out, results, estimator, X, groups, state, task, run=0):
 
     Pose: the pool's embeddings by run 0's base model (read back from its
     checkpoint), coloured by synthetic video sequence; toy-regression: the
-    inputs themselves. Both projected to 2-D with PCA.
+    inputs themselves. Both projected to 2-D with PCA. One legend says what
+    the colours and the markers mean. Returns the figure (None when run 0
+    has no stored base model).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -632,7 +681,7 @@ def _selection_map(out, results, estimator, X, groups, state, task, run=0):
     if task == "pose":
         store = open_store(state)
         if (run, None, 0) not in store.checkpoints():
-            return
+            return None
         model = store.load_model(estimator, run)
         with torch_seed(0):
             embeddings = model.embed(X)
@@ -641,7 +690,7 @@ def _selection_map(out, results, estimator, X, groups, state, task, run=0):
         embeddings = X
         what = "inputs"
     strategies = results.strategies
-    figure = Figure(figsize=(3.3 * len(strategies), 3.4))
+    figure = Figure(figsize=(3.3 * len(strategies), 3.9))
     FigureCanvasAgg(figure)
     for i, strategy in enumerate(strategies):
         cycles = sorted(
@@ -653,19 +702,34 @@ def _selection_map(out, results, estimator, X, groups, state, task, run=0):
             embeddings, {strategy: np.concatenate(picked)}, labels=groups, ax=ax
         )
         ax.set_title(strategy, fontsize="medium")
+        handles, _ = ax.get_legend_handles_labels()  # the pool, the selected
         ax.legend().remove()
+    pool = "pool sample"
+    if groups is not None:
+        pool += ", coloured by its synthetic video sequence"
+    last = max(cycles)
+    during = "cycle 1" if last == 1 else f"cycles 1 to {last}"
+    figure.legend(
+        handles,
+        [pool, f"selected by the panel's strategy ({during})"],
+        loc="lower center",
+        ncol=2,
+        fontsize="small",
+        frameon=False,
+    )
     figure.suptitle(f"run {run}: samples selected, PCA of the pool's {what}")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     figure.savefig(out / "selection_map.png", dpi=90)
+    return figure
 
 
 def _simulate(args, parser):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    from ._threads import thread_limits
     from .simulation import (
         SimulationResults,
-        StoreError,
         compare,
         delete_store,
         plot_learning_curves,
@@ -679,10 +743,9 @@ def _simulate(args, parser):
     out = args.output_dir
     state = out / "state"
     if args.overwrite and state.exists():
-        try:
-            delete_store(state)  # under its lock: never what another process writes
-        except StoreError as exc:
-            raise _UserError(str(exc)) from exc
+        # under its lock: never what another process writes; only a store's
+        # own files (a StoreError for a folder that is no store)
+        delete_store(state)
     needed = problem["n_initial"] + problem["n_cycles"] * problem["budget"]
     if needed > len(X):
         raise _UserError(
@@ -706,8 +769,6 @@ def _simulate(args, parser):
         n_threads=args.threads,
         verbose=0 if args.no_progress else 1,
     )
-    elapsed = time.perf_counter() - start
-    time_summary = _time_summary(results, elapsed)
     alternative = "greater"
     if score_name == "RMSE":  # the scorer is the negated RMSE
         rows = [{**row, "score": -row["score"]} for row in results.rows]
@@ -735,13 +796,19 @@ def _simulate(args, parser):
     )
     figure.tight_layout()
     figure.savefig(out / "learning_curves.png", dpi=110)
-    _selection_map(out, results, problem["estimator"], X, groups, state, args.task)
-    written += ["learning_curves.png", "selection_map.png"]
+    written.append("learning_curves.png")
+    with thread_limits(args.threads):  # the re-embedding: simulate's threads
+        figure = _selection_map(
+            out, results, problem["estimator"], X, groups, state, args.task
+        )
+    if figure is not None:
+        written.append("selection_map.png")
+    elapsed = time.perf_counter() - start
     print(text)
     if problem["fidelity"]:
         print("\n" + fidelity)
     print(f"\nwrote {', '.join(str(out / name) for name in written)}")
-    print(time_summary)
+    print(_time_summary(results, elapsed))
     return 0
 
 
@@ -777,6 +844,7 @@ def _select(args, parser):
         pre_annotate=args.pre_annotate,
         device=args.device,
         n_jobs=args.n_jobs,
+        n_threads=args.threads,
         random_state=args.seed,
         overwrite=args.overwrite,
         verbose=0 if args.no_progress else 1,

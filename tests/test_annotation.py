@@ -15,7 +15,7 @@ import pytest
 from sk_eglpp import EGLPlusPlusQuery, RandomQuery, select_for_annotation
 from sk_eglpp.cli import main
 from sk_eglpp.datasets import load_coco_keypoints, make_synthetic_coco
-from sk_eglpp.datasets._loaders import _read_image
+from sk_eglpp.datasets._images import SourceImage
 from sk_eglpp.models import HourglassRegressor
 
 SIZE = 32
@@ -57,7 +57,7 @@ def _labelled_and_pool(files):
     gt = json.loads(files["ground_truth"].read_text())
     pool = sorted(i["file_name"] for i in gt["images"])
     X_pool = np.stack([
-        _read_image(files["images"] / name, "test", True).transpose(2, 0, 1)
+        SourceImage(files["images"] / name, as_gray=True).pixels()[0].transpose(2, 0, 1)
         for name in pool
     ])
     return X_lab, y_lab, pool, X_pool
@@ -247,12 +247,14 @@ def test_unannotated_list(demo, tmp_path):
         (dict(unannotated=[]), ValueError, "no unannotated images: unannotated "
          "lists none"),
         (dict(unannotated=["00000.png"]), ValueError,
-         r"lists '00000.png', which is annotated in .*annotations.json"),
+         r"lists '00000.png' \(unannotated\[0\]\), which is annotated in "
+         ".*annotations.json"),
         (dict(unannotated=["00040.png", "00040.png"]), ValueError, "twice"),
         (dict(unannotated=["missing.png"], budget=1), FileNotFoundError,
          "image 'missing.png' not found in"),
         (dict(strategy="best"), ValueError, "unknown strategy 'best'"),
-        (dict(strategy="egl_linear"), ValueError, "LinearEGLQuery scores linear"),
+        (dict(strategy="egl_linear"), ValueError,
+         "strategy .egl_linear. scores linear"),
         (dict(image_size=36), ValueError, "image_size must be a multiple of 8"),
         (dict(budget=0), ValueError, "budget must be >= 1"),
         (dict(previous="nowhere"), FileNotFoundError,
@@ -285,7 +287,7 @@ def test_everything_annotated_and_previous_rounds(demo, tmp_path, capsys):
         select_for_annotation(files["images"], files["annotations"], budget=2,
                               image_size=64, previous=r1,
                               output_dir=tmp_path / "r2", verbose=0)
-    with pytest.raises(ValueError, match="is the previous round's folder"):
+    with pytest.raises(ValueError, match="is the previous round; write the round"):
         select_for_annotation(files["images"], files["annotations"], budget=2,
                               previous=r1, output_dir=r1, verbose=0)
     other = HourglassRegressor(module__n_features=8, module__depth=1,
@@ -352,3 +354,266 @@ def test_pool_images_are_checked_against_their_records(demo, tmp_path):
                               as_gray=True, max_epochs=1, output_dir=tmp_path / "r",
                               verbose=0)
     assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+# -- the output folder owns only its own files ------------------------------------
+
+ROUND = dict(budget=2, image_size=SIZE, as_gray=True, max_epochs=1,
+             strategy="random_query", verbose=0)
+
+
+def _round(files, out, **change):
+    return select_for_annotation(files["images"], files["annotations"],
+                                 **{**ROUND, "output_dir": out, **change})
+
+
+def test_a_model_folder_that_is_not_the_rounds_is_never_replaced(demo, tmp_path,
+                                                                   monkeypatch):
+    _, files = demo
+    # the user's images live in <out>/model: refused before anything is trained
+    out = tmp_path / "out"
+    (out / "model").mkdir(parents=True)
+    (out / "model" / "photo.png").write_bytes(b"user's image")
+    (out / "model" / "model.json").write_text("{}")
+    fits = []
+    monkeypatch.setattr(HourglassRegressor, "fit", lambda *a, **k: fits.append(1))
+    with pytest.raises(ValueError, match=r"no round.json: they were not written by "
+                                         "a round of sk_eglpp"):
+        _round(files, out)
+    monkeypatch.undo()
+    assert fits == [] and (out / "model" / "photo.png").read_bytes() == b"user's image"
+    # a round's own model folder with a file of the user's in it: not replaced
+    ours = tmp_path / "ours"
+    _round(files, ours)
+    (ours / "model" / "my_weights.bin").write_bytes(b"mine")
+    with pytest.raises(ValueError, match=r"holds files that no round wrote "
+                                         r"\(my_weights.bin\)"):
+        _round(files, ours, max_epochs=2, overwrite=True)
+    assert (ours / "model" / "my_weights.bin").read_bytes() == b"mine"
+    # a symbolic link as model/: refused before training, the target untouched
+    linked = tmp_path / "linked"
+    _round(files, linked)
+    target = tmp_path / "elsewhere"
+    (linked / "model").rename(target)
+    (linked / "model").symlink_to(target, target_is_directory=True)
+    monkeypatch.setattr(HourglassRegressor, "fit", lambda *a, **k: fits.append(1))
+    with pytest.raises(ValueError, match="is a symbolic link, not the model folder"):
+        _round(files, linked, max_epochs=2, overwrite=True)
+    assert fits == [] and (target / "params.pt").is_file()
+
+
+@pytest.mark.parametrize("where", ["annotations", "unannotated", "images",
+                                   "inside_images"])
+def test_an_output_that_is_or_holds_an_input_is_refused(demo, tmp_path, where):
+    _, files = demo
+    out = tmp_path / "out"
+    out.mkdir()
+    annotations, unannotated, images = files["annotations"], None, files["images"]
+    if where == "annotations":  # the user keeps the annotations at out/selection.json
+        annotations = out / "selection.json"
+        annotations.write_bytes(files["annotations"].read_bytes())
+    elif where == "unannotated":
+        unannotated = out / "selection.csv"
+        unannotated.write_text("00040.png\n00041.png\n")
+    elif where == "images":  # the images live in out/model
+        images = out / "model"
+        images.symlink_to(files["images"], target_is_directory=True)
+    else:
+        out = files["images"] / "round"
+    before = _hashes(tmp_path, files["images"], files["annotations"])
+    with pytest.raises(ValueError, match=r"the round's \S+ (is|contains|lies inside) "
+                                         "the .*; choose an output folder apart"):
+        select_for_annotation(images, annotations, unannotated=unannotated,
+                              **{**ROUND, "output_dir": out})
+    assert _hashes(tmp_path, files["images"], files["annotations"]) == before
+    assert not (files["images"] / "round").exists()
+
+
+def test_names_stay_inside_the_images_folder(demo, tmp_path):
+    _, files = demo
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(files["images"].joinpath("00040.png").read_bytes())
+    for name in ("../secret.png", str(secret)):
+        with pytest.raises(ValueError, match="unannotated\\[0\\]"):
+            _round(files, tmp_path / "r", unannotated=[name, "00041.png"])
+    # ./00000.png is the annotated 00000.png, not a new image
+    with pytest.raises(ValueError, match="lists '00000.png' .* which is annotated"):
+        _round(files, tmp_path / "r", unannotated=["./00000.png"])
+    assert not (tmp_path / "r").exists()
+
+
+def test_one_round_at_a_time_per_folder(demo, tmp_path, capsys):
+    from sk_eglpp._files import FolderLock
+    from sk_eglpp.simulation import OutputDirInUseError
+
+    _, files = demo
+    out = tmp_path / "r"
+    out.mkdir()
+    with FolderLock(out, "round"):
+        with pytest.raises(OutputDirInUseError, match="is in use by another round"):
+            _round(files, out)
+        assert main(_select_args(files, out)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("sk-eglpp select: error: output_dir") and err.count("\n") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["lock"]
+
+
+def test_threads_are_set_for_the_whole_round_and_recorded(demo, tmp_path,
+                                                          monkeypatch):
+    import torch
+
+    _, files = demo
+    seen = []
+    original = RandomQuery._query
+
+    def spy(self, *args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(RandomQuery, "_query", spy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        _round(files, tmp_path / "r", n_threads=1)
+        assert seen == [1] and torch.get_num_threads() == 2
+        assert main(_select_args(files, tmp_path / "c", "--strategy", "random_query",
+                                 "--threads", "3")) == 0
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 3]
+    assert json.loads((tmp_path / "r" / "round.json").read_text())["n_threads"] == 1
+    assert json.loads((tmp_path / "c" / "round.json").read_text())["n_threads"] == 3
+
+
+def test_image_ids_are_stable_from_round_to_round(demo, tmp_path):
+    _, files = demo
+    r1, r2 = tmp_path / "r1", tmp_path / "r2"
+    first = _round(files, r1, budget=4)
+    batch = tmp_path / "batch.json"
+    assert main(["merge-coco", str(batch), str(files["ground_truth"]),
+                 "--images", str(r1 / "selection.json")]) == 0
+    # the annotation tool renumbered the images of the batch it exports
+    coco = json.loads(batch.read_text())
+    renumber = {i["id"]: 5000 + k for k, i in enumerate(coco["images"])}
+    for image in coco["images"]:
+        image["id"] = renumber[image["id"]]
+    for ann in coco["annotations"]:
+        ann["image_id"] = renumber[ann["image_id"]]
+    batch.write_text(json.dumps(coco))
+    select_for_annotation(files["images"], [files["annotations"], batch],
+                          previous=r1, **{**ROUND, "output_dir": r2})
+    ids1 = json.loads((r1 / "round.json").read_text())["image_ids"]
+    ids2 = json.loads((r2 / "round.json").read_text())["image_ids"]
+    still_pool = set(ids1) - set(first.file_name.tolist())
+    assert set(ids2) == still_pool
+    assert {n: ids2[n] for n in still_pool} == {n: ids1[n] for n in still_pool}
+    assert not set(ids2.values()) & set(renumber.values())
+
+
+def test_damaged_records_and_sizes_are_one_line_errors(demo, tmp_path, capsys):
+    _, files = demo
+    r1 = tmp_path / "r1"
+    _round(files, r1)
+    info = json.loads((r1 / "model" / "model.json").read_text())
+    for content, match in [
+        ("[1, 2]", "holds a JSON list, not the model description"),
+        (json.dumps({**info, "image_size": 800000}),
+         r"image_size in .* must be a multiple of 8 in \[8, 1024\], got 800000"),
+        (json.dumps({k: v for k, v in info.items() if k != "network"}),
+         "'network' must be a dict, got None"),
+    ]:
+        (r1 / "model" / "model.json").write_text(content)
+        with pytest.raises(ValueError, match=match):
+            _round(files, tmp_path / "r2", previous=r1)
+        status = main(_select_args(files, tmp_path / "r3", "--model", str(r1)))
+        err = capsys.readouterr().err
+        assert status == 1 and err.count("\n") == 1, err
+    (r1 / "round.json").write_text("[]")
+    with pytest.raises(ValueError, match="round.json' holds a JSON list, not the "
+                                         "record of an sk_eglpp round"):
+        _round(files, r1)
+    with pytest.raises(ValueError, match=r"must be a multiple of 8 in \[8, 1024\], "
+                                         "got 80000"):
+        _round(files, tmp_path / "r4", image_size=80000)
+
+
+def test_a_full_disk_names_the_target(demo, tmp_path, monkeypatch, capsys):
+    import os
+    from collections import namedtuple
+
+    import torch
+
+    _, files = demo
+    out = tmp_path / "r"
+
+    def full(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . "
+                           "PytorchStreamWriter failed writing file data/0: file "
+                           "write failed")
+
+    Stat = namedtuple("Stat", "f_bavail f_frsize")
+    monkeypatch.setattr(torch, "save", full)
+    monkeypatch.setattr(os, "statvfs", lambda path: Stat(0, 4096))
+    assert main(_select_args(files, out, "--strategy", "random_query")) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and f"{out / 'model'}" in err
+    assert ".tmp" not in err and err.count("\n") == 1
+    assert sorted(p.name for p in out.iterdir()) == ["lock", "round.json"]
+
+
+def test_outputs_follow_the_umask_and_leftovers_are_removed(demo, tmp_path):
+    import os
+    import stat
+
+    _, files = demo
+    out = tmp_path / "r"
+    old = os.umask(0o022)
+    try:
+        _round(files, out)
+        out.joinpath(".model.x1y2.tmp").mkdir()  # what a kill -9 left
+        out.joinpath(".model.x1y2.tmp", "params.pt").write_bytes(b"0" * 100)
+        out.joinpath(".round.json.abcd.tmp").write_text("{")
+        out.joinpath("notes.txt").write_text("the user's")
+        _round(files, out)  # the same round: resumed
+    finally:
+        os.umask(old)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["contact_sheet.png", "lock", "model", "notes.txt", "round.json",
+                     "selection.csv", "selection.json"]
+    for name in ("selection.csv", "selection.json", "contact_sheet.png",
+                 "round.json", "model/params.pt"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
+    assert stat.S_IMODE((out / "model").stat().st_mode) == 0o755
+
+
+def test_subfolders_of_the_images_folder(demo, tmp_path, capsys):
+    _, files = demo
+    root = tmp_path / "project"
+    (root / "images").mkdir(parents=True)
+    for image in sorted(files["images"].iterdir())[:40]:
+        (root / "images" / image.name).write_bytes(image.read_bytes())
+    coco = json.loads(files["annotations"].read_text())
+    for image in coco["images"]:  # as Label Studio exports it
+        image["file_name"] = "images/" + image["file_name"]
+    ann = tmp_path / "ann.json"
+    ann.write_text(json.dumps(coco))
+    # the images folder itself: the error says to pass its parent
+    with pytest.raises(FileNotFoundError, match="project. holds it: pass that folder"):
+        select_for_annotation(root / "images", ann, **{**ROUND,
+                                                       "output_dir": tmp_path / "x"})
+    selection = select_for_annotation(root, ann, **{**ROUND,
+                                                    "output_dir": tmp_path / "r"})
+    assert all(name.startswith("images/") for name in selection.file_name)
+
+
+def test_strategy_names_as_given(demo, tmp_path):
+    _, files = demo
+    with pytest.raises(ValueError, match="unknown strategy 'best'") as exc:
+        _round(files, tmp_path / "r", strategy="best")
+    assert "egl_pp" in str(exc.value) and "emcm" not in str(exc.value)
+    assert "egl_linear" not in str(exc.value)
+    _round(files, tmp_path / "r", strategy=EGLPlusPlusQuery(batch="diverse",
+                                                            n_neighbors=5,
+                                                            perplexity=3.0))
+    recorded = json.loads((tmp_path / "r" / "round.json").read_text())["strategy"]
+    assert recorded == "egl_pp (batch='diverse', n_neighbors=5, perplexity=3.0)"

@@ -285,7 +285,9 @@ def test_store_errors_are_one_line_with_the_way_out(tmp_path, capsys):
     capsys.readouterr()
     (out / "state" / "runs" / "run-000.jsonl").write_text("{oops\n{}\n")
     assert main(args) == 1
-    assert "run-000.jsonl is corrupt at line 1" in _one_line_error(capsys)
+    err = _one_line_error(capsys)
+    assert "run-000.jsonl is corrupt at line 1" in err
+    assert "choose another --output-dir" in err and "--overwrite" not in err
     # --overwrite never deletes a folder that holds no simulation
     other = tmp_path / "other"
     (other / "state").mkdir(parents=True)
@@ -293,6 +295,94 @@ def test_store_errors_are_one_line_with_the_way_out(tmp_path, capsys):
     assert main(TOY + ["--output-dir", str(other), "--overwrite"]) == 1
     assert "holds no simulation" in _one_line_error(capsys)
     assert (other / "state" / "mine.txt").read_text() == "keep"
+
+
+def test_a_state_folder_that_is_no_store_is_never_deleted(tmp_path, capsys):
+    """A folder with a config.json of its own (a LaTeX project, say) is
+    refused with or without --overwrite, and --overwrite is not suggested."""
+    state = tmp_path / "out" / "state"
+    state.mkdir(parents=True)
+    (state / "config.json").write_text('{"compiler": "pdflatex"}')
+    (state / "paper.tex").write_text("\\documentclass{article}")
+    args = TOY + ["--output-dir", str(tmp_path / "out")]
+    for extra in ([], ["--overwrite"]):
+        assert main(args + extra) == 1
+        err = _one_line_error(capsys)
+        assert "is not the folder of a simulation" in err
+        assert err.endswith("To start afresh, choose another --output-dir.")
+        assert "--overwrite" not in err
+    assert sorted(p.name for p in state.iterdir()) == ["config.json", "paper.tex"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["simulate", "--no-progress"],
+        ["select", "imgs", "ann.json", "--budget", "2", "--output-dir", "o"],
+        ["make-synthetic", "demo"],
+        ["merge-coco", "out.json", "a.json"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_warnings_are_one_line_naming_the_command(argv, monkeypatch, capsys):
+    import warnings
+
+    from sk_eglpp import cli
+
+    def handler(args, parser):
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            warnings.warn("perplexity 30 is too large\nfor 8 samples", UserWarning,
+                          stacklevel=1)
+        return 0
+
+    handlers = {"simulate": "_simulate", "select": "_select",
+                "make-synthetic": "_make_synthetic", "merge-coco": "_merge_coco"}
+    monkeypatch.setattr(cli, handlers[argv[0]], handler)
+    before = warnings.showwarning
+    assert main(argv) == 0
+    assert capsys.readouterr().err == (
+        f"sk-eglpp {argv[0]}: warning: perplexity 30 is too large for 8 samples\n"
+    )
+    assert warnings.showwarning is before
+
+
+def test_selection_map_in_the_thread_limit_and_the_call_time(
+    tmp_path, monkeypatch, capsys
+):
+    """The re-embedding runs with --threads, and its time is the call's; the
+    figure has one legend for the colours and the markers."""
+    import types
+
+    import torch
+
+    from sk_eglpp import cli
+
+    clock = [0.0]
+    seen = {}
+    original = cli._selection_map
+
+    def timed_selection_map(*args, **kwargs):
+        seen["threads"] = torch.get_num_threads()
+        clock[0] += 500.0
+        seen["figure"] = original(*args, **kwargs)
+        return seen["figure"]
+
+    fake_time = types.SimpleNamespace(perf_counter=lambda: clock[0])
+    monkeypatch.setattr(cli, "time", fake_time)
+    monkeypatch.setattr(cli, "_selection_map", timed_selection_map)
+    out = tmp_path / "out"
+    argv = TOY + ["--output-dir", str(out), "--runs", "1", "--cycles", "1",
+                  "--threads", "2"]
+    assert main(argv) == 0
+    assert capsys.readouterr().out.rstrip().endswith("this call took 500 s")
+    assert seen["threads"] == 2
+    figure = seen["figure"]
+    assert all(ax.get_legend() is None for ax in figure.axes)
+    (legend,) = figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "pool sample", "selected by the panel's strategy (cycle 1)"
+    ]
 
 
 def test_console_script_quick_toy_regression(tmp_path):
@@ -323,8 +413,18 @@ def _missing_pose_pieces():
     return missing
 
 
-def test_pose_tiny_in_process(tmp_path, capsys):
+def test_pose_tiny_in_process(tmp_path, capsys, monkeypatch):
     """The pose task end to end, shrunk to seconds."""
+    from sk_eglpp import cli
+
+    figures = []
+    original = cli._selection_map
+
+    def kept_selection_map(*args, **kwargs):
+        figures.append(original(*args, **kwargs))
+        return figures[-1]
+
+    monkeypatch.setattr(cli, "_selection_map", kept_selection_map)
     strategies = [s for s in POSE_STRATEGIES if s in STRATEGIES]
     missing = [m for m in _missing_pose_pieces() if m not in POSE_STRATEGIES]
     if missing or not strategies:
@@ -358,6 +458,10 @@ def test_pose_tiny_in_process(tmp_path, capsys):
     assert main(args) == 0
     _, table = _check_outputs(out, strategies, 2, 1)
     assert table[0] == "PCK@0.2: mean +- sigma over 2 runs"
+    (legend,) = figures[0].legends  # the colours are the video sequences
+    assert legend.get_texts()[0].get_text() == (
+        "pool sample, coloured by its synthetic video sequence"
+    )
 
 
 def test_console_script_tiny_pose(tmp_path):

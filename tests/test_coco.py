@@ -7,6 +7,9 @@ checked against the generator's own arrays, independently of the loader.
 
 import hashlib
 import json
+import os
+import re
+import warnings
 
 import numpy as np
 import pytest
@@ -20,7 +23,7 @@ from sk_eglpp.datasets import (
     merge_coco_keypoints,
     write_coco_keypoints,
 )
-from sk_eglpp.datasets._loaders import _read_image
+from sk_eglpp.datasets._images import SourceImage
 
 NAMES = ["nose", "left_hand", "right_hand"]
 
@@ -322,7 +325,70 @@ def _good(tmp_path):
         (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 3]] * 3)], c),
          ValueError, r"visibility v in \{0, 1, 2\}, got v = \[3.0\]"),
         (lambda i, a, c: (i, a + [_ann(1, 1, [[5, 5, 2]] * 3)], c),
-         ValueError, "annotation id 1 appears twice"),
+         ValueError, r"annotation id 1 appears twice in .*bad.json.*: "
+         r"annotations\[0\] and annotations\[1\]"),
+        # ids are unique over the file, other categories included
+        (lambda i, a, c: (i, a + [_ann(1, 1, [[5, 5, 2]] * 3, cid=8)],
+                          c + [{"id": 8, "name": "ball"}]),
+         ValueError, r"annotation id 1 appears twice .*annotations\[0\] and "
+         r"annotations\[1\]"),
+        (lambda i, a, c: (i, a, c + [{"id": 1, "name": "ball"}]),
+         ValueError, r"category id 1 appears twice in .*bad.json.*: "
+         r"categories\[0\] and categories\[1\]"),
+        # category_id: an integer naming a listed category
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3, cid="1")], c),
+         ValueError, r"annotation id 1 in .*bad.json.* must have an integer "
+         r"'category_id', got '1'"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3, cid=True)], c),
+         ValueError, "must have an integer 'category_id', got True"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3, cid=9)], c),
+         ValueError, r"annotation id 1 in .*bad.json.* has category_id 9, which no "
+         r"entry of 'categories' has \(their ids: \[1\]\)"),
+        # iscrowd: 0 or 1
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3, iscrowd="0")], c),
+         ValueError, r"annotation id 1 in .*bad.json.* must have 'iscrowd' 0 or 1, "
+         "got '0'"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3, iscrowd=2)], c),
+         ValueError, "must have 'iscrowd' 0 or 1, got 2"),
+        # numbers out of range
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3,
+                                   bbox=[1e308, 0, 1e308, 10])], c),
+         ValueError, r"annotation id 1 in .*bad.json.*: bbox\[0\] must be a finite "
+         r"number in \[-1e\+07, 1e\+07\], got 1e\+308"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3, bbox=[0, 0, 2e7, 10])],
+                          c),
+         ValueError, r"bbox\[2\] must be a finite number"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5, 5, 2]] * 3, bbox="0 0 3 3")], c),
+         ValueError, r"bbox must be \[x, y, width, height\], got '0 0 3 3'"),
+        (lambda i, a, c: (i, [_ann(1, 1, [[5e7, 5, 2]] + [[5, 5, 2]] * 2)], c),
+         ValueError, r"annotation id 1 in .*: keypoints\[0\] must be a finite "
+         "number"),
+        (lambda i, a, c: (i, [{**_ann(1, 1, [[5, 5, 2]] * 3),
+                               "keypoints": [5, True, 2] + [5, 5, 2] * 2}], c),
+         ValueError, r"keypoints\[1\] must be a finite number .*got True"),
+        (lambda i, a, c: ([{"id": 2**63, "file_name": "a.png"}], a, c),
+         ValueError, r"images\[0\] in .*bad.json.* must have 'id' in "
+         r"\[0, 9223372036854775807\], got 9223372036854775808"),
+        (lambda i, a, c: ([{"id": -1, "file_name": "a.png"}], a, c),
+         ValueError, r"images\[0\] .* must have 'id' in \[0, "),
+        (lambda i, a, c: (i, [_ann(2**64, 1, [[5, 5, 2]] * 3)], c),
+         ValueError, r"annotation id 18446744073709551616 in .*bad.json.* must "
+         r"have 'id' in \[0, 9223372036854775807\]"),
+        (lambda i, a, c: ([{"id": 1, "file_name": "a.png", "width": 0}], a, c),
+         ValueError, r"images\[0\] in .*bad.json.* must have 'width' in "
+         r"\[1, 10000000\], got 0"),
+        (lambda i, a, c: ([{"id": 1, "file_name": "a.png", "height": 10**9}], a,
+                          c),
+         ValueError, r"must have 'height' in \[1, 10000000\], got 1000000000"),
+        # names that leave the images folder
+        (lambda i, a, c: ([{"id": 1, "file_name": "../secret.png"}], a, c),
+         ValueError, r"image '../secret.png' \(images\[0\] in .*bad.json'\) has "
+         "a '..' component"),
+        (lambda i, a, c: ([{"id": 1, "file_name": "C:/secret.png"}], a, c),
+         ValueError, r"image 'C:/secret.png' \(images\[0\] in .*\) is an "
+         "absolute path"),
+        (lambda i, a, c: (i + [{"id": 2, "file_name": "./a.png"}], a, c),
+         ValueError, r"file name 'a.png' appears twice .*image ids 1 and 2"),
         (lambda i, a, c: (i, a + [_ann(2, 1, [[5, 5, 2]] * 3)], c),
          ValueError, r"'a.png' has several annotations \(ids 1 and 2\); "
          'crop="image"'),
@@ -378,16 +444,200 @@ def test_unreadable_files_are_reported(tmp_path):
         load_coco_keypoints(ann, tmp_path / "img", crop="person")
 
 
-def test_crowd_and_other_categories_are_skipped(tmp_path):
+def _write_raw(file, data, **literals):
+    """JSON with ``"@name@"`` strings replaced by raw literals (``1e400``)."""
+    text = json.dumps(data)
+    for key, literal in literals.items():
+        text = text.replace(f'"@{key}@"', literal)
+    file.write_text(text)
+    return file
+
+
+@pytest.mark.parametrize(
+    "literal, match",
+    [
+        ("1e400", r"keypoints\[0\] must be a finite number in \[-1e\+07, 1e\+07\], "
+         "got inf"),
+        ("-1e400", r"keypoints\[0\] must be a finite number .* got -inf"),
+        ("NaN", r"keypoints\[0\] must be a finite number .* got nan"),
+        ("9" * 400, r"keypoints\[0\] must be a finite number .* got 9999.*\.\.\. "
+         r"\(400 characters\)"),
+        ("9" * 5000, r"bad.json' could not be read as JSON \(ValueError: "),
+    ],
+)
+def test_numbers_json_cannot_hold_are_refused(tmp_path, literal, match):
+    images, _ = _good(tmp_path)
+    ann = _ann(1, 1, [[5, 5, 2]] * 3)
+    ann["keypoints"][0] = "@x@"
+    bad = _write_raw(tmp_path / "bad.json", _doc(images, [ann]), x=literal)
+    with pytest.raises(ValueError, match=match):
+        load_coco_keypoints(bad, tmp_path / "img")
+    with pytest.raises(ValueError, match=match):
+        merge_coco_keypoints(bad, tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_deeply_nested_json_is_refused(tmp_path):
+    (tmp_path / "img").mkdir()
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(ValueError, match=r"deep.json' could not be read as JSON "
+                                         r"\(RecursionError"):
+        load_coco_keypoints(deep, tmp_path / "img")
+
+
+def test_a_fresh_id_stays_in_int64(tmp_path):
+    _png(tmp_path / "img" / "a.png", 20, 20)
+    _png(tmp_path / "img" / "b.png", 20, 20)
+    top = 2**63 - 1
+    first = _write(tmp_path / "first.json", _doc(
+        [{"id": top, "file_name": "a.png"}], [_ann(1, top, [[5, 5, 2]] * 3)]))
+    second = _write(tmp_path / "second.json", _doc(
+        [{"id": top, "file_name": "b.png"}], [_ann(1, top, [[6, 6, 2]] * 3)]))
+    _, _, meta = load_coco_keypoints([first, second], tmp_path / "img")
+    # the first file's id is kept, the collision gets an unused one
+    assert meta.image_id.tolist() == [top, 0]
+
+
+def test_written_json_never_holds_non_finite_numbers(tmp_path):
+    _png(tmp_path / "img" / "a.png", 20, 30)
+    ann = _write(tmp_path / "a.json", _doc(
+        [{"id": 1, "file_name": "a.png"}], [_ann(1, 1, [[5, 5, 2]] * 3)]))
+    _, y, meta = load_coco_keypoints(ann, tmp_path / "img", image_size=16)
+    meta.bbox = np.array([[1e308, 0.0, 1e308, 10.0]])  # its area is inf
+    with pytest.raises(ValueError, match=r"cannot write .*o.json': the content holds "
+                                         "a non-finite number"):
+        write_coco_keypoints(tmp_path / "o.json", meta, y, image_size=16)
+    assert not (tmp_path / "o.json").exists()
+
+
+def test_crowd_and_other_categories_are_skipped_and_counted(tmp_path):
     images, annotations = _good(tmp_path)
     annotations = annotations + [
         _ann(2, 1, [[0, 0, 0]] * 3, iscrowd=1),
+        _ann(4, 1, [[0, 0, 0]] * 3, iscrowd=True),
         {"id": 3, "image_id": 1, "category_id": 8, "bbox": [0, 0, 3, 3]},
     ]
     categories = [_category(), {"id": 8, "name": "ball"}]
     ann = _write(tmp_path / "a.json", _doc(images, annotations, categories))
-    _, y, meta = load_coco_keypoints(ann, tmp_path / "img")
+    with pytest.warns(UserWarning, match=r"^3 annotation\(s\) in .*a.json' carry no "
+                      r"keypoints of category 'person' and were skipped: 1 of other "
+                      r"categories, 2 crowd regions \(iscrowd 1\)\.$") as record:
+        _, y, meta = load_coco_keypoints(ann, tmp_path / "img")
+    assert len(record) == 1
     assert meta.annotation_id.tolist() == [1] and y.shape == (1, 6)
+    assert meta.skipped == {"other_category": 1, "crowd": 2}
+    # the counts stay out of what is written back
+    write_coco_keypoints(tmp_path / "w.json", meta, y, image_size=64)
+    with pytest.warns(UserWarning, match="^3 annotation") as record:
+        merged = merge_coco_keypoints(ann, tmp_path / "m.json")
+    assert len(record) == 1
+    assert len(json.loads(merged.read_text())["annotations"]) == 1
+    # nothing skipped: no warning
+    clean = _write(tmp_path / "clean.json", _doc(*_good(tmp_path)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, _, meta = load_coco_keypoints(clean, tmp_path / "img")
+        merge_coco_keypoints(clean, tmp_path / "m2.json")
+    assert meta.skipped == {"other_category": 0, "crowd": 0}
+
+
+# --------------------------------------------------------------------------
+# file names: canonical, inside the images folder
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exists", [True, False])
+def test_names_out_of_the_images_folder_are_never_read(tmp_path, exists):
+    _png(tmp_path / "img" / "a.png", 20, 20)
+    (tmp_path / "private").mkdir()
+    if exists:
+        _png(tmp_path / "private" / "secret.png", 20, 20)
+    os.symlink(tmp_path / "private" / "secret.png", tmp_path / "img" / "link.png")
+    for name, match in [
+        ("../private/secret.png", "has a '..' component"),
+        (str(tmp_path / "private" / "secret.png"), "is an absolute path"),
+        ("link.png", "resolves outside the images folder"),
+    ]:
+        bad = _write(tmp_path / "bad.json", _doc(
+            [{"id": 1, "file_name": name}], [_ann(1, 1, [[5, 5, 2]] * 3)]))
+        # the same error whether the file outside exists or not
+        with pytest.raises(ValueError, match=rf"image '{re.escape(name)}' "
+                           rf"\(.*\) {match}"):
+            load_coco_keypoints(bad, tmp_path / "img")
+
+
+def test_names_are_matched_in_their_normal_form(tmp_path):
+    first, second = _two_files(tmp_path)
+    dotted = _write(tmp_path / "dotted.json", _doc(
+        [{"id": 1, "file_name": "./a.png"}, {"id": 2, "file_name": "b.png"}],
+        [_ann(1, 1, [[5, 5, 2]] * 3)],
+    ))
+    _, _, meta = load_coco_keypoints(dotted, tmp_path / "img")
+    assert meta.file_name.tolist() == ["a.png"]
+    clash = _write(tmp_path / "clash.json", _doc(
+        [{"id": 1, "file_name": "img/../a.png"}], []))
+    with pytest.raises(ValueError, match="has a '..' component"):
+        load_coco_keypoints([dotted, clash], tmp_path / "img")
+    with pytest.raises(ValueError, match="'a.png' is annotated in both"):
+        load_coco_keypoints([dotted, first], tmp_path / "img")
+    # a selection spelled differently still names the inputs' images
+    sel = _write(tmp_path / "sel.json", _doc([{"id": 9, "file_name": "./c.png"}],
+                                             []))
+    subset = json.loads(merge_coco_keypoints(second, tmp_path / "s.json",
+                                             images=sel).read_text())
+    assert [i["file_name"] for i in subset["images"]] == ["c.png"]
+
+
+def test_images_in_a_subfolder_and_the_parent_hint(tmp_path):
+    _png(tmp_path / "export" / "images" / "00000.png", 20, 20)
+    ann = _write(tmp_path / "a.json", _doc(
+        [{"id": 1, "file_name": "images/00000.png"}], [_ann(1, 1, [[5, 5, 2]] * 3)]))
+    _, _, meta = load_coco_keypoints(ann, tmp_path / "export")
+    assert meta.file_name.tolist() == ["images/00000.png"]
+    with pytest.raises(FileNotFoundError, match=r"image 'images/00000.png' \(image "
+                       r"id 1, listed in .*a.json'\) not found in .*images'; "
+                       r".*export' holds it: pass that folder"):
+        load_coco_keypoints(ann, tmp_path / "export" / "images")
+
+
+# --------------------------------------------------------------------------
+# a file given twice is read once
+# --------------------------------------------------------------------------
+
+
+def test_a_file_given_twice_is_read_once(tmp_path, monkeypatch):
+    first, second = _two_files(tmp_path)
+    os.symlink(first, tmp_path / "link.json")
+    monkeypatch.chdir(tmp_path)
+    names = [first, "first.json", "./first.json", tmp_path / "link.json"]
+    _, y, meta = load_coco_keypoints(names, tmp_path / "img", crop="bbox")
+    assert meta.annotation_id.tolist() == [1] and y.shape[0] == 1
+    merged = json.loads(merge_coco_keypoints(names + [second],
+                                             tmp_path / "m.json").read_text())
+    assert len(merged["annotations"]) == 3
+    assert [i["file_name"] for i in merged["images"]] == ["a.png", "b.png", "c.png"]
+
+
+def test_merge_refuses_to_overwrite_the_selection(tmp_path, monkeypatch):
+    first, second = _two_files(tmp_path)
+    sel = _write(tmp_path / "sel.json", _doc([{"id": 9, "file_name": "c.png"}], []))
+    (tmp_path / "out").mkdir()
+    os.symlink(sel, tmp_path / "out" / "link.json")
+    monkeypatch.chdir(tmp_path)
+    before = _hashes(first, second, sel)
+    for output in [sel, "./sel.json", tmp_path / "out" / ".." / "sel.json",
+                   tmp_path / "out" / "link.json"]:
+        with pytest.raises(ValueError, match=r"is one of the inputs \(images "
+                           r".*sel.json'\)"):
+            merge_coco_keypoints(second, output, images=sel)
+    # spelled differently, or through a link, an input is an input
+    for output in ["./first.json", tmp_path / "out" / ".." / "first.json"]:
+        with pytest.raises(ValueError, match=r"is one of the inputs \(input "):
+            merge_coco_keypoints([first, second], output)
+    with pytest.raises(TypeError, match="images must be a str or os.PathLike"):
+        merge_coco_keypoints(second, tmp_path / "m.json", images=[sel])
+    assert _hashes(first, second, sel) == before
 
 
 # --------------------------------------------------------------------------
@@ -414,9 +664,9 @@ def test_pillow_reader(tmp_path, mode, make, grey):
     Image.fromarray(make()).save(file)
     with Image.open(file) as img:
         assert img.mode == mode or (mode == "I;16" and img.mode.startswith("I"))
-    out = _read_image(file, "test", as_gray=True)
+    out = SourceImage(file, as_gray=True).pixels()[0]
     np.testing.assert_allclose(out[:, :, 0].ravel(), grey, atol=1e-6)
-    rgb = _read_image(file, "test", as_gray=False)
+    rgb = SourceImage(file, as_gray=False).pixels()[0]
     assert rgb.shape == (2, 2, 3)
     np.testing.assert_allclose(rgb[:, :, 1].ravel(), grey, atol=1e-6)
 
@@ -426,7 +676,7 @@ def test_palette_image(tmp_path):
     rgb = np.zeros((2, 2, 3), np.uint8)
     rgb[0, 0] = (255, 0, 0)
     Image.fromarray(rgb).convert("P").save(file)
-    out = _read_image(file, "test", as_gray=False)
+    out = SourceImage(file, as_gray=False).pixels()[0]
     np.testing.assert_allclose(out[0, 0], [1, 0, 0], atol=1e-6)
-    grey = _read_image(file, "test", as_gray=True)
+    grey = SourceImage(file, as_gray=True).pixels()[0]
     np.testing.assert_allclose(grey[0, 0, 0], 0.299, atol=1e-6)

@@ -14,7 +14,7 @@ from matplotlib.image import imsave
 from PIL import Image
 
 from sk_eglpp.datasets import MPII_TO_LSP, load_lsp, load_lspet, load_mpii
-from sk_eglpp.datasets._loaders import _crop
+from sk_eglpp.datasets._images import crop_array
 
 LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -117,7 +117,7 @@ def _bilinear_reference(image, x, y):
 def test_crop_matches_per_pixel_bilinear_loop(rng):
     image = rng.random((15, 20, 1)).astype(np.float32)
     size, centre, side = 12, np.array([17.3, 2.6]), 10.5  # partly outside
-    got = _crop(image, centre, side, size)
+    got = crop_array(image, centre, side, size)
     k = side / size
     expected = np.zeros((size, size))
     for i in range(size):
@@ -130,10 +130,10 @@ def test_crop_matches_per_pixel_bilinear_loop(rng):
 
 def test_crop_outside_image_is_black_and_shrinking_preserves_mean(rng):
     image = np.full((40, 40, 3), 0.5, dtype=np.float32)
-    assert not _crop(image, np.array([200.0, 200.0]), 20.0, 8).any()
+    assert not crop_array(image, np.array([200.0, 200.0]), 20.0, 8).any()
     # A uniform image shrunk 5x (with the anti-aliasing blur) stays uniform
     # away from the borders.
-    out = _crop(image, np.array([19.5, 19.5]), 40.0, 8)
+    out = crop_array(image, np.array([19.5, 19.5]), 40.0, 8)
     np.testing.assert_allclose(out[:, 2:-2, 2:-2], 0.5, atol=1e-3)
 
 

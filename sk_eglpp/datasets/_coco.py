@@ -25,17 +25,33 @@ Visibility
     its position with ``occluded="keep"`` or becomes NaN with
     ``occluded="nan"``; ``v = 2`` (visible) is kept. Joints that fall outside
     the crop are NaN.
+Image names
+    Every ``file_name`` is relative to ``images_dir`` and is read in its
+    canonical form (``./a.png`` is ``a.png``; see :class:`ImageFolder`, which
+    also refuses absolute names, ``..`` and links that lead out of the folder).
 Several files
     A list of files is read as one data set: images are matched by file name
     (relative to ``images_dir``), so an annotation tool's export of a new batch
     can be read together with the earlier annotations even when it numbers the
-    images differently. An image annotated in two files is an error.
+    images differently. A file given twice (under any name: ``./a.json``, a
+    link) is read once. An image annotated in two files is an error.
+Skipped annotations
+    Annotations of another (listed) category and crowd regions (``iscrowd``
+    1) carry no keypoints of the category read; they are skipped, counted,
+    and reported in one :class:`UserWarning` per call.
+Numbers
+    Ids are integers in ``[0, 2**63 - 1]``; ``width`` and ``height`` integers
+    in ``[1, 10**7]``; keypoint coordinates and ``bbox`` values finite, with
+    ``|value| <= 10**7`` pixels (``bbox`` width and height ``>= 0``). Anything
+    else is refused on reading, naming the file and the entry, so that what
+    is written back is always valid JSON.
 """
 
 import json
 import math
 import numbers
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +59,9 @@ from sklearn.utils import Bunch
 
 from .._files import atomic_folder, atomic_write_bytes
 from .._validation import check_bool, check_option, check_positive_int
-from ._loaders import _crop, _outside_to_nan, _read_image, _transform_points
+from ._image_folder import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
+from ._image_folder import ImageFolder
+from ._images import SourceImage, outside_to_nan, transform_points
 from ._synthetic import LSP_JOINT_NAMES, make_pose_dataset
 
 __all__ = [
@@ -63,8 +81,10 @@ LSP_SKELETON = (
     (8, 12), (9, 12), (12, 13),
 )  # fmt: skip
 
-#: file name extensions taken as images when a folder is listed
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: bound of coordinates, box sides and image sides, in pixels (module notes)
+_MAX_PIXELS = 10**7
+#: bound of image and annotation ids (int64)
+_MAX_ID = 2**63 - 1
 
 
 # --------------------------------------------------------------------------
@@ -84,7 +104,32 @@ def _as_files(annotations):
             "annotations must be the path of a COCO keypoints file or a non-empty "
             f"list of paths, got {annotations!r}."
         )
-    return [Path(f) for f in files]
+    distinct = []  # a file named twice (a.json, ./a.json, a link) is read once
+    for file in map(Path, files):
+        if not any(_same_file(file, other) for other in distinct):
+            distinct.append(file)
+    return distinct
+
+
+def _same_file(a, b):
+    """Whether the paths ``a`` and ``b`` name one file (existing or not)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except (OSError, RuntimeError):  # a symbolic link loop
+        return False
+
+
+def _short(value, limit=40):
+    """``repr(value)``, cut to about ``limit`` characters for a one-line message."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int longer than sys.get_int_max_str_digits()
+        return f"an integer of {value.bit_length()} bits"
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _read_json(file):
@@ -100,6 +145,11 @@ def _read_json(file):
         ) from exc
     except UnicodeDecodeError as exc:
         raise ValueError(f"{str(file)!r} is not UTF-8 text ({exc}).") from exc
+    except (ValueError, RecursionError) as exc:  # a huge integer, deep nesting
+        raise ValueError(
+            f"{str(file)!r} could not be read as JSON ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:120]})."
+        ) from exc
     if not isinstance(data, dict):
         raise ValueError(
             f"{str(file)!r} must hold a JSON object with 'images', 'annotations' "
@@ -123,37 +173,73 @@ def _entries(data, key, file, required=True):
     return value
 
 
-def _int_field(entry, key, where):
+def _int_field(entry, key, where, low=0, high=_MAX_ID):
+    """``entry[key]`` as an int in ``[low, high]`` (an integral float is one)."""
     value = entry.get(key)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ValueError(f"{where} must have an integer {key!r}, got {value!r}.")
+        raise ValueError(
+            f"{where} must have an integer {key!r}, got {_short(value)}."
+        )
+    if not low <= value <= high:
+        raise ValueError(
+            f"{where} must have {key!r} in [{low}, {high}], got {_short(value)}."
+        )
     return int(value)
 
 
+def _numbers(values, where, what, low=-_MAX_PIXELS, high=_MAX_PIXELS):
+    """A list of JSON numbers as float64, each finite and in ``[low, high]``."""
+    out = np.empty(len(values))
+    for k, value in enumerate(values):
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if ok and not isinstance(value, numbers.Integral):
+            ok = math.isfinite(value)
+        # compared before the conversion: a long int overflows float64
+        if not (ok and low <= value <= high):
+            raise ValueError(
+                f"{where}: {what}[{k}] must be a finite number in [{low:g}, "
+                f"{high:g}], got {_short(value)}."
+            )
+        out[k] = value
+    return out
+
+
 def _keypoint_categories(data, file):
-    categories = {}
+    """The keypoint categories by id, and the positions of all category ids."""
+    categories, listed = {}, {}
     for position, cat in enumerate(_entries(data, "categories", file)):
         where = f"categories[{position}] in {str(file)!r}"
         cid = _int_field(cat, "id", where)
+        if cid in listed:
+            raise ValueError(
+                f"category id {cid} appears twice in {str(file)!r}: "
+                f"categories[{listed[cid]}] and categories[{position}]."
+            )
+        listed[cid] = position
         names = cat.get("keypoints")
         if names is None:
             continue  # not a keypoint category (boxes, masks)
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise ValueError(
-                f"{where} must have 'keypoints' as a list of names, got {names!r}."
+                f"{where} must have 'keypoints' as a list of names, got "
+                f"{_short(names)}."
             )
         skeleton = cat.get("skeleton") or []
         if not isinstance(skeleton, list) or not all(
             isinstance(p, list)
             and len(p) == 2
-            and all(isinstance(i, int) and 1 <= i <= len(names) for i in p)
+            and all(
+                isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= len(names)
+                for i in p
+            )
             for p in skeleton
         ):
             raise ValueError(
                 f"{where} must have 'skeleton' as a list of [i, j] pairs of "
-                f"1-based keypoint numbers in [1, {len(names)}], got {skeleton!r}."
+                f"1-based keypoint numbers in [1, {len(names)}], got "
+                f"{_short(skeleton)}."
             )
         categories[cid] = {
             "id": cid,
@@ -162,7 +248,7 @@ def _keypoint_categories(data, file):
             "keypoints": list(names),
             "skeleton": [list(p) for p in skeleton],
         }
-    return categories
+    return categories, set(listed)
 
 
 def _pick_category(categories, file, category):
@@ -189,17 +275,21 @@ def _pick_category(categories, file, category):
     )
 
 
-def _read_coco_file(file, category):
-    """One file's (category, images by id, annotations) after checking them."""
-    data = _read_json(file)
-    cat = _pick_category(_keypoint_categories(data, file), file, category)
+def _file_name(entry, where):
+    """An ``images`` entry's ``file_name``, normalised (``./a.png`` is ``a.png``)."""
+    name = entry.get("file_name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{where} must have a 'file_name', got {_short(name)}.")
+    return ImageFolder.normalise(name, where)
+
+
+def _image_records(data, file):
+    """A file's ``images`` by id, checked: unique ids and names, sane sizes."""
     images, names = {}, {}
     for position, entry in enumerate(_entries(data, "images", file)):
         where = f"images[{position}] in {str(file)!r}"
         iid = _int_field(entry, "id", where)
-        name = entry.get("file_name")
-        if not isinstance(name, str) or not name:
-            raise ValueError(f"{where} must have a 'file_name', got {name!r}.")
+        name = _file_name(entry, where)
         if iid in images:
             raise ValueError(
                 f"image id {iid} appears twice in 'images' of {str(file)!r} "
@@ -208,79 +298,126 @@ def _read_coco_file(file, category):
         if name in names:
             raise ValueError(
                 f"file name {name!r} appears twice in 'images' of {str(file)!r} "
-                f"(image ids {names[name]} and {iid})."
+                f"(image ids {names[name]} and {iid}; names are compared in "
+                "their normal form, ./a.png being a.png)."
             )
         size = {}
         for key in ("width", "height"):
             if entry.get(key) is not None:
-                size[key] = _int_field(entry, key, where)
+                size[key] = _int_field(entry, key, where, 1, _MAX_PIXELS)
         images[iid] = {"id": iid, "file_name": name, **size}
         names[name] = iid
+    return images
+
+
+def _keypoints_and_box(ann, where, cat, image):
+    """An annotation's keypoints ``(n_joints, 3)`` and bbox (NaN when absent)."""
     n_values = 3 * len(cat["keypoints"])
-    annotations, seen = [], set()
+    values = ann.get("keypoints")
+    if not isinstance(values, list) or len(values) != n_values:
+        got = len(values) if isinstance(values, list) else _short(values)
+        raise ValueError(
+            f"{where} (image {image['file_name']!r}) has {got} keypoint "
+            f"values; category {cat['name']!r} names {len(cat['keypoints'])} "
+            f"keypoints, so {n_values} (x, y, v) values are expected."
+        )
+    kp = _numbers(values, where, "keypoints").reshape(-1, 3)
+    if not np.isin(kp[:, 2], (0, 1, 2)).all():
+        raise ValueError(
+            f"{where}: every keypoint needs a visibility v in {{0, 1, 2}}, got "
+            f"v = {sorted(set(kp[:, 2].tolist()))}."
+        )
+    bbox = ann.get("bbox")
+    if bbox is None:
+        return kp, np.full(4, np.nan)
+    if not isinstance(bbox, list) or len(bbox) != 4:
+        raise ValueError(
+            f"{where}: bbox must be [x, y, width, height], got {_short(bbox)}."
+        )
+    box = _numbers(bbox, where, "bbox")
+    if (box[2:] < 0).any():
+        raise ValueError(
+            f"{where}: bbox must be [x, y, width, height] with width, height >= 0, "
+            f"got {_short(bbox)}."
+        )
+    return kp, box
+
+
+def _read_coco_file(file, category):
+    """One file's checked content: ``(category, images, annotations, skipped)``.
+
+    ``images`` maps image id -> record; ``annotations`` are the category's
+    annotations that are not crowd regions; ``skipped`` counts the others
+    (``"other_category"``, ``"crowd"``).
+    """
+    data = _read_json(file)
+    categories, listed = _keypoint_categories(data, file)
+    cat = _pick_category(categories, file, category)
+    images = _image_records(data, file)
+    annotations, first_at = [], {}
+    skipped = {"other_category": 0, "crowd": 0}
     for position, ann in enumerate(_entries(data, "annotations", file)):
         where = f"annotations[{position}]"
         if "id" in ann:
-            where = f"annotation id {ann['id']!r}"
+            where = f"annotation id {_short(ann['id'])}"
         where += f" in {str(file)!r}"
-        if ann.get("category_id") != cat["id"]:
-            continue
         aid = _int_field(ann, "id", where)
-        if aid in seen:
-            raise ValueError(f"{where}: annotation id {aid} appears twice.")
-        seen.add(aid)
+        if aid in first_at:
+            raise ValueError(
+                f"annotation id {aid} appears twice in {str(file)!r}: "
+                f"annotations[{first_at[aid]}] and annotations[{position}]."
+            )
+        first_at[aid] = position
+        cid = _int_field(ann, "category_id", where)
+        if cid not in listed:
+            raise ValueError(
+                f"{where} has category_id {cid}, which no entry of 'categories' "
+                f"has (their ids: {sorted(listed)})."
+            )
+        crowd = ann.get("iscrowd", 0)
+        if not isinstance(crowd, int) or crowd not in (0, 1):  # a bool is fine
+            raise ValueError(
+                f"{where} must have 'iscrowd' 0 or 1, got {_short(crowd)}."
+            )
+        if cid != cat["id"]:
+            skipped["other_category"] += 1
+            continue
         iid = _int_field(ann, "image_id", where)
         if iid not in images:
             raise ValueError(
                 f"{where} refers to image id {iid}, which is not in the file's "
                 "'images'."
             )
-        if ann.get("iscrowd", 0):
-            continue  # crowd regions carry no keypoints
-        values = ann.get("keypoints")
-        if not isinstance(values, list) or len(values) != n_values:
-            got = len(values) if isinstance(values, list) else repr(values)
-            raise ValueError(
-                f"{where} (image {images[iid]['file_name']!r}) has {got} keypoint "
-                f"values; category {cat['name']!r} names {len(cat['keypoints'])} "
-                f"keypoints, so {n_values} (x, y, v) values are expected."
-            )
-        try:
-            kp = np.asarray(values, dtype=np.float64).reshape(-1, 3)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: keypoints must be numbers ({exc}).") from exc
-        if not np.isin(kp[:, 2], (0, 1, 2)).all() or not np.isfinite(kp).all():
-            raise ValueError(
-                f"{where}: every keypoint needs finite x, y and a visibility v in "
-                f"{{0, 1, 2}}, got v = {sorted(set(kp[:, 2].tolist()))}."
-            )
-        bbox = ann.get("bbox")
-        box = np.full(4, np.nan)
-        if bbox is not None:
-            box = np.asarray(bbox, dtype=np.float64) if isinstance(bbox, list) else box
-            if box.shape != (4,) or not np.isfinite(box).all() or (box[2:] < 0).any():
-                raise ValueError(
-                    f"{where}: bbox must be [x, y, width, height] with width, "
-                    f"height >= 0, got {bbox!r}."
-                )
+        if crowd:
+            skipped["crowd"] += 1  # crowd regions carry no keypoints
+            continue
+        kp, box = _keypoints_and_box(ann, where, cat, images[iid])
         annotations.append(
             {"id": aid, "image_id": iid, "keypoints": kp, "bbox": box, "file": file}
         )
-    return cat, images, annotations
+    return cat, images, annotations, skipped
 
 
-def _coco_index(files, category=None):
+def _coco_index(files, category=None, *, return_skipped=False):
     """Merge COCO files by file name: ``(category, images, annotations)``.
 
-    ``images`` maps file name -> ``{"id", "file_name", "width"?, "height"?,
-    "file"}`` (the first file that lists an image gives its id; an id already
-    taken by another file name gets a fresh one); ``annotations`` is a list of
-    dicts with the image's ``file_name`` added.
+    ``files`` as returned by :func:`_as_files` (each file once). ``images``
+    maps file name (normalised, see :class:`ImageFolder`) -> ``{"id",
+    "file_name", "width"?, "height"?, "file"}`` (the first file that lists an
+    image gives its id; an id already taken by another file name gets a fresh
+    one); ``annotations`` is a list of dicts with the image's ``file_name``
+    added. With ``return_skipped=True``, a fourth item counts the annotations
+    left out, summed over the files: ``{"other_category": n, "crowd": m}``.
     """
     category_used, images, annotations, ids = None, {}, [], {}
     annotated_in = {}
+    skipped = {"other_category": 0, "crowd": 0}
     for file in files:
-        cat, file_images, file_annotations = _read_coco_file(file, category)
+        cat, file_images, file_annotations, file_skipped = _read_coco_file(
+            file, category
+        )
+        for reason, count in file_skipped.items():
+            skipped[reason] += count
         if category_used is None:
             category_used = cat
         elif cat["keypoints"] != category_used["keypoints"]:
@@ -294,7 +431,7 @@ def _coco_index(files, category=None):
         for iid, record in file_images.items():
             name = record["file_name"]
             if name not in images:
-                new_id = iid if iid not in ids else max(ids) + 1
+                new_id = iid if iid not in ids else _fresh_id(ids)
                 images[name] = {**record, "id": new_id, "file": file}
                 ids[new_id] = name
             by_id[iid] = name
@@ -308,7 +445,36 @@ def _coco_index(files, category=None):
                 )
             annotated_in[name] = file
             annotations.append({**ann, "file_name": name})
+    if return_skipped:
+        return category_used, images, annotations, skipped
     return category_used, images, annotations
+
+
+def _fresh_id(ids):
+    """An image id not in ``ids``: the largest plus one (the smallest unused
+    one when that would pass the int64 bound)."""
+    largest = max(ids)
+    if largest < _MAX_ID:
+        return largest + 1
+    return next(i for i in range(len(ids) + 1) if i not in ids)
+
+
+def _warn_skipped(skipped, files, cat):
+    """One UserWarning saying how many annotations were left out, and why."""
+    if not sum(skipped.values()):
+        return
+    reasons = [
+        f"{skipped['other_category']} of other categories"
+        if skipped["other_category"] else "",
+        f"{skipped['crowd']} crowd regions (iscrowd 1)" if skipped["crowd"] else "",
+    ]
+    warnings.warn(
+        f"{sum(skipped.values())} annotation(s) in "
+        f"{', '.join(repr(str(f)) for f in files)} carry no keypoints of category "
+        f"{cat['name']!r} and were skipped: {', '.join(r for r in reasons if r)}.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 # --------------------------------------------------------------------------
@@ -336,27 +502,47 @@ def _box_square(box, kp, width, height, margin):
 
 
 def _read_checked(images_dir, record, as_gray):
-    """Read one image and check its size against its COCO record."""
-    file = images_dir / record["file_name"]
+    """Read one image and check its size against its COCO record.
+
+    ``images_dir`` is an :class:`ImageFolder` (or a folder path): the name
+    must stay inside it (:meth:`ImageFolder.path`).
+    """
     where = record.get("file")
-    listed = f" (image id {record['id']}, listed in {str(where)!r})" if where else ""
-    if not file.is_file():
-        raise FileNotFoundError(
-            f"image {record['file_name']!r}{listed} not found in {str(images_dir)!r}."
-        )
-    try:
-        image = _read_image(file, "COCO", as_gray)
+    entry = f"image id {record['id']}, listed in {str(where)!r}" if where else None
+    listed = f" ({entry})" if entry else ""
+    if not isinstance(images_dir, ImageFolder):
+        images_dir = ImageFolder(images_dir)
+    file = images_dir.path(record["file_name"], entry)
+    try:  # the header only: pixels are decoded by the crops
+        image = SourceImage(file, as_gray=as_gray, label="COCO image")
     except ValueError as exc:
         raise ValueError(f"{exc}{listed}") from exc
-    height, width = image.shape[:2]
-    for key, actual in (("width", width), ("height", height)):
-        expected = record.get(key)
-        if expected is not None and expected != actual:
-            raise ValueError(
-                f"image {record['file_name']!r}{listed} is {width} x {height} "
-                f"pixels, but its record says {key} {expected}."
-            )
+    _check_record_size(image, record, listed)
     return image
+
+
+def _check_record_size(image, record, listed):
+    """The record's ``width`` / ``height`` against the oriented image's."""
+    given = {k: record[k] for k in ("width", "height") if record.get(k) is not None}
+    actual = {"width": image.width, "height": image.height}
+    if all(given[k] == actual[k] for k in given):
+        return
+    said = ", ".join(f"{k} {v}" for k, v in given.items())
+    stored = {"width": image.height, "height": image.width}  # before turning
+    if image.orientation >= 5 and all(given[k] == stored[k] for k in given):
+        raise ValueError(
+            f"image {record['file_name']!r}{listed} is {image.width} x "
+            f"{image.height} pixels as shown, but its record says {said}, the "
+            f"size of its stored pixels: the file has EXIF orientation "
+            f"{image.orientation} (turned by 90 degrees), and sizes and keypoints "
+            "refer to the oriented image, as annotation tools show it; annotate "
+            "it in a tool that applies the orientation, or store it upright."
+        )
+    key = next(k for k in given if given[k] != actual[k])
+    raise ValueError(
+        f"image {record['file_name']!r}{listed} is {image.width} x {image.height} "
+        f"pixels, but its record says {key} {given[key]}."
+    )
 
 
 def _progress(iterable, verbose, desc, total=None):
@@ -368,16 +554,8 @@ def _progress(iterable, verbose, desc, total=None):
 
 
 def _check_images_dir(images_dir):
-    if not isinstance(images_dir, (str, os.PathLike)):
-        raise TypeError(
-            f"images_dir must be a str or os.PathLike, got {type(images_dir).__name__}."
-        )
-    folder = Path(images_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"images folder {str(folder)!r} does not exist or is not a folder."
-        )
-    return folder
+    """The images folder as a Path, checked (kept for callers; see ImageFolder)."""
+    return ImageFolder(images_dir).root
 
 
 def _meta(category, records, annotation_ids, crops, boxes):
@@ -415,9 +593,9 @@ def _load_images(images_dir, records, image_size, as_gray, verbose=False):
     crops = np.empty((len(records), 3))
     for row, record in enumerate(_progress(records, verbose, "reading images")):
         image = _read_checked(images_dir, record, as_gray)
-        record["height"], record["width"] = image.shape[:2]
+        record["height"], record["width"] = image.height, image.width
         cx, cy, side = _image_square(record["width"], record["height"])
-        X[row] = _crop(image, (cx, cy), side, image_size)
+        X[row] = image.crop((cx, cy), side, image_size)
         crops[row] = cx, cy, side
     return X, crops
 
@@ -452,16 +630,21 @@ def load_coco_keypoints(
     becomes a sample: its image is read from ``images_dir``, cropped to a
     square and resized to ``image_size`` pixels, and its keypoints are mapped
     with the same transform (the LSP / MPII loaders' conventions; see the
-    module notes). Nothing is written.
+    module notes). Annotations of other categories and crowd regions are
+    skipped, counted in ``meta.skipped`` and reported in one
+    :class:`UserWarning`. Nothing is written.
 
     Parameters
     ----------
     annotations : str, os.PathLike or list of them
         COCO keypoints file(s). Several files are read as one data set, with
         images matched by ``file_name`` (an image annotated in two files is an
-        error).
+        error); a file named twice (``a.json``, ``./a.json``, a link to it) is
+        read once.
     images_dir : str or os.PathLike
-        The folder that the ``file_name`` of every image is relative to.
+        The folder that the ``file_name`` of every image is relative to
+        (subfolders are fine); a name that is absolute, has a ``..``
+        component or leads out of the folder through a link is refused.
     image_size : int, default=64
         Height and width of the returned square images.
     as_gray : bool, default=False
@@ -495,7 +678,8 @@ def load_coco_keypoints(
         crop square in source pixels) and ``bbox`` (the COCO box, NaN when
         absent); and ``keypoint_names``, ``skeleton`` (0-based joint pairs)
         and ``category`` (the COCO category record), which
-        :func:`write_coco_keypoints` writes back.
+        :func:`write_coco_keypoints` writes back; ``skipped``, the number of
+        annotations left out by reason: ``{"other_category": n, "crowd": m}``.
 
     Raises
     ------
@@ -503,9 +687,19 @@ def load_coco_keypoints(
         A file, the folder or an image does not exist.
     ValueError
         Malformed JSON or COCO content (the message names the file and the
-        entry): duplicate image or annotation ids, keypoint counts that
-        disagree with the category, an annotation of an unknown image, an
+        entry): duplicate image, annotation or category ids (naming both
+        positions), a ``category_id`` that is not an integer or names no
+        listed category, an ``iscrowd`` other than 0 or 1, keypoint counts
+        that disagree with the category, an annotation of an unknown image,
+        numbers out of the bounds of the module notes (ids, sizes,
+        coordinates), an image name that leaves ``images_dir``, an
         unreadable image or one whose size disagrees with its record.
+
+    Warns
+    -----
+    UserWarning
+        Once per call when annotations were skipped (other categories, crowd
+        regions), with their numbers.
 
     See Also
     --------
@@ -525,16 +719,17 @@ def load_coco_keypoints(
     >>> tmp.cleanup()
     """
     files = _as_files(annotations)
-    folder = _check_images_dir(images_dir)
+    folder = ImageFolder(images_dir)
     image_size, as_gray = _check_loader_options(
         image_size, as_gray, crop, margin, occluded
     )
     verbose = check_bool(verbose, "verbose")
-    cat, images, anns = _coco_index(files, category)
+    cat, images, anns, skipped = _coco_index(files, category, return_skipped=True)
+    _warn_skipped(skipped, files, cat)
     if not anns:
         raise ValueError(
             f"no annotation of category {cat['name']!r} in "
-            f"{', '.join(repr(str(f)) for f in files)}."
+            f"{', '.join(repr(str(f)) for f in files)} (skipped: {skipped})."
         )
     if crop == "image":
         per_image = {}
@@ -557,7 +752,7 @@ def load_coco_keypoints(
         if ann["file_name"] != cached:
             image = _read_checked(folder, record, as_gray)
             cached = ann["file_name"]
-        record["height"], record["width"] = image.shape[:2]
+        record["height"], record["width"] = image.height, image.width
         kp = ann["keypoints"]
         if crop == "image":
             cx, cy, side = _image_square(record["width"], record["height"])
@@ -565,16 +760,17 @@ def load_coco_keypoints(
             cx, cy, side = _box_square(
                 ann["bbox"], kp, record["width"], record["height"], margin
             )
-        X[row] = _crop(image, (cx, cy), side, image_size)
-        out = _transform_points(kp[:, :2], (cx, cy), side, image_size)
+        X[row] = image.crop((cx, cy), side, image_size)
+        out = transform_points(kp[:, :2], (cx, cy), side, image_size)
         missing = (kp[:, 2] == 0) | ((kp[:, 2] == 1) & (occluded == "nan"))
         out[missing] = np.nan
-        y[row] = _outside_to_nan(out, image_size)
+        y[row] = outside_to_nan(out, image_size)
         crops[row] = cx, cy, side
         records.append(record)
     meta = _meta(
         cat, records, [a["id"] for a in anns], crops, [a["bbox"] for a in anns]
     )
+    meta.skipped = skipped
     return X, y.reshape(n, 2 * n_joints), meta
 
 
@@ -731,7 +927,7 @@ def write_coco_keypoints(file, meta, y=None, *, image_size=None):
                 "keypoints": values,
                 "num_keypoints": int(inside.sum()),
                 "bbox": [round(float(v), 3) for v in box],
-                "area": round(float(box[2] * box[3]), 3),
+                "area": round(float(box[2]) * float(box[3]), 3),  # inf: refused
                 "iscrowd": 0,
             })
     document = {
@@ -741,8 +937,19 @@ def write_coco_keypoints(file, meta, y=None, *, image_size=None):
         "categories": [_category_record(category)],
     }
     path = Path(file)
-    atomic_write_bytes(path, json.dumps(document, indent=1) + "\n")
+    atomic_write_bytes(path, _json_text(document, path))
     return path
+
+
+def _json_text(document, path):
+    """``document`` as JSON text; a non-finite number (not JSON) is an error."""
+    try:
+        return json.dumps(document, indent=1, allow_nan=False) + "\n"
+    except ValueError as exc:
+        raise ValueError(
+            f"cannot write {str(path)!r}: the content holds a non-finite number "
+            f"({exc}); nothing was written."
+        ) from exc
 
 
 def merge_coco_keypoints(inputs, output, *, images=None, category=None):
@@ -761,7 +968,9 @@ def merge_coco_keypoints(inputs, output, *, images=None, category=None):
         COCO keypoints files, all of the same keypoint category.
     output : str or os.PathLike
         The file to write (through a temporary file and a rename); it must
-        not be one of the inputs.
+        not be one of the inputs nor ``images`` (compared by resolved path,
+        so ``./a.json`` or a link to an input is refused too, whether or not
+        ``output`` exists yet).
     images : str or os.PathLike, default=None
         A COCO file whose ``images`` (by file name) are the ones to keep.
     category : str or int, default=None
@@ -775,8 +984,14 @@ def merge_coco_keypoints(inputs, output, *, images=None, category=None):
     Raises
     ------
     ValueError
-        As :func:`load_coco_keypoints`; ``output`` is an input; an image of
-        ``images`` is in none of the inputs.
+        As :func:`load_coco_keypoints`; ``output`` is an input or ``images``;
+        an image of ``images`` is in none of the inputs.
+
+    Warns
+    -----
+    UserWarning
+        Once per call when annotations of other categories or crowd regions
+        were skipped (they are not written), with their numbers.
 
     Examples
     --------
@@ -794,17 +1009,24 @@ def merge_coco_keypoints(inputs, output, *, images=None, category=None):
     files = _as_files(inputs)
     if not isinstance(output, (str, os.PathLike)):
         raise TypeError(f"output must be a str or os.PathLike, got {output!r}.")
+    if images is not None and not isinstance(images, (str, os.PathLike)):
+        raise TypeError(f"images must be a str or os.PathLike, got {images!r}.")
     output = Path(output)
-    for file in files:
-        if file.exists() and output.exists() and output.samefile(file):
+    given = [("input", file) for file in files]
+    if images is not None:
+        given.append(("images", Path(images)))
+    for what, file in given:
+        if _same_file(output, file):
             raise ValueError(
-                f"output {str(output)!r} is one of the inputs; write the merged "
-                "file elsewhere (inputs are never modified)."
+                f"output {str(output)!r} is one of the inputs ({what} "
+                f"{str(file)!r}); write the merged file elsewhere (inputs are "
+                "never modified)."
             )
-    cat, index, anns = _coco_index(files, category)
+    cat, index, anns, skipped = _coco_index(files, category, return_skipped=True)
+    _warn_skipped(skipped, files, cat)
     keep = None
     if images is not None:
-        wanted = _coco_image_names(_as_files(images)[0])
+        wanted = _coco_image_names(Path(images))
         missing = [name for name in wanted if name not in index]
         if missing:
             raise ValueError(
@@ -837,25 +1059,19 @@ def merge_coco_keypoints(inputs, output, *, images=None, category=None):
         }
         if np.isfinite(ann["bbox"]).all():
             entry["bbox"] = ann["bbox"].tolist()
-            entry["area"] = float(ann["bbox"][2] * ann["bbox"][3])
+            entry["area"] = float(ann["bbox"][2]) * float(ann["bbox"][3])
         document["annotations"].append(entry)
-    atomic_write_bytes(output, json.dumps(document, indent=1) + "\n")
+    atomic_write_bytes(output, _json_text(document, output))
     return output
 
 
 def _coco_image_names(file):
-    """File names of a COCO file's ``images`` (checked as any COCO input)."""
+    """File names of a COCO file's ``images``, normalised (see ImageFolder)."""
     data = _read_json(file)
-    names = []
-    for position, entry in enumerate(_entries(data, "images", file)):
-        name = entry.get("file_name")
-        if not isinstance(name, str) or not name:
-            raise ValueError(
-                f"images[{position}] in {str(file)!r} must have a 'file_name', got "
-                f"{name!r}."
-            )
-        names.append(name)
-    return names
+    return [
+        _file_name(entry, f"images[{position}] in {str(file)!r}")
+        for position, entry in enumerate(_entries(data, "images", file))
+    ]
 
 
 def _category_record(category):

@@ -14,13 +14,11 @@ Coordinates
     subtracted when reading them.
 Crop transform
     A square of side ``s`` (source pixels) centred on ``(cx, cy)`` becomes an
-    ``image_size`` x ``image_size`` image; a point maps as
-    ``u = (x - cx) * image_size / s + (image_size - 1) / 2`` (same for y), so
-    the square's edges land on the output's pixel edges ``-0.5`` and
-    ``image_size - 0.5``. The image is sampled bilinearly at the output pixel
-    centres after a Gaussian anti-aliasing blur of standard deviation
-    ``(s / image_size - 1) / 2`` source pixels (at most 64) when it is
-    shrunk; parts of the square outside the source image are black (0).
+    ``image_size`` x ``image_size`` image, and a point maps as
+    ``u = (x - cx) * image_size / s + (image_size - 1) / 2`` (same for y). The
+    transform (anti-aliasing, black outside the image), the EXIF orientation
+    of the images, their reduction before large shrinks and the pixel limit
+    are those of :mod:`sk_eglpp.datasets._images`, described there.
 Missing joints
     A joint is NaN in ``y`` when it is not annotated (non-finite coordinates,
     or absent from MPII's point list), when it is flagged occluded/invisible
@@ -34,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 import scipy.io
-from scipy import ndimage
 
 from .._validation import check_positive_int
+from ._images import SourceImage, outside_to_nan, transform_points
 
 __all__ = ["load_lsp", "load_lspet", "load_mpii", "MPII_TO_LSP"]
 
@@ -47,8 +45,6 @@ __all__ = ["load_lsp", "load_lspet", "load_mpii", "MPII_TO_LSP"]
 MPII_TO_LSP = (0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 8, 9)
 
 _N_JOINTS = 14
-_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601
-_MAX_SIGMA = 64.0  # source pixels
 
 
 # --------------------------------------------------------------------------
@@ -125,96 +121,6 @@ def _load_mat(file, dataset, **kwargs):
         ) from exc
 
 
-def _read_image(file, dataset, as_gray):
-    """Image as float32 (h, w, c) in [0, 1]; c = 1 when ``as_gray`` else 3.
-
-    Read with Pillow; an alpha channel is dropped, a palette expanded and grey
-    levels of 16-bit images scaled by 65535.
-    """
-    if not file.is_file():
-        raise FileNotFoundError(f"{dataset} image {str(file)!r} not found.")
-    from PIL import Image, UnidentifiedImageError  # imported here: keeps import light
-
-    try:
-        with Image.open(file) as opened:
-            opened.load()
-            img = _pillow_to_array(opened)
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise ValueError(
-            f"could not read {dataset} image {str(file)!r} "
-            f"({type(exc).__name__}: {exc})."
-        ) from exc
-    if min(img.shape[:2]) < 1:
-        raise ValueError(
-            f"{dataset} image {str(file)!r} is empty (shape {img.shape[:2]})."
-        )
-    if img.shape[2] == 1:
-        return img if as_gray else np.repeat(img, 3, axis=2)
-    if as_gray:
-        return (img @ _LUMA)[:, :, None]
-    return img
-
-
-def _pillow_to_array(img):
-    """A Pillow image as float32 (h, w, 1) grey or (h, w, 3) RGB in [0, 1]."""
-    if img.mode.startswith("I"):  # 16-bit grey (Pillow opens some as "I")
-        grey = np.asarray(img, dtype=np.float64) / 65535.0
-        return np.clip(grey, 0.0, 1.0).astype(np.float32)[:, :, None]
-    if img.mode == "F":
-        return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)[:, :, None]
-    if img.mode in ("1", "L", "LA", "La"):
-        grey = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-        return grey[:, :, None]
-    return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
-
-
-def _crop(image, centre, side, size):
-    """Square crop of ``side`` source pixels around ``centre``, resized.
-
-    Returns ``(c, size, size)`` float32. See the module docstring for the
-    transform; sampling is bilinear at the output pixel centres.
-    """
-    h, w, c = image.shape
-    k = side / size  # source pixels per output pixel
-    # Capped so that absurd crops (huge annotated scales) stay cheap; at that
-    # blur the crop is many times the image and nearly black anyway.
-    sigma = min(max(0.0, (k - 1.0) / 2.0), _MAX_SIGMA)
-    offsets = (np.arange(size) - (size - 1) / 2.0) * k
-    xs = centre[0] + offsets
-    ys = centre[1] + offsets
-    pad = int(np.ceil(4.0 * sigma)) + 2
-    # Only the part of the image the samples (and the blur) can reach.
-    r0 = max(0, int(np.floor(ys[0])) - pad)
-    r1 = min(h, int(np.ceil(ys[-1])) + pad + 1)
-    c0 = max(0, int(np.floor(xs[0])) - pad)
-    c1 = min(w, int(np.ceil(xs[-1])) + pad + 1)
-    out = np.zeros((c, size, size), dtype=np.float32)
-    if r0 >= r1 or c0 >= c1:
-        return out  # the square lies entirely outside the image
-    window = image[r0:r1, c0:c1]
-    rr, cc = np.meshgrid(ys - r0, xs - c0, indexing="ij")
-    for ch in range(c):
-        plane = window[:, :, ch]
-        if sigma > 0:
-            plane = ndimage.gaussian_filter(plane, sigma, mode="constant", cval=0.0)
-        out[ch] = ndimage.map_coordinates(
-            plane, [rr, cc], order=1, mode="grid-constant", cval=0.0
-        )
-    return np.clip(out, 0.0, 1.0, out=out)
-
-
-def _transform_points(points, centre, side, size):
-    """Apply the crop transform to ``(..., 2)`` points."""
-    return (points - np.asarray(centre)) * (size / side) + (size - 1) / 2.0
-
-
-def _outside_to_nan(kp, size):
-    kp = kp.copy()
-    outside = np.any((kp < -0.5) | (kp >= size - 0.5), axis=-1)
-    kp[outside] = np.nan
-    return kp
-
-
 # --------------------------------------------------------------------------
 # LSP and LSPET
 # --------------------------------------------------------------------------
@@ -287,8 +193,10 @@ def _load_leeds(
     X = np.empty((selected.size, n_channels, image_size, image_size), np.float32)
     y = np.empty((selected.size, _N_JOINTS, 2))
     for row, i in enumerate(selected):
-        image = _read_image(
-            folder / "images" / f"im{i + 1:0{digits}d}.jpg", dataset, as_gray
+        image = SourceImage(
+            folder / "images" / f"im{i + 1:0{digits}d}.jpg",
+            as_gray=as_gray,
+            label=f"{dataset} image",
         )
         kp = xy[i]
         annotated = np.all(np.isfinite(kp), axis=1)
@@ -298,17 +206,16 @@ def _load_leeds(
         frame = annotated & visible[i]
         if frame.sum() < 2:
             frame = keep
-        centre, side = _leeds_square(kp[frame], image.shape, margin)
-        X[row] = _crop(image, centre, side, image_size)
-        out = _transform_points(kp, centre, side, image_size)
+        centre, side = _leeds_square(kp[frame], image.width, image.height, margin)
+        X[row] = image.crop(centre, side, image_size)
+        out = transform_points(kp, centre, side, image_size)
         out[~keep] = np.nan
-        y[row] = _outside_to_nan(out, image_size)
+        y[row] = outside_to_nan(out, image_size)
     return X, y.reshape(selected.size, 2 * _N_JOINTS)
 
 
-def _leeds_square(points, image_shape, margin):
+def _leeds_square(points, w, h, margin):
     """Square around the joints' bounding box, ``margin`` x its side per edge."""
-    h, w = image_shape[:2]
     if points.shape[0]:
         lo, hi = points.min(axis=0), points.max(axis=0)
         extent = float(np.max(hi - lo))
@@ -822,15 +729,17 @@ def load_mpii(
     for row, i in enumerate(selected):
         name, centre, scale, kp, vis, head = people[i]
         if name != cached_name:  # people of one image are consecutive
-            image = _read_image(folder / "images" / name, "MPII", as_gray)
+            image = SourceImage(
+                folder / "images" / name, as_gray=as_gray, label="MPII image"
+            )
             cached_name = name
         side = 200.0 * scale * scale_factor
-        X[row] = _crop(image, centre, side, image_size)
-        out = _transform_points(kp, centre, side, image_size)
+        X[row] = image.crop(centre, side, image_size)
+        out = transform_points(kp, centre, side, image_size)
         if occluded == "nan":
             out[~vis] = np.nan
-        y[row] = _outside_to_nan(out, image_size)
-        heads[row] = _transform_points(
+        y[row] = outside_to_nan(out, image_size)
+        heads[row] = transform_points(
             head.reshape(2, 2), centre, side, image_size
         ).ravel()
     y = y.reshape(selected.size, 2 * _N_JOINTS)
