@@ -303,9 +303,10 @@ def _image_ids(names, index, previous_ids):
     ids = {n: index[n]["id"] for n in names if n in index}
     taken = {r["id"] for r in index.values()}
     for name in names:
-        if name not in ids and previous_ids.get(name) not in (None, *taken):
-            ids[name] = previous_ids[name]
-            taken.add(ids[name])
+        before = previous_ids.get(name)
+        if name not in ids and before is not None and before not in taken:
+            ids[name] = before
+            taken.add(before)
     next_id = max([*taken, *previous_ids.values()], default=0) + 1
     for name in sorted(n for n in names if n not in ids):
         ids[name] = next_id
@@ -431,7 +432,7 @@ def _is_lock(path):
 
 
 def _resolved(path):
-    return Path(os.path.abspath(Path(path).expanduser())).resolve()
+    return Path(os.path.abspath(path)).resolve()
 
 
 class _RoundFolder:

@@ -617,3 +617,22 @@ def test_strategy_names_as_given(demo, tmp_path):
                                                             perplexity=3.0))
     recorded = json.loads((tmp_path / "r" / "round.json").read_text())["strategy"]
     assert recorded == "egl_pp (batch='diverse', n_neighbors=5, perplexity=3.0)"
+
+
+def test_make_synthetic_and_merge_coco_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        files = make_synthetic_coco(tmp_path / "demo", n_images=6, n_annotated=2,
+                                    image_size=16)
+        assert main(["merge-coco", str(tmp_path / "all.json"),
+                     str(files["annotations"]), str(files["ground_truth"])]) == 0
+    finally:
+        os.umask(old)
+    for path in (tmp_path / "demo", files["images"]):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o750, path
+    for path in (files["annotations"], files["images"] / "00000.png",
+                 tmp_path / "all.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
