@@ -442,3 +442,15 @@ def test_damaged_checkpoint_is_named(simscript, tmp_path):
     match = "cannot read the checkpoint .*cycle-0001"
     with pytest.raises(CorruptStoreError, match=match):
         simscript.main(tmp_path / "out", 2, 2)  # one more cycle starts from it
+
+
+def test_leftovers_of_killed_writes_are_removed_on_resume(tmp_path):
+    out = tmp_path / "out"
+    first = _toy(tmp_path, output_dir=out)
+    (out / ".config.json.k1l2.tmp").write_text("{")  # what a kill -9 left
+    (out / "checkpoints" / "run-000" / ".base.x9y8.tmp").mkdir(parents=True)
+    (out / "notes.txt").write_text("the user's")
+    again = _toy(tmp_path, output_dir=out)
+    assert again.rows == first.rows
+    assert not list(out.rglob("*.tmp"))
+    assert (out / "notes.txt").read_text() == "the user's"

@@ -418,6 +418,10 @@ class _Store:
             self._written("config")
         (self.root / "runs").mkdir(exist_ok=True)
         (self.root / "checkpoints").mkdir(exist_ok=True)
+        # what a killed write left (a strategy's cycles: prune() removes them)
+        remove_leftovers(self.root, ["config.json"])
+        for run in (self.root / "checkpoints").glob("run-*"):
+            remove_leftovers(run, ["base"])
         return entropy
 
     def read_run(self, run):
