@@ -18,7 +18,7 @@ import contextlib
 import warnings
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy.spatial.distance import cdist
@@ -32,10 +32,14 @@ from sk_eglpp import (
     RandomQuery,
 )
 
+# derandomize: the same examples on every run, so that a test run gates on
+# what was run before (random exploration found the cdist underflow pinned
+# below as an @example of test_coreset_properties)
 SETTINGS = settings(
     max_examples=30,
     deadline=None,
     database=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
 
@@ -90,6 +94,16 @@ def tabular_problem(draw, min_labelled=1):
     perm = draw(st.permutations(range(n_pool)))
     seed = draw(st.integers(0, 2**31 - 1))
     return X_lab, y_lab, X_pool, n_instances, np.asarray(perm, dtype=int), seed
+
+
+def _distances(A, B):
+    """Euclidean distances by scipy's cdist, on data scaled to a largest entry of
+    1: cdist squares the differences, so distances below about 1e-154 would
+    underflow to 0 unscaled."""
+    scale = max(np.abs(A).max(initial=0.0), np.abs(B).max(initial=0.0))
+    if scale == 0 or not np.isfinite(scale):
+        return cdist(A, B)
+    return cdist(A / scale, B / scale) * scale
 
 
 # -- random --------------------------------------------------------------------
@@ -163,6 +177,11 @@ class Raw:
 
 @SETTINGS
 @given(problem=tabular_problem(), labelled=st.booleans())
+@example(  # a distance that cdist, squaring it, would underflow to 0
+    problem=(np.array([[0.0]]), np.array([0.0]), np.array([[1.33858982e-216]]), 1,
+             np.array([0]), 0),
+    labelled=True,
+)
 def test_coreset_properties(problem, labelled):
     X_lab, y_lab, X_pool, n_instances, perm, seed = problem
     kwargs = dict(X_labelled=X_lab, y_labelled=y_lab) if labelled else {}
@@ -180,7 +199,7 @@ def test_coreset_properties(problem, labelled):
     if labelled:
         assert_valid_scores(scores, len(X_pool))
         # reference: the distance to the nearest labelled sample
-        np.testing.assert_allclose(scores, cdist(X_pool, X_lab).min(axis=1))
+        np.testing.assert_allclose(scores, _distances(X_pool, X_lab).min(axis=1))
         assert gains[0] == scores.max()
     else:
         assert np.all(np.isinf(scores))  # min over an empty set of centres
@@ -189,7 +208,7 @@ def test_coreset_properties(problem, labelled):
     # the covering radius of the result, by brute force
     centres = np.concatenate([X_lab, X_pool[idx]]) if labelled else X_pool[idx]
     np.testing.assert_allclose(
-        strategy.covering_radius_, cdist(X_pool, centres).min(axis=1).max()
+        strategy.covering_radius_, _distances(X_pool, centres).min(axis=1).max()
     )
     again = CoreSetQuery(random_state=seed)
     np.testing.assert_array_equal(
