@@ -28,6 +28,7 @@ __all__ = [
     "FolderLock",
     "atomic_write_bytes",
     "atomic_folder",
+    "is_lock_file",
     "remove_leftovers",
     "writing",
 ]
@@ -214,6 +215,33 @@ def _lock_file(f):
     except BlockingIOError:
         return False
     return True
+
+
+def is_lock_file(path):
+    """Whether ``path`` is the lock file of a :class:`FolderLock`: a file named
+    ``lock`` that is empty or holds a pid (what a lock leaves behind).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with FolderLock(folder):
+    ...     pass
+    >>> is_lock_file(folder / "lock")
+    True
+    >>> _ = (folder / "lock").write_text("my notes")
+    >>> is_lock_file(folder / "lock")
+    False
+    """
+    path = Path(path)
+    if path.name != "lock" or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        text = path.read_bytes()[:64] if path.stat().st_size <= 64 else b"x"
+    except OSError:
+        return False
+    return text.strip() == b"" or text.strip().isdigit()
 
 
 class FolderLock:

@@ -32,6 +32,7 @@ from ._files import (
     FolderLock,
     atomic_folder,
     atomic_write_bytes,
+    is_lock_file,
     remove_leftovers,
     writing,
 )
@@ -420,17 +421,6 @@ def _default_estimator(n_joints, in_channels, image_size, max_epochs, strategy,
 # --------------------------------------------------------------------------
 
 
-def _is_lock(path):
-    """Whether ``path`` is a lock file of :class:`FolderLock` (empty, or a pid)."""
-    if path.name != "lock" or path.is_symlink() or not path.is_file():
-        return False
-    try:
-        text = path.read_bytes()[:64] if path.stat().st_size <= 64 else b"x"
-    except OSError:
-        return False
-    return text.strip() == b"" or text.strip().isdigit()
-
-
 def _resolved(path):
     return Path(os.path.abspath(path)).resolve()
 
@@ -503,8 +493,9 @@ class _RoundFolder:
                     "output folder."
                 ) from None
         else:
-            present = [n for n in OUTPUTS if ((self.path / n).exists()
-                       or (self.path / n).is_symlink()) and not _is_lock(self.path / n)]
+            paths = [self.path / n for n in OUTPUTS]
+            present = [p.name for p in paths if (p.exists() or p.is_symlink())
+                       and not is_lock_file(p)]
             if present:
                 raise ValueError(
                     f"output_dir {str(self.path)!r} holds {', '.join(present)} but "

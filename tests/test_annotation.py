@@ -257,6 +257,8 @@ def test_unannotated_list(demo, tmp_path):
          "strategy .egl_linear. scores linear"),
         (dict(image_size=36), ValueError, "image_size must be a multiple of 8"),
         (dict(budget=0), ValueError, "budget must be >= 1"),
+        (dict(n_threads=0), ValueError, "n_threads must be >= 1"),
+        (dict(n_threads=1.5), TypeError, "n_threads must be"),
         (dict(previous="nowhere"), FileNotFoundError,
          "no model of a previous round in 'nowhere'"),
     ],
@@ -636,3 +638,13 @@ def test_make_synthetic_and_merge_coco_follow_the_umask(tmp_path):
     for path in (files["annotations"], files["images"] / "00000.png",
                  tmp_path / "all.json"):
         assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+
+
+def test_a_file_named_lock_that_is_not_a_lock_is_left_alone(demo, tmp_path):
+    _, files = demo
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "lock").write_text("my notes on the locks of the lab door\n")
+    with pytest.raises(ValueError, match="holds lock but no round.json"):
+        _round(files, out)
+    assert (out / "lock").read_text() == "my notes on the locks of the lab door\n"
