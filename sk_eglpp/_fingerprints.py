@@ -24,6 +24,14 @@ _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _NOT_RESULTS = {"verbose"}
 
 
+def _same(value, default):
+    """Whether a parameter's value is its (JSON-like) default."""
+    try:
+        return describe(value) == describe(default)
+    except Exception:  # noqa: BLE001 -- an odd value is simply not the default
+        return False
+
+
 def describe(obj):
     """A JSON-able description of an object's configuration (for fingerprints).
 
@@ -55,12 +63,18 @@ def describe(obj):
         return {"set": sorted(items, key=lambda v: json.dumps(v, sort_keys=True))}
     if hasattr(obj, "get_params") and not isinstance(obj, type):
         params = obj.get_params(deep=False)
+        # parameters added to a class after results were stored are described
+        # only away from the default they were added with (the class lists
+        # them in ``_added_parameters``), so older stores keep their identity
+        added = getattr(type(obj), "_added_parameters", {})
         return {
             "class": f"{type(obj).__module__}.{type(obj).__qualname__}",
             "params": {
                 k: describe(v)
                 for k, v in sorted(params.items())
-                if k not in _NOT_RESULTS and not k.startswith("_")
+                if k not in _NOT_RESULTS
+                and not k.startswith("_")
+                and not (k in added and _same(v, added[k]))
             },
         }
     if isinstance(obj, type):

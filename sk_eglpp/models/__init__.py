@@ -1,5 +1,6 @@
 """Torch modules and skorch / scikit-learn estimators (stacked hourglass)."""
 
+from ._augment import LSP_FLIP_PAIRS, augment_batch
 from ._bootstrap import BootstrapLinearRegressor
 from ._hourglass import StackedHourglass
 from ._regressor import HourglassRegressor
@@ -8,4 +9,6 @@ __all__ = [
     "StackedHourglass",
     "HourglassRegressor",
     "BootstrapLinearRegressor",
+    "LSP_FLIP_PAIRS",
+    "augment_batch",
 ]

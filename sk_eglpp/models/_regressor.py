@@ -20,6 +20,13 @@ from .._seeding import torch_seed
 from .._validation import check_keypoints, check_pool
 from ..datasets._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 from ..metrics import pck
+from ._augment import (
+    augment_batch,
+    check_flip_pairs,
+    check_scale_range,
+    flip_heatmaps,
+    flip_permutation,
+)
 from ._hourglass import EMBEDDING_LAYERS, LossPredictionHead, StackedHourglass
 
 __all__ = ["HourglassRegressor", "HeatmapMSELoss"]
@@ -132,7 +139,9 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         and the number of epochs trained so far, so the weights'
         initialisation, dropout and the shuffling of the training batches are
         reproducible and the global generators are left as they were. Two CPU
-        fits with the same integer ``random_state`` are bit-identical.
+        fits with the same integer ``random_state`` and thread count are
+        bit-identical on the same kind of processor (same torch version and
+        CPU instruction set).
     loss_prediction : bool, default=False
         Add a loss-prediction head (Yoo & Kweon 2019) fed with the multi-scale
         features of the last hourglass, trained jointly with the pose loss;
@@ -159,6 +168,21 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         head output (the features its heatmap convolution reads), the
         embedding of the EGL++ authors' code. The embedding is what EGL++'s
         neighbours, Core-set's distances and the selection map work on.
+    flip_pairs : sequence of (int, int) or None, default=None
+        Training augmentation: ``None`` never mirrors the images; otherwise
+        every training sample is mirrored horizontally with probability 1/2
+        and these left/right joints swapped (``LSP_FLIP_PAIRS`` for the 14
+        LSP joints, ``()`` for keypoints without sides).
+    max_rotation : float, default=0.0
+        Training augmentation: rotations drawn uniformly in ``[-max_rotation,
+        max_rotation]`` degrees (30 in the hourglass' recipe).
+    scale_range : (float, float), default=(1.0, 1.0)
+        Training augmentation: scales drawn uniformly in this range ((0.75,
+        1.25) in the hourglass' recipe).
+    flip_test : bool, default=False
+        Predict heatmaps (and keypoints, and the score) as the mean of the
+        image's and of its mirror image's, mapped back with ``flip_pairs``
+        (which must then be given).
     verbose : int, default=0
         skorch's per-epoch log (off by default: active learning refits often).
     device : str or torch.device, default="cpu"
@@ -187,6 +211,23 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
 
     Notes
     -----
+    Augmentation (``flip_pairs``, ``max_rotation``, ``scale_range``) transforms
+    every training batch anew, images and keypoints together, about the image
+    centre: a keypoint ``p`` moves to ``c + s R(theta) F (p - c)`` (``F`` the
+    mirror for flipped samples), and keypoints leaving the image become NaN
+    (see :func:`sk_eglpp.models.augment_batch`). The draws come from torch's
+    generator, seeded by ``random_state``, so augmented fits are as
+    reproducible as plain ones. Only training is augmented: the losses and
+    gradients of EGL++ and the other strategies are those of the images as
+    given.
+
+    A learning-rate schedule is a skorch callback, e.g.
+    ``callbacks=[("lr", LRScheduler(CosineAnnealingLR, T_max=30))]``. skorch
+    re-creates the scheduler from the net's epoch count whenever training
+    continues (``warm_start``): a schedule given as a function of the epoch
+    (``LambdaLR``) continues exactly, while a recursive one such as
+    ``StepLR`` takes one extra step at each continuation.
+
     The loss of sample ``n`` is ``sum over stacks s of 1 / (V_n * H * W) *
     sum over annotated joints j and pixels of (heatmap_s - target) ** 2``,
     with ``V_n`` its number of annotated joints (a sample without any has
@@ -219,6 +260,15 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
     ((8, 6), (8, 8))
     """
 
+    #: parameters added after simulation results were stored, with their
+    #: defaults: fingerprints leave them out at these values (``describe``)
+    _added_parameters = {
+        "flip_pairs": None,
+        "max_rotation": 0.0,
+        "scale_range": (1.0, 1.0),
+        "flip_test": False,
+    }
+
     #: the parameters this class adds to skorch's (skorch checks its own)
     _parameter_constraints = {
         "sigma": [Interval(Real, 0, None, closed="neither")],
@@ -231,6 +281,10 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
             None,
         ],
         "embedding_layer": [StrOptions(EMBEDDING_LAYERS)],
+        "flip_pairs": [None, "iterable"],  # pairs checked against n_joints
+        "max_rotation": [Interval(Real, 0, 180, closed="both")],
+        "scale_range": ["iterable"],  # (low, high) checked by check_scale_range
+        "flip_test": ["boolean"],
     }
 
     def __init__(
@@ -250,6 +304,10 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         loss_prediction_weight=0.01,
         loss_prediction_stop_epoch=None,
         embedding_layer="bottleneck",
+        flip_pairs=None,
+        max_rotation=0.0,
+        scale_range=(1.0, 1.0),
+        flip_test=False,
         verbose=0,
         device="cpu",
         **kwargs,
@@ -273,6 +331,10 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         self.loss_prediction_weight = loss_prediction_weight
         self.loss_prediction_stop_epoch = loss_prediction_stop_epoch
         self.embedding_layer = embedding_layer
+        self.flip_pairs = flip_pairs
+        self.max_rotation = max_rotation
+        self.scale_range = scale_range
+        self.flip_test = flip_test
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -366,9 +428,39 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         y = self._check_y(y, X.shape[0])
         n_joints = y.shape[1] // 2
         self._validate_constraints()
+        self._flip_pairs(n_joints)
+        check_scale_range(self.scale_range)
         self.n_joints_ = n_joints
         self.in_channels_ = X.shape[1]
         return X, y
+
+    def _flip_pairs(self, n_joints):
+        """``flip_pairs`` checked for ``n_joints`` joints (None stays None)."""
+        if self.flip_pairs is None:
+            return None
+        return check_flip_pairs(self.flip_pairs, n_joints)
+
+    def _augments(self):
+        return (
+            self.flip_pairs is not None
+            or self.max_rotation > 0
+            or tuple(check_scale_range(self.scale_range)) != (1.0, 1.0)
+        )
+
+    def _augment(self, batch):
+        """A training batch with the configured augmentation applied."""
+        Xi, yi = unpack_data(batch)
+        if not self._augments():
+            return Xi, yi
+        Xi = to_tensor(Xi, device=self.device)
+        yi = to_tensor(yi, device=self.device)
+        return augment_batch(
+            Xi,
+            yi,
+            max_rotation=float(self.max_rotation),
+            scale_range=check_scale_range(self.scale_range),
+            flip_pairs=self._flip_pairs(yi.shape[1] // 2),
+        )
 
     def _check_module_matches(self):
         n_joints = getattr(self.module_, "n_joints", self.n_joints_)
@@ -452,11 +544,12 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         return self.iterator_train(dataset, **kwargs)
 
     def train_step_single(self, batch, **fit_params):
-        """One training step; with a loss head, also its ranking loss."""
+        """One training step (augmented); with a loss head, also its ranking
+        loss."""
+        Xi, yi = self._augment(batch)
         if not self.loss_prediction:
-            return super().train_step_single(batch, **fit_params)
+            return super().train_step_single((Xi, yi), **fit_params)
         self._set_training(True)
-        Xi, yi = unpack_data(batch)
         y_pred = _HeatmapsAndFeatures(
             *self.infer(Xi, return_features=True, **fit_params)
         )
@@ -704,6 +797,9 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
     def predict_heatmaps(self, X, *, all_stacks=False):
         """Predicted heatmaps of the last stack (or of every stack).
 
+        With ``flip_test=True``, the mean of the image's heatmaps and of its
+        mirror image's, mapped back (mirrored, left/right joints swapped).
+
         Parameters
         ----------
         X : array-like of shape (n_samples, channels, height, width)
@@ -717,8 +813,25 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
             n_joints, height / 4, width / 4).
         """
         if all_stacks:
-            return self._infer(X, lambda Xi: torch.stack(list(self.module_(Xi))), 1)
-        return self._infer(X, lambda Xi: self.module_(Xi)[-1])
+            return self._infer(X, lambda Xi: torch.stack(self._heatmaps(Xi)), 1)
+        return self._infer(X, lambda Xi: self._heatmaps(Xi)[-1])
+
+    def _heatmaps(self, Xi):
+        """Every stack's heatmaps of a batch (flip-averaged with ``flip_test``)."""
+        heatmaps = list(self.module_(Xi))
+        if not self.flip_test:
+            return heatmaps
+        if self.flip_pairs is None:
+            raise ValueError(
+                "flip_test=True needs flip_pairs, the left/right joint pairs that "
+                "a mirror swaps, got flip_pairs=None."
+            )
+        perm = flip_permutation(self.n_joints_, self._flip_pairs(self.n_joints_))
+        mirrored = self.module_(torch.flip(Xi, dims=(-1,)))
+        return [
+            (h + flip_heatmaps(m, perm)) / 2
+            for h, m in zip(heatmaps, mirrored, strict=True)
+        ]
 
     def predict(self, X):
         """Keypoints decoded from the last stack's heatmaps.
