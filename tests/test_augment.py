@@ -269,3 +269,28 @@ def test_fingerprint_omits_augmentation_at_its_defaults():
     assert not {"flip_pairs", "max_rotation", "scale_range", "flip_test"} & set(params)
     assert describe(HourglassRegressor(max_rotation=30.0))["params"][
         "max_rotation"] == 30.0
+
+
+def test_uint8_images_are_scaled_batch_by_batch(data):
+    # uint8 images train and predict as their float32 / 255 copies
+    X, y = data
+    X8 = (X * 255).round().astype(np.uint8)
+    Xf = X8.astype(np.float32) / 255
+    aug = dict(max_rotation=30.0, flip_pairs=LSP_FLIP_PAIRS)
+    a, b = _net(**aug).fit(X8, y), _net(**aug).fit(Xf, y)
+    np.testing.assert_array_equal(a.predict_heatmaps(X8), b.predict_heatmaps(Xf))
+    np.testing.assert_array_equal(a.embed(X8), a.embed(Xf))
+    assert a.score(X8, y) == a.score(Xf, y)
+
+
+def test_egl_pp_reads_uint8_pools_as_their_scaled_floats(data):
+    from sk_eglpp.query import EGLPlusPlusQuery
+
+    X, y = data
+    X8 = (X * 255).round().astype(np.uint8)
+    Xf = X8.astype(np.float32) / 255
+    net = _net().fit(Xf[:8], y[:8])
+    query = EGLPlusPlusQuery(n_neighbors=3, perplexity=1.0, random_state=0)
+    s8 = query.score(net, X8[8:], X_labelled=X8[:8], y_labelled=y[:8])
+    sf = query.score(net, Xf[8:], X_labelled=Xf[:8], y_labelled=y[:8])
+    np.testing.assert_allclose(s8, sf, rtol=1e-6)

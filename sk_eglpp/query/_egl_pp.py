@@ -397,11 +397,15 @@ def _output_targets(module, X, batch_size, device):
 
 
 def _as_module_input(X, module):
-    """The pool as a float tensor in the dtype of the module's parameters."""
+    """The pool as a float tensor in the dtype of the module's parameters
+    (uint8 images in [0, 255] scaled to [0, 1], as HourglassRegressor reads
+    them)."""
     dtype = next((p.dtype for p in module.parameters()), torch.float32)
     X = np.ascontiguousarray(X)
     if not X.flags.writeable:  # torch wants writable memory; never touch the user's
         X = X.copy()
+    if X.dtype == np.uint8:
+        return torch.from_numpy(X).to(dtype) / 255.0
     return torch.from_numpy(X).to(dtype)
 
 
