@@ -1,5 +1,6 @@
-"""Shared fixtures: seeds, thread limits, a tiny pose problem and the optional
-modAL 0.4.2.1 copy."""
+"""Shared fixtures: seeds, thread limits, a tiny pose problem, tiny LSP / LSPET /
+MPII folders, the pose loaders' cache folder and the optional modAL 0.4.2.1
+copy."""
 
 import os
 
@@ -9,6 +10,16 @@ import torch
 
 # Two cores on CI: one torch thread per process keeps tests from oversubscribing.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def pose_cache_dir(tmp_path_factory, monkeypatch):
+    """The pose loaders' default cache folder, a fresh one outside ``tmp_path``
+    for every test: the suite never writes the user's cache, and no test reads
+    an entry another one wrote."""
+    folder = tmp_path_factory.mktemp("sk_eglpp_cache")
+    monkeypatch.setenv("SK_EGLPP_CACHE", str(folder))
+    return folder
 
 
 @pytest.fixture
@@ -25,6 +36,69 @@ def small_pose():
     return make_pose_dataset(
         40, image_size=32, occlusion=0.0, truncation=0.0, random_state=0
     )
+
+
+def _write_pose_folder(folder, kind, n_images, rng):
+    """JPEGs under ``images/`` and the annotation file, as the releases store
+    them (1-based MATLAB coordinates); MPII's first image holds two people, of
+    whom the second is listed in ``single_person``."""
+    import scipy.io
+    from PIL import Image
+
+    sizes = rng.integers(40, 90, size=(n_images, 2))  # (h, w)
+    names = []
+    for n, (h, w) in enumerate(sizes):
+        name = {"lsp": f"im{n + 1:04d}.jpg", "lspet": f"im{n + 1:05d}.jpg"}.get(
+            kind, f"{n:03d}.jpg"
+        )
+        (folder / "images").mkdir(exist_ok=True)
+        pixels = rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / "images" / name, quality=90)
+        names.append(name)
+    xy = np.stack([rng.uniform(3, (w - 3, h - 3), size=(14, 2)) for h, w in sizes])
+    if kind == "lsp":  # 3 x 14 x n, third row 1 = occluded
+        joints = np.concatenate([xy.transpose(2, 1, 0), np.zeros((1, 14, n_images))])
+        joints[2, [1, 6], 0] = 1
+        scipy.io.savemat(folder / "joints.mat", {"joints": joints})
+        return
+    if kind == "lspet":  # 14 x 3 x n, third column 1 = visible
+        joints = np.concatenate([xy.transpose(1, 2, 0), np.ones((14, 1, n_images))], 1)
+        joints[[0, 5], 2, 0] = 0
+        scipy.io.savemat(folder / "joints.mat", {"joints": joints})
+        return
+    point_dtype = [("id", "O"), ("x", "O"), ("y", "O"), ("is_visible", "O")]
+    annolist = np.empty(n_images, dtype=[("image", "O"), ("annorect", "O")])
+    for n, (name, (h, w)) in enumerate(zip(names, sizes, strict=True)):
+        rects = []
+        for _ in range(2 if n == 0 else 1):
+            points = [(j, *rng.uniform(3, (w - 3, h - 3)).round(1), j % 3 != 0)
+                      for j in range(16)]
+            rects.append({
+                "x1": 5.0, "y1": 5.0, "x2": 15.0, "y2": 12.0,
+                "scale": rng.uniform(0.15, 0.3),
+                "objpos": {"x": w / 2, "y": h / 2},
+                "annopoints": {"point": np.array(points, dtype=point_dtype)},
+            })
+        annolist[n] = ({"name": name}, np.array(rects, dtype=object))
+    single = np.empty(n_images, dtype=object)  # the second person of image 0
+    single[:] = [np.array([[2 if n == 0 else 1]]) for n in range(n_images)]
+    release = {"annolist": annolist, "img_train": np.ones(n_images),
+               "single_person": single}
+    scipy.io.savemat(folder / "mpii_human_pose_v1_u12_1.mat", {"RELEASE": release})
+
+
+@pytest.fixture
+def pose_folder(tmp_path_factory):
+    """Factory of tiny LSP / LSPET / MPII folders in their releases' formats:
+    ``pose_folder(kind, n_images=4)`` with ``kind`` in ``"lsp"``, ``"lspet"``,
+    ``"mpii"`` returns a fresh folder, the same for the same arguments."""
+
+    def make(kind, n_images=4):
+        folder = tmp_path_factory.mktemp(kind)
+        _write_pose_folder(folder, kind, n_images, np.random.default_rng(0))
+        return folder
+
+    return make
 
 
 def _small_hourglass(**params):
