@@ -54,7 +54,10 @@ def _check_outputs(out, strategies, n_runs, n_cycles):
     table = (out / "table.txt").read_text().splitlines()
     sizes = sorted({int(r["n_labelled"]) for r in rows})
     assert table[2].split()[2:] == [str(s) for s in sizes]  # every cycle
-    assert sorted(line.split()[0] for line in table[4:]) == sorted(strategies)
+    body = table[4 : table.index("")]  # then the detectable differences
+    assert sorted(line.split()[0] for line in body) == sorted(strategies)
+    assert any(line.startswith("minimal detectable difference") for line in table)
+    assert any(line.startswith("environment: python ") for line in table)
     return rows, table
 
 

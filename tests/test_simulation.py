@@ -609,6 +609,10 @@ def test_results_conversions(data, tmp_path):
         res["nope"]
     with pytest.raises(ValueError, match="lacks \\['seed'\\]"):
         SimulationResults([{k: 0 for k in COLUMNS if k != "seed"}])
+    assert back.environments == [] and res.environments[0]["runs"] == [0, 1]
+    with pytest.raises(TypeError, match="environments must be a list of dicts "
+                       "with the key 'runs', got \\[\\{'torch': '2'\\}\\]"):
+        SimulationResults(res.rows, environments=[{"torch": "2"}])
 
 
 # ---------------------------------------------------------------------------
@@ -656,6 +660,50 @@ def test_compare_p_values_equal_scipy(alternative):
         assert row["significant"] == (expected < 0.1)
 
 
+@pytest.mark.parametrize("confidence", [0.9, 0.95])
+@pytest.mark.parametrize("alternative", ["greater", "less", "two-sided"])
+def test_compare_minimal_detectable_difference_is_where_p_reaches_alpha(
+    alternative, confidence
+):
+    """Paired differences with the observed spread, shifted to a mean equal to
+    the minimal detectable difference, give p == 1 - confidence in scipy's
+    own test (same sidedness); a little less is not significant, a little
+    more is."""
+    scores, rows = _hand_table()
+    table = compare(rows, reference="ref", alternative=alternative,
+                    confidence=confidence)
+    sign = -1.0 if alternative == "less" else 1.0
+    checked = 0
+    for row in table.rows:
+        key = (row["strategy"], row["n_labelled"])
+        if row["strategy"] == "ref" or key == ("a", 20):
+            assert np.isnan(row["mdd"])  # no test: no detectable difference
+            continue
+        ref = np.array(scores[("ref", row["n_labelled"])])
+        diff = ref - np.array(scores[key])
+        assert row["mdd"] > 0
+        centred = diff - diff.mean()
+        for factor, significant in ((1.0, None), (0.98, False), (1.02, True)):
+            shifted = centred + sign * factor * row["mdd"]
+            p = stats.ttest_rel(ref, ref - shifted, alternative=alternative).pvalue
+            if significant is None:
+                assert p == pytest.approx(1 - confidence, rel=1e-9)
+            else:
+                assert (p < 1 - confidence) == significant
+        checked += 1
+    assert checked == 3
+
+
+def test_compare_minimal_detectable_difference_by_hand():
+    # differences 0.4, 0.2, 0.45 over 3 runs: sd 0.1323, t_0.9(2) = 1.8856
+    rows = [{"run": r, "strategy": s, "n_labelled": 10, "score": v}
+            for r, (a, b) in enumerate([(0.9, 0.5), (0.8, 0.6), (0.85, 0.4)])
+            for s, v in (("ref", a), ("x", b))]
+    x = next(r for r in compare(rows, reference="ref").rows if r["strategy"] == "x")
+    sd = np.std([0.4, 0.2, 0.45], ddof=1)
+    assert x["mdd"] == pytest.approx(1.885618 * sd / np.sqrt(3), rel=1e-6)
+
+
 def test_compare_identical_strategy_is_not_significant():
     _, rows = _hand_table()
     table = compare(rows, reference="ref")
@@ -676,12 +724,23 @@ def test_compare_text_layout_and_csv(tmp_path):
     assert "* marks p < 0.05" in lines[1]
     assert lines[2].split() == ["#labelled", "->", "10", "20"]
     assert lines[3].split() == ["strategy"] + ["mu", "sigma", "p"] * 2
-    assert [line.split()[0] for line in lines[4:]] == ["a", "b", "ref"]
-    assert lines[-1].split()[3] == "-"
+    assert [line.split()[0] for line in lines[4:7]] == ["a", "b", "ref"]
+    assert lines[6].split()[3] == "-"
+    assert lines[7] == ""
+    assert lines[8] == (
+        "minimal detectable difference (mean of ref - strategy) at p < 0.05, "
+        "one-tailed:"
+    )
+    assert lines[9].startswith("t_0.95(n - 1) * sd / sqrt(n)")
+    assert lines[10].split() == ["#labelled", "->", "10", "20"]
+    mdd = {(r["strategy"], r["n_labelled"]): r["mdd"] for r in table.rows}
+    assert lines[11].split() == ["a", f"{mdd['a', 10]:.3f}", "n/a"]
+    assert lines[12].split() == ["b"] + [f"{mdd['b', n]:.3f}" for n in (10, 20)]
+    assert len(lines) == 13  # the reference has no line
     path = tmp_path / "t.csv"
     table.to_csv(path)
     text = path.read_text().splitlines()
-    assert text[0] == "n_labelled,strategy,n_runs,mean,std,p_value,significant"
+    assert text[0] == "n_labelled,strategy,n_runs,mean,std,p_value,significant,mdd"
     assert len(text) == 1 + 6
 
 

@@ -221,18 +221,18 @@ def test_a_crash_after_every_write_resumes_to_the_same_result(
     Every write is complete and fsynced before the store's write hook runs,
     so raising from the hook leaves on disk what dying there would (the
     subprocess test below does die, with ``os._exit``). The writes: config,
-    base checkpoint, base row; per cycle the checkpoint and the row, and from
-    cycle 2 on the deletion of the previous checkpoint.
+    environment, base checkpoint, base row; per cycle the checkpoint and the
+    row, and from cycle 2 on the deletion of the previous checkpoint.
     """
     reference = simscript.main(None)
     events = []
     monkeypatch.setattr(_Store, "_written", lambda self, event: events.append(event))
     assert simscript.main(tmp_path / "all") == reference
-    assert events == ["config", "checkpoint", "row"] + ["checkpoint", "row"] + [
-        "checkpoint",
-        "row",
-        "prune",
-    ]
+    assert events == (
+        ["config", "environment", "checkpoint", "row"]
+        + ["checkpoint", "row"]
+        + ["checkpoint", "row", "prune"]
+    )
     for k in range(1, len(events) + 1):
         out = tmp_path / f"crash-{k}"
         count = [0]
@@ -259,7 +259,9 @@ def test_killed_between_checkpoint_and_row_resumes(simscript, script, tmp_path):
     and the resume failed with "the checkpoint ... is missing".
     """
     out = tmp_path / "out"
-    proc = _run_script(script, out, env={"CRASH_AFTER_WRITE": "6"})
+    # write 7: config, environment, base checkpoint and row, cycle 1's
+    # checkpoint and row, cycle 2's checkpoint
+    proc = _run_script(script, out, env={"CRASH_AFTER_WRITE": "7"})
     assert proc.returncode == 7, proc.stderr
     names = [n for n in _checkpoints(out) if n.startswith("cycle-")]
     assert names == ["cycle-0001", "cycle-0002"]  # the old one is kept

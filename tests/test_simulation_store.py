@@ -300,12 +300,21 @@ def test_a_folder_with_a_foreign_config_is_left_alone(data, tmp_path, config):
 
 def test_delete_store_removes_only_the_store_files(data, tmp_path):
     _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    assert (tmp_path / "environment.json").is_file()
     (tmp_path / "notes.txt").write_text("mine")
     (tmp_path / ".config.json.k2x9.tmp").write_text("{")  # a killed write's
+    (tmp_path / ".environment.json.x7q1.tmp").write_text("{")
     delete_store(tmp_path)
     assert _tree(tmp_path) == ["notes.txt"]
     with pytest.raises(StoreError, match="holds no simulation"):
         delete_store(tmp_path)
+
+
+def test_delete_store_leaves_an_environment_json_that_is_no_record(data, tmp_path):
+    _simulate(data, tmp_path, n_runs=1, n_cycles=1)
+    (tmp_path / "environment.json").write_text("conda env export, mine")
+    delete_store(tmp_path)
+    assert _tree(tmp_path) == ["environment.json"]
 
 
 def test_stores_without_the_marker_are_still_stores(data, tmp_path):
@@ -318,6 +327,116 @@ def test_stores_without_the_marker_are_still_stores(data, tmp_path):
     _simulate(data, tmp_path, n_runs=1, n_cycles=1)  # resumes
     delete_store(tmp_path)
     assert not tmp_path.exists()
+
+
+# ---------------------------------------------------------------------------
+# the environment the rows were computed in
+# ---------------------------------------------------------------------------
+
+
+def _toy(n_runs=1, n_cycles=2):
+    return toy_problem(n_pool=50, n_test=20, n_features=2, n_runs=n_runs,
+                       n_cycles=n_cycles, strategies=["random_query", "emcm"])
+
+
+def test_the_environment_is_recorded_with_the_results(tmp_path):
+    import platform
+
+    import sklearn
+
+    results = simulate(**_toy(n_runs=2), output_dir=tmp_path, random_state=0,
+                       n_threads=1)
+    [env] = results.environments
+    assert env["runs"] == [0, 1]
+    assert env["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert env["torch"] == torch.__version__
+    assert env["scikit-learn"] == sklearn.__version__
+    assert env["numpy"] == np.__version__
+    assert env["python"] == platform.python_version()
+    assert env["platform"] == platform.platform()
+    assert env["n_threads"] == 1 and env["n_jobs"] is None
+    assert env["device"] is None  # a scikit-learn pipeline
+    stored = json.loads((tmp_path / "environment.json").read_text())
+    [entry] = stored["environments"]
+    assert {**entry["environment"], "runs": [0, 1]} == env
+    # every row names it; the store reads the same back
+    for path in (tmp_path / "runs").glob("*.jsonl"):
+        for line in path.read_text().splitlines():
+            assert json.loads(line)["environment"] == entry["id"]
+    assert open_store(tmp_path).results().environments == results.environments
+    text = results.environment_report()
+    assert text.splitlines()[0].startswith("environment: python ")
+    assert f"torch CPU capability {env['cpu_capability']}" in text
+    assert "n_threads 1, n_jobs None" in text
+    # without output_dir: the same environment
+    plain = simulate(**_toy(n_runs=2), random_state=0, n_threads=1)
+    assert plain.environments == results.environments
+    np.testing.assert_array_equal(plain["score"], results["score"])
+
+
+def test_a_resume_on_another_processor_records_both(tmp_path, monkeypatch):
+    first = simulate(**_toy(n_cycles=1), output_dir=tmp_path, random_state=0)
+    [before] = first.environments
+    other = "AVX2" if before["cpu_capability"] != "AVX2" else "DEFAULT"
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: other)
+    # one more cycle of run 0 and a new run 1, computed on the "other" CPU
+    results = simulate(**_toy(n_runs=2, n_cycles=2), output_dir=tmp_path,
+                       random_state=0)
+    assert [env["cpu_capability"] for env in results.environments] == [
+        before["cpu_capability"],
+        other,
+    ]
+    assert [env["runs"] for env in results.environments] == [[0], [0, 1]]
+    assert open_store(tmp_path).results().environments == results.environments
+    text = results.environment_report()
+    assert text.startswith("computed on 2 environments")
+    assert "environment of run 0: python" in text
+    assert "environment of runs 0-1: python" in text
+    # a third call in a recorded environment adds none
+    simulate(**_toy(n_runs=2, n_cycles=3), output_dir=tmp_path, random_state=0)
+    stored = json.loads((tmp_path / "environment.json").read_text())
+    assert len(stored["environments"]) == 2
+
+
+def _as_written_before_environments(folder):
+    """The store as a version that recorded no environment left it."""
+    (folder / "environment.json").unlink()
+    for path in (folder / "runs").glob("*.jsonl"):
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for row in rows:
+            del row["environment"]
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+
+def test_a_store_without_environments_reads_and_resumes(tmp_path):
+    reference = simulate(**_toy(n_runs=2), random_state=0)
+    simulate(**_toy(n_runs=1), output_dir=tmp_path, random_state=0)
+    _as_written_before_environments(tmp_path)
+    old = open_store(tmp_path).results()
+    assert old.environments == [{"runs": [0]}]
+    assert old.environment_report().startswith(
+        "environment of run 0: not recorded (written by an earlier version"
+    )
+    results = simulate(**_toy(n_runs=2), output_dir=tmp_path, random_state=0)
+    np.testing.assert_array_equal(results["score"], reference["score"])
+    [new, unknown] = results.environments
+    assert new["runs"] == [1] and unknown == {"runs": [0]}
+    assert "cpu_capability" in new
+    assert open_store(tmp_path).results().environments == results.environments
+
+
+def test_a_damaged_environment_record_is_a_corrupt_store_error(tmp_path):
+    simulate(**_toy(), output_dir=tmp_path, random_state=0)
+    (tmp_path / "environment.json").write_text("{oops")
+    with pytest.raises(CorruptStoreError, match="environment.json is not an "
+                       "environment record .*; delete it"):
+        open_store(tmp_path).results()
+    with pytest.raises(CorruptStoreError, match="delete it"):
+        simulate(**_toy(n_runs=2), output_dir=tmp_path, random_state=0)
+    (tmp_path / "environment.json").unlink()  # as the message says
+    results = simulate(**_toy(n_runs=2), output_dir=tmp_path, random_state=0)
+    # the rows of run 0 name the environment by its hash: this one, again
+    assert [env["runs"] for env in results.environments] == [[0, 1]]
 
 
 # ---------------------------------------------------------------------------

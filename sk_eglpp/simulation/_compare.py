@@ -21,10 +21,12 @@ class ComparisonTable:
     ----------
     rows : list of dict
         One row per labelled-set size and strategy with the keys
-        ``n_labelled, strategy, n_runs, mean, std, p_value, significant``.
-        ``p_value`` is NaN for the reference itself, when fewer than two paired
-        runs exist, and when every paired difference is zero (the strategy
-        behaved exactly like the reference); ``significant`` is then False.
+        ``n_labelled, strategy, n_runs, mean, std, p_value, significant,
+        mdd``. ``p_value`` is NaN for the reference itself, when fewer than
+        two paired runs exist, and when every paired difference is zero (the
+        strategy behaved exactly like the reference); ``significant`` is
+        then False. ``mdd`` is the minimal detectable difference (see
+        :func:`compare`), NaN where ``p_value`` is.
     reference, alternative : str
     confidence : float
     sizes : list of int
@@ -40,6 +42,8 @@ class ComparisonTable:
     >>> table = compare(rows)
     >>> [round(r["p_value"], 4) for r in table.rows if r["strategy"] != "egl_pp"]
     [0.0222]
+    >>> [round(r["mdd"], 4) for r in table.rows if r["strategy"] != "egl_pp"]
+    [0.144]
     """
 
     def __init__(self, rows, reference, alternative, confidence, sizes, strategies):
@@ -58,6 +62,9 @@ class ComparisonTable:
 
     def to_string(self, precision=4, score_name="score"):
         """The table as text, in the paper's layout.
+
+        Under it, the minimal detectable difference of every test (see
+        :func:`compare`), by labelled-set size.
 
         Parameters
         ----------
@@ -106,7 +113,39 @@ class ComparisonTable:
                     p += "*" if row["significant"] else " "
                 line += f"  {mean:>{width}} {std:>{width}} {p:>{width}}"
             lines.append(line.rstrip())
-        return "\n".join(lines)
+        return "\n".join(lines + [""] + self._detectable_lines(precision))
+
+    def _detectable_lines(self, precision):
+        """The block of the minimal detectable differences."""
+        alpha = 1.0 - self.confidence
+        sides = "two-sided" if self.alternative == "two-sided" else "one-tailed"
+        quantile = 1 - alpha / 2 if self.alternative == "two-sided" else 1 - alpha
+        what = {
+            "greater": f"mean of {self.reference} - strategy",
+            "less": f"mean of strategy - {self.reference}",
+            "two-sided": f"|mean of {self.reference} - strategy|",
+        }[self.alternative]
+        width = precision + 4
+        others = [s for s in self.strategies if s != self.reference]
+        name_width = max([len("#labelled ->")] + [len(s) for s in others])
+        lines = [
+            f"minimal detectable difference ({what}) at p < {alpha:.3g}, {sides}:",
+            f"t_{quantile:.3g}(n - 1) * sd / sqrt(n) of the runs' n paired differences",
+            "#labelled ->".ljust(name_width)
+            + "".join(f"  {size:>{width}}" for size in self.sizes),
+        ]
+        for strategy in others:
+            line = strategy.ljust(name_width)
+            for size in self.sizes:
+                row = self._cell(strategy, size)
+                text = ""
+                if row is not None:
+                    text = "n/a" if math.isnan(row["mdd"]) else _fmt(
+                        row["mdd"], precision
+                    )
+                line += f"  {text:>{width}}"
+            lines.append(line.rstrip())
+        return lines
 
     def __str__(self):
         return self.to_string()
@@ -127,6 +166,7 @@ class ComparisonTable:
             "std",
             "p_value",
             "significant",
+            "mdd",
         ]
         return _write_csv(columns, self.rows, path)
 
@@ -145,6 +185,14 @@ def _fmt(value, precision):
     return f"{value:.{precision}f}"
 
 
+def _detectable(differences, alternative, alpha):
+    """The minimal detectable difference of a paired t-test (see compare)."""
+    n = differences.size
+    quantile = 1 - alpha / 2 if alternative == "two-sided" else 1 - alpha
+    sd = float(np.std(differences, ddof=1))
+    return float(stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n))
+
+
 def compare(
     results, reference="egl_pp", alternative="greater", confidence=0.9, *,
     column="score",
@@ -157,6 +205,18 @@ def compare(
     against the strategy's, paired by run. The paper uses the one-tailed test
     ``alternative="greater"`` ("the reference scores higher") at 90 %
     confidence.
+
+    Beside every test, its minimal detectable difference (``mdd``): the
+    smallest mean paired difference that the same test (same sidedness)
+    marks at ``p < 1 - confidence`` with these runs, given the observed
+    standard deviation ``sd`` (``ddof=1``) of the ``n`` paired differences:
+    ``t_q(n - 1) * sd / sqrt(n)``, with ``q = confidence`` for a one-tailed
+    test and ``q = 1 - (1 - confidence) / 2`` for the two-sided one. It is
+    a magnitude in the direction of ``alternative`` (``reference -
+    strategy`` for "greater", ``strategy - reference`` for "less", either
+    for "two-sided"): a gap smaller than it cannot be told from the spread
+    between runs by this many runs. It is given per labelled-set size, since
+    the spread changes from cycle to cycle.
 
     Parameters
     ----------
@@ -177,15 +237,17 @@ def compare(
     Returns
     -------
     table : ComparisonTable
-        ``str(table)`` is the text layout, ``table.rows`` the data,
-        ``table.to_csv()`` / ``table.to_dataframe()`` convert it.
+        ``str(table)`` is the text layout (the minimal detectable differences
+        under it), ``table.rows`` the data, ``table.to_csv()`` /
+        ``table.to_dataframe()`` convert it.
 
     Notes
     -----
     When all paired differences are zero (a strategy that behaves exactly
     like the reference, or the shared base model at cycle 0),
-    ``ttest_rel`` is undefined (0 / 0): the p-value is reported as NaN and the
-    difference as not significant. Runs missing for one of the two strategies
+    ``ttest_rel`` is undefined (0 / 0): the p-value and the minimal
+    detectable difference are reported as NaN and the difference as not
+    significant. Runs missing for one of the two strategies
     are left out of the pairing.
 
     Examples
@@ -200,6 +262,11 @@ def compare(
     strategy           mu   sigma       p
     random_query    0.700   0.000  0.001*
     egl_pp          0.810   0.010       -
+    <BLANKLINE>
+    minimal detectable difference (mean of egl_pp - strategy) at p < 0.1, one-tailed:
+    t_0.9(n - 1) * sd / sqrt(n) of the runs' n paired differences
+    #labelled ->       10
+    random_query    0.010
     """
     if not isinstance(column, str):
         raise TypeError(f"column must be a str, got {column!r}.")
@@ -242,7 +309,7 @@ def compare(
                 continue
             v = np.array(list(values.values()))
             std = float(np.std(v, ddof=1)) if v.size > 1 else math.nan
-            p = math.nan
+            p = mdd = math.nan
             if strategy != reference:
                 runs = sorted(set(values) & set(ref))
                 a = np.array([ref[r] for r in runs])
@@ -251,6 +318,7 @@ def compare(
                     with warnings.catch_warnings(), np.errstate(all="ignore"):
                         warnings.simplefilter("ignore", RuntimeWarning)
                         p = float(stats.ttest_rel(a, b, alternative=alternative).pvalue)
+                    mdd = _detectable(a - b, alternative, alpha)
             out.append(
                 {
                     "n_labelled": size,
@@ -260,6 +328,7 @@ def compare(
                     "std": std,
                     "p_value": p,
                     "significant": bool(not math.isnan(p) and p < alpha),
+                    "mdd": mdd,
                 }
             )
     return ComparisonTable(out, reference, alternative, confidence, sizes, display)

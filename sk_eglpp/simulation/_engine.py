@@ -33,6 +33,7 @@ from ._config import (
     _seed,
     _seedable,
 )
+from ._environment import by_run, current_environment, environment_id
 from ._results import COLUMNS, SimulationResults, _split_stored
 from ._store import _is_net, _net_device, _Store
 
@@ -131,9 +132,12 @@ def simulate(
         checkpointed after each cycle (skorch's ``save_params``: modules,
         criteria, optimizers and history, read back with ``load_params`` and
         weights-only loading, plus the simple fitted attributes as JSON),
-        and ``config.json`` stores a fingerprint of the estimator, strategies,
-        data and parameters. Calling :func:`simulate` again with the same
-        folder resumes: nothing already written is recomputed, and the result
+        ``config.json`` stores a fingerprint of the estimator, strategies,
+        data and parameters, and ``environment.json`` the environment of
+        every call that wrote rows (versions, processor, CPU capability,
+        threads; each row names the one that computed it). Calling
+        :func:`simulate` again with the same folder resumes: nothing already
+        written is recomputed, and the result
         is the one an uninterrupted call would have given. An interrupted call
         (Ctrl-C, crash, ``kill -9``) loses at most the cycle in progress:
         a cycle's checkpoint is written atomically, then its row is appended
@@ -162,7 +166,11 @@ def simulate(
         gets its own seed derived from it, so results do not depend on
         ``n_jobs`` or on interruptions. With ``None`` the seed material is
         drawn once and stored in ``output_dir`` so that a resumed call
-        continues with it.
+        continues with it. Results are reproducible for a seed and
+        ``n_threads`` on the same kind of processor (same torch and numpy
+        versions and CPU instruction set): other CPUs round differently and
+        training amplifies it (the results' ``environments`` say where they
+        were computed).
     n_jobs : int, default=None
         Runs executed in parallel with joblib (``None``: one at a time, ``-1``:
         as many as there are CPUs). The results do not depend on it. This,
@@ -190,7 +198,9 @@ def simulate(
         ``run, strategy, cycle, n_labelled, score, query_time, fit_time, seed``
         (times in seconds; ``seed`` is the seed of that cycle), followed with
         ``fidelity=True`` by the fidelity columns. Convert with
-        ``to_dataframe()``, ``to_records()`` or ``to_csv()``.
+        ``to_dataframe()``, ``to_records()`` or ``to_csv()``. Its
+        ``environments`` say where the rows were computed (with
+        ``output_dir``, also the earlier calls that wrote them).
 
     See Also
     --------
@@ -275,12 +285,18 @@ def simulate(
         label: fingerprint(describe(obj))
         for label, obj in zip(labels, objects, strict=True)
     }
+    environment = current_environment(
+        n_threads=n_threads, n_jobs=n_jobs, device=_net_device(estimator)
+    )
     store = None
     if output_dir is not None:
         store = _Store(output_dir)
-        entropy = store.open(config, strategy_fps, random_state)
+        entropy = store.open(config, strategy_fps, random_state, environment)
+        env_id, recorded = store.environment_id, store.environments
     else:
         entropy = _entropy(random_state)
+        env_id = environment_id(environment)
+        recorded = {env_id: environment}
 
     sim = _Simulation(
         estimator=estimator,
@@ -297,6 +313,7 @@ def simulate(
         warm_start=bool(warm_start),
         fidelity=fidelity,
         entropy=entropy,
+        environment=env_id,
         store=store,
         n_threads=n_threads,
         verbose=verbose,
@@ -321,13 +338,14 @@ def simulate(
         sim.bar = None
         if store is not None:
             store.release()
-    rows, selected = [], {}
+    rows, selected, computed_on = [], {}, {}
     order = {label: i for i, label in enumerate(labels)}
-    for run_rows, run_selected in outputs:
+    for run_rows, run_selected, run_computed_on in outputs:
         rows.extend(run_rows)
         selected.update(run_selected)
+        computed_on.update(run_computed_on)
     rows.sort(key=lambda r: (r["run"], order[r["strategy"]], r["cycle"]))
-    return SimulationResults(rows, selected)
+    return SimulationResults(rows, selected, by_run(recorded, computed_on))
 
 
 # -- the simulation itself --------------------------------------------------
@@ -509,6 +527,7 @@ class _Simulation:
                         "query_time": 0.0,
                         "fit_time": base_fit_time,
                         "seed": base_seed,
+                        "environment": self.environment,
                         "selected": initial.tolist(),
                     }
                     for label in missing0
@@ -597,6 +616,7 @@ class _Simulation:
                 "fit_time": fit_time,
                 "seed": seed,
                 **measures,
+                "environment": self.environment,
                 "selected": chosen.tolist(),
             }
             if self.store is not None:

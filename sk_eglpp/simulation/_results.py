@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..diagnostics import FIDELITY_COLUMNS
+from ._environment import report
 
 __all__ = ["COLUMNS", "SimulationResults"]
 
@@ -42,6 +43,8 @@ class SimulationResults:
     selected : dict, default=None
         ``(run, strategy, cycle) -> indices into X`` of the samples labelled
         at that cycle (cycle 0: the initial labelled set).
+    environments : list of dict, default=None
+        The environments the rows were computed in (see the attribute).
 
     Attributes
     ----------
@@ -51,6 +54,20 @@ class SimulationResults:
         Column names: :data:`COLUMNS` followed by any extra keys.
     selected : dict
         See the parameter.
+    environments : list of dict
+        The environments the rows were computed in, as :func:`simulate`
+        records them: one dict per environment with the versions of Python,
+        sk_eglpp, numpy, scipy, scikit-learn, torch and skorch, the
+        platform, the processor's name (``processor``), torch's CPU
+        capability (``cpu_capability``: ``"AVX2"``, ``"AVX512"``, ...), the
+        BLAS libraries, ``cpu_count``, the thread settings
+        (``torch_threads``, ``omp_num_threads``, ``n_threads``, ``n_jobs``),
+        ``device``, and ``runs``, the runs with a row computed there. A
+        resumed simulation lists each environment it ran in (a run may
+        appear under several); an entry holding only ``runs`` stands for
+        rows written by a version that did not record the environment.
+        Empty when unknown (results built from rows, or read from CSV).
+        :meth:`environment_report` prints them.
 
     See Also
     --------
@@ -69,7 +86,7 @@ class SimulationResults:
     0,a,0,5,0.5,0.0,0.1,1
     """
 
-    def __init__(self, rows, selected=None):
+    def __init__(self, rows, selected=None, environments=None):
         rows = [dict(row) for row in rows]
         for i, row in enumerate(rows):
             missing = [c for c in COLUMNS if c not in row]
@@ -84,6 +101,15 @@ class SimulationResults:
             extra.extend(k for k in row if k not in COLUMNS and k not in extra)
         self.columns = list(COLUMNS) + extra
         self.selected = dict(selected or {})
+        environments = [] if environments is None else environments
+        if not isinstance(environments, list | tuple) or not all(
+            isinstance(env, dict) and "runs" in env for env in environments
+        ):
+            raise TypeError(
+                "environments must be a list of dicts with the key 'runs', got "
+                f"{environments!r}."
+            )
+        self.environments = [dict(env) for env in environments]
 
     def __len__(self):
         return len(self.rows)
@@ -143,6 +169,30 @@ class SimulationResults:
             cycles = [c for c in cycles if c <= cycle]
         parts = [np.asarray(self.selected[(run, strategy, c)]) for c in cycles]
         return np.concatenate(parts).astype(np.int64)
+
+    def environment_report(self):
+        """The environments the results were computed in, as text.
+
+        Printed under the report of ``sk-eglpp simulate``: results are
+        reproducible for a seed and thread count on the same kind of
+        processor with the same versions, and differ a little elsewhere.
+
+        Returns
+        -------
+        text : str
+            A line of versions, one of platform, processor and CPU
+            capability, and one of thread settings per environment (each
+            headed with its runs when there are several).
+
+        Examples
+        --------
+        >>> res = SimulationResults([
+        ...     {"run": 0, "strategy": "a", "cycle": 0, "n_labelled": 5,
+        ...      "score": 0.5, "query_time": 0.0, "fit_time": 0.1, "seed": 1}])
+        >>> res.environment_report()
+        'environment: not recorded'
+        """
+        return report(self.environments)
 
     def phase_times(self):
         """Seconds spent in each phase, summed over the runs.
@@ -283,13 +333,15 @@ def _check_rows(rows, needed=("run", "strategy", "n_labelled", "score")):
 
 
 def _split_stored(stored, columns):
-    """Result rows and selections from rows as stored (with ``selected``).
+    """Result rows, selections and environments from rows as stored.
 
     Parameters
     ----------
     stored : iterable of dict
         Rows of a store's run files: the result columns plus ``selected``,
-        the indices into ``X`` labelled at that cycle.
+        the indices into ``X`` labelled at that cycle, and ``environment``,
+        the id of the environment that computed the row (absent from rows
+        written before environments were recorded).
     columns : sequence of str
         The result columns to keep (NaN where a row lacks one).
 
@@ -298,10 +350,13 @@ def _split_stored(stored, columns):
     rows : list of dict
     selected : dict
         ``(run, strategy, cycle) -> ndarray of int``.
+    computed_on : dict
+        ``(run, strategy, cycle) -> environment id`` (None: not recorded).
     """
-    rows, selected = [], {}
+    rows, selected, computed_on = [], {}, {}
     for row in stored:
         key = (int(row["run"]), row["strategy"], int(row["cycle"]))
         selected[key] = np.asarray(row["selected"], dtype=np.int64)
+        computed_on[key] = row.get("environment")
         rows.append({k: row.get(k, np.nan) for k in columns})
-    return rows, selected
+    return rows, selected, computed_on

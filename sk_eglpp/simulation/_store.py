@@ -3,11 +3,17 @@
 Layout of a store (``simulate(..., output_dir=...)``)::
 
     config.json                 marker, format, seed material, fingerprints
+    environment.json            the environments the simulation ran in
     lock                        held (an OS lock) by the process writing
     runs/run-XXX.jsonl          one JSON row per finished cycle
     checkpoints/run-XXX/base/   the run's base model (skorch nets only)
     checkpoints/run-XXX/<strategy>/cycle-XXXX/
                                 the strategy's last finished cycle
+
+Every row carries the id of the environment that computed it
+(``"environment"``), recorded in ``environment.json`` when a call opens the
+store (see ``_environment``); stores written before it have neither, and
+read and resume as before.
 
 A checkpoint folder holds what skorch's ``save_params`` writes (one
 ``<component>.pt`` per module, criterion and optimizer, and
@@ -37,6 +43,7 @@ from .._fingerprints import describe, fingerprint
 from .._seeding import torch_seed
 from ..diagnostics import FIDELITY_COLUMNS
 from ._config import _entropy, _label_key, _seedable
+from ._environment import by_run, environment_id
 from ._errors import (
     CorruptStoreError,
     ResumeMismatchError,
@@ -58,6 +65,9 @@ _WRITTEN_BY = "sk_eglpp.simulation"
 
 #: the keys of the ``config.json`` of every store format
 _CONFIG_KEYS = ("format", "fingerprint", "entropy", "config", "strategies")
+
+#: the file of the environments the rows were computed in
+_ENVIRONMENT = "environment.json"
 
 _HISTORY = "history.json"
 _ATTRIBUTES = "attributes.json"
@@ -148,6 +158,28 @@ def _read_config(root, refusal="use another output_dir"):
             f"(bad {exc}); use another output_dir."
         ) from exc
     return stored
+
+
+def _read_environments(root):
+    """``id -> environment`` recorded in the store, in order ({} when none).
+
+    A ``CorruptStoreError`` when ``environment.json`` is damaged.
+    """
+    path = root / _ENVIRONMENT
+    if not path.exists():
+        return {}
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            str(entry["id"]): dict(entry["environment"])
+            for entry in stored["environments"]
+        }
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as exc:
+        raise CorruptStoreError(
+            f"{path} is not an environment record written by sk_eglpp ({exc!r}); "
+            "delete it (the runs written so far are then reported as computed "
+            "in an environment not recorded)."
+        ) from exc
 
 
 def _read_rows(path):
@@ -365,17 +397,38 @@ class _Store:
             self._lock.release()
             self._lock = None
 
-    def open(self, config, strategy_fps, random_state):
-        """Lock the folder and check or write its configuration; the entropy."""
+    def open(self, config, strategy_fps, random_state, environment):
+        """Lock the folder, check or write its configuration and record the
+        ``environment`` of this call; the entropy.
+
+        Afterwards ``environment_id`` is the id that the rows of this call
+        carry and ``environments`` maps every recorded id to its environment.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         if (self.root / "config.json").exists():
             _read_config(self.root)  # no lock file in a folder that is no store
         self.acquire()
         try:
-            return self._open(config, strategy_fps, random_state)
+            entropy = self._open(config, strategy_fps, random_state)
+            self._record(environment)
+            return entropy
         except BaseException:
             self.release()
             raise
+
+    def _record(self, environment):
+        """Add ``environment`` to ``environment.json`` unless it is there."""
+        recorded = _read_environments(self.root)
+        self.environment_id = environment_id(environment)
+        if self.environment_id not in recorded:
+            recorded[self.environment_id] = environment
+            entries = [{"id": k, "environment": v} for k, v in recorded.items()]
+            _atomic_write_bytes(
+                self.root / _ENVIRONMENT,
+                json.dumps({"environments": entries}, indent=1).encode(),
+            )
+            self._written("environment")
+        self.environments = recorded
 
     def _open(self, config, strategy_fps, random_state):
         path = self.root / "config.json"
@@ -419,7 +472,7 @@ class _Store:
         (self.root / "runs").mkdir(exist_ok=True)
         (self.root / "checkpoints").mkdir(exist_ok=True)
         # what a killed write left (a strategy's cycles: prune() removes them)
-        remove_leftovers(self.root, ["config.json"])
+        remove_leftovers(self.root, ["config.json", _ENVIRONMENT])
         for run in (self.root / "checkpoints").glob("run-*"):
             remove_leftovers(run, ["base"])
         return entropy
@@ -531,9 +584,11 @@ def delete_store(path):
     Only a folder whose ``config.json`` is a store's (a JSON object with the
     store's keys, of any store format) is touched. Its lock is taken first,
     so a simulation still writing it is never pulled from under; then the
-    store's own entries are deleted (``runs/``, ``checkpoints/``, what a
-    killed write of ``config.json`` left, ``config.json`` last and the
-    ``lock``) and the folder itself only when nothing else is left in it.
+    store's own entries are deleted (``runs/``, ``checkpoints/``,
+    ``environment.json`` when it is an environment record, what a killed
+    write of ``config.json`` or ``environment.json`` left, ``config.json``
+    last and the ``lock``) and the folder itself only when nothing else is
+    left in it.
     Symbolic links are never followed.
 
     Parameters
@@ -581,7 +636,10 @@ def delete_store(path):
         _parse_config(root, refusal)  # still a store, now that it is locked
         for name in ("runs", "checkpoints"):  # the rows first: the commit points
             _remove_own(root / name)
-        remove_leftovers(root, ["config.json"])
+        with contextlib.suppress(CorruptStoreError):  # not a record: not ours
+            _read_environments(root)
+            _remove_own(root / _ENVIRONMENT)
+        remove_leftovers(root, ["config.json", _ENVIRONMENT])
         _remove_own(root / "config.json")  # last: until then, still a store
         _remove_own(root / "lock")
     finally:
@@ -695,7 +753,14 @@ class SimulationStore:
         -------
         results : SimulationResults
             The finished cycles of every run and strategy (sorted by run,
-            strategy and cycle), with their selections.
+            strategy and cycle), with their selections and the environments
+            they were computed in (``environment.json``).
+
+        Raises
+        ------
+        CorruptStoreError
+            When ``environment.json`` is damaged (delete it: the rows then
+            read as computed in an environment not recorded).
         """
         columns = COLUMNS + (FIDELITY_COLUMNS if self.fidelity else ())
         order = {label: i for i, label in enumerate(self.strategies)}
@@ -704,8 +769,9 @@ class SimulationStore:
             for rows in by_label.values():
                 stored.extend(rows)
         stored.sort(key=lambda r: (r["run"], order.get(r["strategy"]), r["cycle"]))
-        rows, selected = _split_stored(stored, columns)
-        return SimulationResults(rows, selected)
+        rows, selected, computed_on = _split_stored(stored, columns)
+        environments = by_run(_read_environments(self.path), computed_on)
+        return SimulationResults(rows, selected, environments)
 
     def checkpoints(self):
         """The stored network checkpoints that belong to a finished cycle.
