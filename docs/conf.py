@@ -7,6 +7,11 @@ Build (from the repository root, after ``pip install -e ".[docs]"``)::
 The build executes every ``examples/plot_*.py`` script (sphinx-gallery) and
 regenerates ``docs/api.rst`` from the ``__all__`` lists of the package, so the
 API reference always lists exactly the public names (see ``API_GROUPS``).
+When the LSPET data set is beside the repository (``../shared/data/lspet``, or
+``SK_EGLPP_DOCS_LSPET``), it also runs one labelling round on 100 of its
+photographs for the user guide's contact sheet, into the git-ignored
+``docs/generated/lspet_round/`` (about 20 s the first time); without the data
+the guide says where the picture would be.
 
 Intersphinx is off by default: the inventories of Python, NumPy, SciPy,
 scikit-learn, PyTorch and skorch live on the internet, and an unreachable
@@ -419,6 +424,85 @@ def _write_cli_help():
 
 
 _write_cli_help()
+
+
+#: The LSPET folder (``joints.mat``, ``images/``) beside the repository, or
+#: the one named by SK_EGLPP_DOCS_LSPET ("0": do not draw the figure).
+_LSPET = Path(
+    os.environ.get("SK_EGLPP_DOCS_LSPET") or ROOT.parent / "shared" / "data" / "lspet"
+)
+#: what the user guide includes: the contact sheet's figure, or a note
+_LSPET_INCLUDE = DOCS / "generated" / "lspet_round.inc"
+
+_LSPET_FIGURE = """\
+.. figure:: /generated/lspet_round/round-1/contact_sheet.png
+   :alt: the contact sheet of a labelling round on LSPET photographs
+   :width: 100%
+
+   ``round-1/contact_sheet.png`` of the round above on the first 100 LSPET
+   photographs, drawn when this page was built. Each person is shown as the
+   model saw it, the square around its box (olive), with the skeleton
+   predicted by the round's network after 20 epochs on 80 photographs: rough,
+   as a first round's are.
+"""
+
+_LSPET_NOTE = """\
+.. note::
+
+   The contact sheet of the round above on the first 100 LSPET photographs
+   is drawn here when the documentation is built with the LSPET folder at
+   ``shared/data/lspet`` beside the repository (or at the folder named by the
+   environment variable ``SK_EGLPP_DOCS_LSPET``); this build did not find it
+   {where}. The round and its picture would go to
+   ``docs/generated/lspet_round/``, which git ignores: nothing derived from
+   the data set is committed. The commands above draw the same sheet
+   anywhere.
+"""
+
+
+def _write_lspet_round():
+    """One labelling round on 100 LSPET photographs, for the user guide.
+
+    The commands of the user guide's "Real photographs" section, run into
+    ``docs/generated/lspet_round/`` (git-ignored): convert the first 100
+    images (80 annotated, 20 with person boxes only), select 8 people with
+    ``crop="bbox"``. A later build reuses the saved model (the round's
+    resume), so only the first build trains (about 20 s on one core).
+    """
+    import warnings
+
+    if os.environ.get("SK_EGLPP_DOCS_LSPET") == "0" or not (
+        _LSPET / "joints.mat"
+    ).is_file():
+        text = _LSPET_NOTE.format(
+            where="(SK_EGLPP_DOCS_LSPET=0)"
+            if os.environ.get("SK_EGLPP_DOCS_LSPET") == "0"
+            else f"at ``{_LSPET}``"
+        )
+    else:
+        from sk_eglpp import select_for_annotation
+        from sk_eglpp.datasets import leeds_to_coco
+
+        work = DOCS / "generated" / "lspet_round"
+        files = leeds_to_coco(_LSPET, work / "lspet.json", indices=range(100),
+                              n_annotated=80, unannotated=work / "todo.txt",
+                              person_boxes=True)
+        with warnings.catch_warnings():
+            # the default EGL++ lowers its perplexity for 80 labelled people
+            warnings.filterwarnings("ignore", "perplexity=20 is not well below")
+            select_for_annotation(
+                files["images"], files["annotations"],
+                unannotated=files["unannotated"], crop="bbox", budget=8,
+                max_epochs=20, output_dir=work / "round-1", verbose=0,
+                overwrite=True,  # the build's own folder, whatever wrote it last
+            )
+        text = _LSPET_FIGURE
+    if not _LSPET_INCLUDE.exists() or _LSPET_INCLUDE.read_text("utf-8") != text:
+        _LSPET_INCLUDE.parent.mkdir(exist_ok=True)
+        _LSPET_INCLUDE.write_text(text, encoding="utf-8")
+
+
+_write_lspet_round()
 
 
 def _report_missing_doctests(app):

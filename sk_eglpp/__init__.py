@@ -41,12 +41,15 @@ _EXPORTS = {
         "GreedySamplingQuery", "greedy_sampling",
         "BATCH_MODES", "select_batch", "information_density",
     ),
-    "models": ("StackedHourglass", "HourglassRegressor", "BootstrapLinearRegressor"),
+    "models": (
+        "StackedHourglass", "HourglassRegressor", "BootstrapLinearRegressor",
+        "LSP_FLIP_PAIRS", "augment_batch",
+    ),
     "datasets": (
         "heatmap_peaks", "heatmaps_to_keypoints", "keypoints_to_heatmaps",
         "make_pose_dataset", "load_lsp", "load_lspet", "load_mpii",
         "load_coco_keypoints", "write_coco_keypoints", "merge_coco_keypoints",
-        "make_synthetic_coco",
+        "make_synthetic_coco", "get_cache_dir", "clear_cache", "leeds_to_coco",
     ),
     "metrics": ("pck", "pckh", "pck_scorer", "make_pck_scorer", "make_pckh_scorer"),
 }  # fmt: skip

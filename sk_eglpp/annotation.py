@@ -39,19 +39,19 @@ from ._files import (
 from ._fingerprints import describe, fingerprint
 from ._interrupts import Interrupts
 from ._threads import thread_limits
-from ._validation import check_bool, check_device, check_positive_int
+from ._validation import check_bool, check_device, check_option, check_positive_int
 from .datasets._coco import (
     _as_files,
     _coco_index,
-    _load_images,
-    _meta,
+    _load_pool,
+    _load_samples,
     _meta_rows,
     _to_source,
-    load_coco_keypoints,
-    write_coco_keypoints,
+    _warn_skipped,
+    _write_coco,
 )
 from .datasets._image_folder import ImageFolder
-from .datasets._images import SourceImage
+from .datasets._images import SourceImage, transform_points
 
 __all__ = ["AnnotationSelection", "select_for_annotation"]
 
@@ -64,7 +64,12 @@ _MODEL_FILES = {
     "f_history": "history.json",
 }
 _MODEL_OWNED = (*_MODEL_FILES.values(), "loss_module.pt", "model.json")
-_CSV_COLUMNS = ("rank", "file_name", "image_id", "utility")
+_CSV_COLUMNS = ("rank", "file_name", "image_id", "utility", "bbox_x", "bbox_y",
+                "bbox_width", "bbox_height")
+#: how a round crops its samples (``crop`` of load_coco_keypoints)
+CROPS = ("image", "bbox")
+#: the margin around a person box with ``crop="bbox"`` (load_coco_keypoints')
+_BOX_MARGIN = 0.2
 #: everything a round writes into its ``output_dir``
 OUTPUTS = ("round.json", "selection.csv", "selection.json", "contact_sheet.png",
            "model", "lock")
@@ -78,28 +83,36 @@ class AnnotationSelection:
     """The ranked selection of one annotation round.
 
     Returned by :func:`select_for_annotation`; the same table is written to
-    ``selection.csv``.
+    ``selection.csv``. A row is an image (``crop="image"``) or a person: an
+    image and one of its person boxes (``crop="bbox"``; an image without a
+    box is a row with ``bbox`` NaN).
 
     Attributes
     ----------
     rank : ndarray of shape (budget,)
-        1 for the most informative image.
+        1 for the most informative row.
     file_name : ndarray of shape (budget,)
         Image file names relative to the images folder.
     image_id : ndarray of shape (budget,)
         Their ids in ``selection.json``.
     utility : ndarray of shape (budget,)
-        The strategy's utility of each image (for EGL++ its expected gradient
+        The strategy's utility of each row (for EGL++ its expected gradient
         length, Eq. 7).
     keypoints : ndarray of shape (budget, 2 * n_keypoints)
-        The model's predicted keypoints, in source-image pixels.
+        The model's predicted keypoints, in the full source image's pixels.
     files : dict
         Paths of what was written: ``"csv"``, ``"coco"``, ``"contact_sheet"``,
         ``"model"``.
     estimator : HourglassRegressor
         The model trained in this round.
     n_trained_on : int
-        Number of annotated images it was trained on.
+        Number of annotated samples it was trained on (images, or people
+        with ``crop="bbox"``).
+    bbox : ndarray of shape (budget, 4)
+        The person box ``x, y, width, height`` (COCO, source pixels) of each
+        row; NaN for a whole image.
+    crop : {"image", "bbox"}
+        How the round cropped its samples.
 
     See Also
     --------
@@ -114,15 +127,26 @@ class AnnotationSelection:
     ...     keypoints=np.zeros((2, 28)), files={"csv": "selection.csv"},
     ...     estimator=None, n_trained_on=40)
     >>> table.to_records()[0]
-    {'rank': 1, 'file_name': 'b.png', 'image_id': 7, 'utility': 0.5}
+    {'rank': 1, 'file_name': 'b.png', 'image_id': 7, 'utility': 0.5, 'bbox': None}
     >>> table
     AnnotationSelection: 2 images, model trained on 40
          1  b.png  (id 7)  0.5
          2  a.png  (id 3)  0.25
+    >>> people = AnnotationSelection(
+    ...     rank=np.array([1]), file_name=np.array(["b.png"]),
+    ...     image_id=np.array([7]), utility=np.array([0.5]),
+    ...     keypoints=np.zeros((1, 28)), files={}, estimator=None,
+    ...     n_trained_on=40, bbox=np.array([[10.0, 20.0, 30.0, 60.0]]),
+    ...     crop="bbox")
+    >>> people.to_records()[0]["bbox"]
+    [10.0, 20.0, 30.0, 60.0]
+    >>> people
+    AnnotationSelection: 1 person, model trained on 40
+         1  b.png  (id 7, box 10 20 30 60)  0.5
     """
 
     def __init__(self, rank, file_name, image_id, utility, keypoints, files,
-                 estimator, n_trained_on):
+                 estimator, n_trained_on, bbox=None, crop="image"):
         self.rank = rank
         self.file_name = file_name
         self.image_id = image_id
@@ -131,32 +155,50 @@ class AnnotationSelection:
         self.files = files
         self.estimator = estimator
         self.n_trained_on = n_trained_on
+        self.bbox = np.full((len(rank), 4), np.nan) if bbox is None else bbox
+        self.crop = crop
 
     def __len__(self):
         return len(self.rank)
 
     def to_records(self):
-        """The table as a list of dicts (``rank``, ``file_name``, ...)."""
+        """The table as a list of dicts (``rank``, ..., ``bbox``: a list or None)."""
         return [
             {"rank": int(r), "file_name": str(f), "image_id": int(i),
-             "utility": float(u)}
-            for r, f, i, u in zip(
-                self.rank, self.file_name, self.image_id, self.utility, strict=True
+             "utility": float(u),
+             "bbox": [float(v) for v in b] if np.isfinite(b).all() else None}
+            for r, f, i, u, b in zip(
+                self.rank, self.file_name, self.image_id, self.utility,
+                np.asarray(self.bbox, dtype=np.float64).reshape(-1, 4), strict=True
             )
         ]
 
+    def _rows(self):
+        """The records with the box in four columns, as in ``selection.csv``."""
+        keys = _CSV_COLUMNS[4:]
+        return [
+            {**{k: v for k, v in rec.items() if k != "bbox"},
+             **dict(zip(keys, rec["bbox"] or [None] * 4, strict=True))}
+            for rec in self.to_records()
+        ]
+
     def to_dataframe(self):
-        """The table as a pandas DataFrame (needs pandas)."""
+        """The table as a pandas DataFrame, the columns of ``selection.csv``."""
         import pandas as pd
 
-        return pd.DataFrame.from_records(self.to_records(), columns=_CSV_COLUMNS)
+        return pd.DataFrame.from_records(self._rows(), columns=_CSV_COLUMNS)
 
     def __repr__(self):
-        lines = [f"AnnotationSelection: {len(self)} images, model trained on "
+        noun = "images"
+        if self.crop == "bbox":
+            noun = "person" if len(self) == 1 else "people"
+        lines = [f"AnnotationSelection: {len(self)} {noun}, model trained on "
                  f"{self.n_trained_on}"]
         for rec in self.to_records()[:10]:
+            box = "" if rec["bbox"] is None else (
+                ", box " + " ".join(f"{v:.4g}" for v in rec["bbox"]))
             lines.append(f"  {rec['rank']:4d}  {rec['file_name']}  "
-                         f"(id {rec['image_id']})  {rec['utility']:.4g}")
+                         f"(id {rec['image_id']}{box})  {rec['utility']:.4g}")
         if len(self) > 10:
             lines.append(f"  ... {len(self) - 10} more in {self.files['csv']}")
         return "\n".join(lines)
@@ -210,6 +252,11 @@ def _model_info(file):
     _check_image_size(info["image_size"], f"image_size in {str(file)!r}")
     if not all(isinstance(n, str) for n in info["keypoint_names"]):
         raise ValueError(f"keypoint_names in {str(file)!r} must be names (str).")
+    # models of rounds before crop="bbox" do not say: they read whole images
+    info.setdefault("crop", "image")
+    if info["crop"] not in CROPS:
+        raise ValueError(f"crop in {str(file)!r} must be one of {list(CROPS)}, got "
+                         f"{info['crop']!r}.")
     return info
 
 
@@ -655,10 +702,16 @@ def _write_csv(path, records):
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def _contact_sheet(path, images, selection, skeleton, max_images, title):
-    """PNG grid of the first selected images with the predicted skeletons."""
+def _contact_sheet(path, images, selection, crops, skeleton, max_images, title):
+    """PNG grid of the first selected rows with the predicted skeletons.
+
+    A whole image is drawn reduced to at most ``_SHEET_SIDE`` pixels; a
+    person (a row with a box) as the square the model saw (``crops``), with
+    its box.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     n = min(len(selection), max_images)
     cols = min(n, 8)
@@ -670,11 +723,24 @@ def _contact_sheet(path, images, selection, skeleton, max_images, title):
         ax = figure.add_subplot(rows, cols, k + 1)
         name = str(selection.file_name[k])
         source = SourceImage(images.path(name), label="COCO")
-        image, factor = source.pixels(max_side=_SHEET_SIDE)
+        kp = selection.keypoints[k].reshape(n_joints, 2)
+        box = selection.bbox[k]
+        if np.isfinite(box).all():
+            centre, side = crops[k, :2], crops[k, 2]
+            image = source.crop(centre, side, _SHEET_SIDE).transpose(1, 2, 0)
+            pts = transform_points(kp, centre, side, _SHEET_SIDE)
+            # the box's edges (pixel edges at integers) in the square's pixels
+            corners = transform_points(
+                np.array([box[:2], box[:2] + box[2:]]) - 0.5, centre, side,
+                _SHEET_SIDE)
+            ax.add_patch(Rectangle(corners[0], *(corners[1] - corners[0]),
+                                   fill=False, ec="tab:olive", lw=0.8))
+        else:
+            image, factor = source.pixels(max_side=_SHEET_SIDE)
+            # source pixels to the reduced image's (pixel centres at integers)
+            pts = (kp - (factor - 1) / 2) / factor
         ax.imshow(image if image.shape[2] == 3 else image[:, :, 0], cmap="gray",
                   vmin=0.0, vmax=1.0, interpolation="nearest")
-        # source pixels to the reduced image's (pixel centres at integers)
-        pts = (selection.keypoints[k].reshape(n_joints, 2) - (factor - 1) / 2) / factor
         for i, j in skeleton:
             if np.isfinite(pts[[i, j]]).all():
                 ax.plot(pts[[i, j], 0], pts[[i, j], 1], color="tab:orange", lw=1.2)
@@ -708,6 +774,7 @@ def select_for_annotation(
     estimator=None,
     image_size=None,
     as_gray=None,
+    crop=None,
     max_epochs=10,
     pre_annotate=False,
     contact_sheet_size=48,
@@ -722,21 +789,25 @@ def select_for_annotation(
 
     Trains a stacked-hourglass regressor on the annotated images (or goes on
     training the model of the previous round, ``previous``, on all
-    annotations given now), scores every unannotated image with ``strategy``
-    and writes to ``output_dir``:
+    annotations given now), scores every unannotated image (or person) with
+    ``strategy`` and writes to ``output_dir``:
 
-    - ``selection.csv``: ``rank, file_name, image_id, utility``, most
-      informative first;
-    - ``selection.json``: a COCO keypoints file listing the selected images
-      (with the model's predicted keypoints as annotations when
-      ``pre_annotate``), to import into an annotation tool;
+    - ``selection.csv``: ``rank, file_name, image_id, utility`` and the person
+      box ``bbox_x, bbox_y, bbox_width, bbox_height`` (empty for a whole
+      image), most informative first;
+    - ``selection.json``: a COCO keypoints file listing the selected images,
+      with the selected person boxes as annotations without keypoints, or
+      with the model's predicted keypoints when ``pre_annotate``, to import
+      into an annotation tool;
     - ``contact_sheet.png``: the first ``contact_sheet_size`` selected images
-      with the predicted skeletons;
+      (or people) with the predicted skeletons;
     - ``model/``: the trained model (skorch's parameter, optimizer and
       history files, read back weights-only) for the next round.
 
-    The images are read whole and padded to a square (one person per image,
-    ``crop="image"`` of :func:`~sk_eglpp.datasets.load_coco_keypoints`), as
+    With ``crop="image"`` the images are read whole and padded to a square
+    (one person per image, ``crop="image"`` of
+    :func:`~sk_eglpp.datasets.load_coco_keypoints`); with ``crop="bbox"``
+    every person is cropped by its box (see Notes). Images are read as
     annotation tools show them: EXIF orientation applied. Nothing given is
     modified, and nothing in ``output_dir`` but the round's own files (see
     Notes). The round is safe to interrupt: the model is
@@ -784,6 +855,14 @@ def select_for_annotation(
     as_gray : bool, default=None
         One grey channel instead of RGB; False when ``None`` and not taken
         from ``previous``.
+    crop : {"image", "bbox"}, default=None
+        ``"image"``: a sample is a whole image padded to a square (one person
+        per image). ``"bbox"``: a sample is a person, the square around its
+        COCO ``bbox`` enlarged by 0.2 times its larger side on every edge
+        (:func:`~sk_eglpp.datasets.load_coco_keypoints` with
+        ``crop="bbox"``), for the annotated people and for the person boxes
+        of unannotated images (see Notes). ``None``: the previous round's
+        crop, else ``"image"``.
     max_epochs : int, default=10
         Training epochs of this round (a continued model trains this many
         more).
@@ -847,6 +926,27 @@ def select_for_annotation(
     the id the previous round gave it (``round.json`` of ``previous``);
     else a new id above every id known, in name order.
 
+    *Annotated images and person boxes.* An image is annotated when one of
+    its annotations labels a keypoint (``v > 0``). Annotations that label
+    none (no ``keypoints``, or all ``0, 0, 0``; ``num_keypoints`` 0), as a
+    person detector writes them, are person boxes: with ``crop="bbox"`` an
+    unannotated image with boxes is scored one sample per box with a
+    finite, non-empty ``bbox``, and an unannotated image without one is read
+    whole (``crop="image"``). They are never trained on, and in an annotated
+    image they are ignored: the unit of the pool is the image, so annotate
+    every person of a selected image that should be annotated.
+
+    *Coordinates.* Predicted keypoints (``keypoints``, the pre-annotations
+    of ``selection.json``) are mapped back through each sample's crop to the
+    full image's pixel coordinates; boxes are the input files' boxes.
+
+    *Another crop than the previous round's.* The network's input has the
+    same size either way, so a round with ``crop="bbox"`` after rounds with
+    ``"image"`` (or the reverse) goes on training the previous model, on
+    every annotation cropped the new way; its first epochs adapt it to the
+    new framing. ``round.json`` and ``model.json`` record the crop, and a
+    later round without ``crop`` keeps the last one.
+
     See Also
     --------
     sk_eglpp.datasets.load_coco_keypoints, sk_eglpp.datasets.make_synthetic_coco,
@@ -891,7 +991,7 @@ def select_for_annotation(
         inputs += [("previous round", prev.folder), ("previous model", prev.model)]
     out.check_apart_from(inputs)
     out.saved_round()  # read only: refuses someone else's files before any write
-    params.update(_input_settings(image_size, as_gray, prev))
+    params.update(_input_settings(image_size, as_gray, crop, prev))
     with thread_limits(params["n_threads"]):
         data = _read_inputs(images, files, unannotated, prev, params)
         net = _round_estimator(estimator, prev, strategy, data.shape, params)
@@ -926,8 +1026,11 @@ def _check_params(budget, max_epochs, contact_sheet_size, pre_annotate, overwrit
     }
 
 
-def _input_settings(image_size, as_gray, prev):
-    """``image_size`` and ``as_gray``: given, or the previous round's."""
+def _input_settings(image_size, as_gray, crop, prev):
+    """``image_size``, ``as_gray`` and ``crop``: given, or the previous round's."""
+    if crop is None:
+        crop = "image" if prev is None else prev.info["crop"]
+    crop = check_option(crop, "crop", CROPS)
     if prev is not None:
         for name, value in (("image_size", image_size), ("as_gray", as_gray)):
             if value is not None and value != prev.info[name]:
@@ -941,6 +1044,7 @@ def _input_settings(image_size, as_gray, prev):
         "image_size": _check_image_size(64 if image_size is None else image_size,
                                         "image_size"),
         "as_gray": check_bool(False if as_gray is None else as_gray, "as_gray"),
+        "crop": crop,
     }
 
 
@@ -948,13 +1052,16 @@ def _read_inputs(images, files, unannotated, prev, p):
     """The annotated samples and the pool, read and checked (nothing written)."""
     from sklearn.utils import Bunch
 
-    verbose, image_size = p["verbose"] > 0, p["image_size"]
-    category, index, anns = _coco_index(files)
-    annotated = {a["file_name"]: a["file"] for a in anns}
+    verbose, image_size, crop = p["verbose"] > 0, p["image_size"], p["crop"]
+    category, index, anns, skipped = _coco_index(files, return_skipped=True)
+    _warn_skipped(skipped, files, category)
+    labelled = [a for a in anns if (a["keypoints"][:, 2] > 0).any()]
+    annotated = {a["file_name"]: a["file"] for a in labelled}
     if not annotated:
         raise ValueError(
             f"no annotated image in {', '.join(repr(str(f)) for f in files)}: the "
-            "first round needs some annotated images to train on."
+            "first round needs some annotated images (annotations with labelled "
+            "keypoints) to train on."
         )
     if prev is not None and prev.info["keypoint_names"] != category["keypoints"]:
         raise ValueError(
@@ -962,22 +1069,26 @@ def _read_inputs(images, files, unannotated, prev, p):
             f"previous round's model {prev.info['keypoint_names']}."
         )
     names = _pool_names(images, unannotated, annotated)
-    if p["budget"] > len(names):
+    boxes = _person_boxes(anns, annotated) if crop == "bbox" else {}
+    boxes = [boxes.get(name, []) for name in names]
+    n_pool = sum(max(1, len(b)) for b in boxes)
+    if p["budget"] > n_pool:
+        what = ("unannotated images" if crop == "image" else "people to choose "
+                "from: the person boxes of the unannotated images, and the images "
+                "without one")
         raise ValueError(
-            f"budget must be in [1, {len(names)}] (the number of unannotated "
-            f"images), got {p['budget']}."
+            f"budget must be in [1, {n_pool}] (the number of {what}), got "
+            f"{p['budget']}."
         )
-    X_lab, y_lab, lab_meta = load_coco_keypoints(
-        files, images.root, image_size=image_size, as_gray=p["as_gray"],
-        crop="image", verbose=verbose,
+    X_lab, y_lab, lab_meta = _load_samples(
+        images, category, index, labelled, image_size, p["as_gray"], crop,
+        _BOX_MARGIN, "keep", verbose,
     )
     ids = _image_ids(names, index, {} if prev is None else prev.image_ids)
     records = [dict(index[n]) if n in index else {"id": ids[n], "file_name": n}
                for n in names]
-    X_pool, crops = _load_images(images.root, records, image_size, p["as_gray"],
-                                 verbose=verbose)
-    pool_meta = _meta(category, records, [-1] * len(records), crops,
-                      np.full((len(records), 4), np.nan))
+    X_pool, pool_meta = _load_pool(images, category, records, boxes, image_size,
+                                   p["as_gray"], _BOX_MARGIN, verbose=verbose)
     return Bunch(
         category=category, names=names, ids=ids, X_lab=X_lab, y_lab=y_lab,
         lab_meta=lab_meta, X_pool=X_pool, pool_meta=pool_meta,
@@ -985,22 +1096,47 @@ def _read_inputs(images, files, unannotated, prev, p):
     )
 
 
+def _person_boxes(anns, annotated):
+    """``{file name: [(annotation id, bbox), ...]}`` of the unannotated images.
+
+    The annotations that label no keypoint and have a finite box with sides
+    > 0, in images without labelled keypoints (``annotated``), by id.
+    """
+    boxes = {}
+    for ann in sorted(anns, key=lambda a: (a["file_name"], a["id"])):
+        box = ann["bbox"]
+        if (ann["file_name"] in annotated or (ann["keypoints"][:, 2] > 0).any()
+                or not np.isfinite(box).all() or (box[2:] <= 0).any()):
+            continue
+        boxes.setdefault(ann["file_name"], []).append((ann["id"], box.tolist()))
+    return boxes
+
+
 def _run_round(d, images, prev, out, strategy, how, net, p):
     """The round, with the output folder locked: the model, scores and files."""
     saved = out.saved_round()  # again, now that no other round can write
     image_size, y_lab = p["image_size"], d.y_lab
     trained_on = d.lab_meta.file_name.tolist()
+    # crop="image" adds nothing: rounds written before crop="bbox" stay valid
+    by_box = {} if p["crop"] == "image" else {"crop": p["crop"],
+                                              "margin": _BOX_MARGIN}
     model_fingerprint = fingerprint(describe({
         "format": _FORMAT, "trained_on": trained_on, "keypoints": y_lab,
         "estimator": net, "image_size": image_size, "as_gray": p["as_gray"],
         "random_state": p["random_state"],
-        "previous": None if prev is None else prev.params_digest(),
+        "previous": None if prev is None else prev.params_digest(), **by_box,
     }))
     described_strategy = describe(strategy)
     described_strategy["params"].pop("n_jobs", None)  # how fast, not what
+    if by_box:
+        by_box["boxes"] = [  # the pool's samples: (image, box id, box or None)
+            [str(n), int(a), b.tolist() if np.isfinite(b).all() else None]
+            for n, a, b in zip(d.pool_meta.file_name, d.pool_meta.annotation_id,
+                               d.pool_meta.bbox, strict=True)
+        ]
     round_fingerprint = fingerprint({"model": model_fingerprint, "pool": d.names,
                                      "budget": p["budget"],
-                                     "strategy": described_strategy})
+                                     "strategy": described_strategy, **by_box})
     if saved is not None and saved["fingerprint"] != round_fingerprint:
         if not p["overwrite"]:
             raise ValueError(
@@ -1010,7 +1146,7 @@ def _run_round(d, images, prev, out, strategy, how, net, p):
             )
         out.drop_outputs()
     out.write_round({"fingerprint": round_fingerprint, "n_threads": p["n_threads"],
-                     "strategy": how, "image_ids": d.ids})
+                     "strategy": how, "image_ids": d.ids, "crop": p["crop"]})
     if out.saved_model_fingerprint() == model_fingerprint:
         net = _load_model(net, out.model, *d.shape)
     else:
@@ -1020,7 +1156,7 @@ def _run_round(d, images, prev, out, strategy, how, net, p):
             "image_size": image_size, "as_gray": p["as_gray"],
             "keypoint_names": d.category["keypoints"],
             "network": _network_params(net), "trained_on": trained_on,
-            "epochs": len(net.history),
+            "epochs": len(net.history), "crop": p["crop"],
         })
     return _write_selection(out, images, strategy, how, net, d, p)
 
@@ -1061,7 +1197,7 @@ def _write_selection(out, images, strategy, how, net, d, p):
     chosen = _meta_rows(d.pool_meta, indices)
     predicted = net.predict(d.X_pool[indices])
     keypoints = _to_source(predicted.reshape(budget, n_joints, 2), chosen.crop,
-                           image_size).reshape(budget, 2 * n_joints)
+                           image_size)
     paths = {
         "csv": out.path / "selection.csv",
         "coco": out.path / "selection.json",
@@ -1073,19 +1209,28 @@ def _write_selection(out, images, strategy, how, net, d, p):
         file_name=chosen.file_name,
         image_id=chosen.image_id,
         utility=np.asarray(utilities, dtype=np.float64),
-        keypoints=keypoints,
+        keypoints=keypoints.reshape(budget, 2 * n_joints),
         files=paths,
         estimator=net,
         n_trained_on=len(d.lab_meta.file_name),
+        bbox=chosen.bbox,
+        crop=p["crop"],
     )
-    _write_csv(paths["csv"], selection.to_records())
-    write_coco_keypoints(paths["coco"], chosen,
-                         predicted if p["pre_annotate"] else None,
-                         image_size=image_size)
+    _write_csv(paths["csv"], selection._rows())
+    # the boxes keep the input files' annotation ids unless two files share one
+    given = chosen.annotation_id[chosen.annotation_id >= 0]
+    if len(np.unique(given)) < len(given):
+        chosen.annotation_id = np.full(budget, -1)
+    boxed = np.isfinite(chosen.bbox).all(axis=1)
+    _write_coco(paths["coco"], chosen, keypoints if p["pre_annotate"] else None,
+                boxed | p["pre_annotate"],
+                "written by sk_eglpp.datasets.write_coco_keypoints")
     skeleton = [tuple(pair) for pair in d.lab_meta.skeleton.tolist()]
-    _contact_sheet(paths["contact_sheet"], images, selection, skeleton,
+    noun = "images" if p["crop"] == "image" else "people"
+    _contact_sheet(paths["contact_sheet"], images, selection, chosen.crop, skeleton,
                    p["contact_sheet_size"],
-                   f"{budget} images selected by {how} from {len(d.names)} (model "
-                   f"trained on {len(d.lab_meta.file_name)}); under each image: its "
-                   "utility; dots: predicted keypoints")
+                   f"{budget} {noun} selected by {how} from {len(d.X_pool)} (model "
+                   f"trained on {len(d.lab_meta.file_name)}); under each: its "
+                   "utility; dots: predicted keypoints"
+                   + ("; box: the person box" if boxed.any() else ""))
     return selection

@@ -44,7 +44,7 @@ SCORE_NAMES = {"pose": "PCK@0.2", "toy-regression": "RMSE"}
 #: the presets of each task (the library's; ``pose_problem`` / ``toy_problem``
 #: build the experiments from them)
 TASK_PRESETS = {"pose": POSE_PRESETS, "toy-regression": TOY_PRESETS}
-PRESETS = ("default", "quick", "benchmark")
+PRESETS = ("default", "quick", "benchmark", "lspet")
 
 #: the options of ``sk-eglpp simulate`` that override a preset's setting:
 #: (option, preset key, help text)
@@ -53,8 +53,8 @@ OVERRIDES = (
     ("--budget", "budget", "samples queried per cycle"),
     ("--initial", "n_initial", "size of the initial labelled set (base models)"),
     ("--runs", "n_runs", "independent runs, one base model each"),
-    ("--pool-size", "n_pool", "synthetic samples in the pool"),
-    ("--test-samples", "n_test", "synthetic samples in the test set"),
+    ("--pool-size", "n_pool", "samples in the pool"),
+    ("--test-samples", "n_test", "samples in the test set"),
     (
         "--image-size",
         "image_size",
@@ -154,8 +154,10 @@ def build_parser():
     sim.add_argument(
         "--test-size",
         type=float,
-        default=0.2,
-        help="fraction of a real data set held out for testing (default: 0.2)",
+        default=None,
+        help="fraction of a real data set held out for testing, the rest being "
+        "the pool (default: --test-samples images drawn at random for the test "
+        "set and the next --pool-size images for the pool)",
     )
     sim.add_argument(
         "--strategies",
@@ -227,7 +229,9 @@ def build_parser():
         "only, under an hour: the selection benchmark, sized for a base model "
         "near PCK@0.2 0.5 and curves that still rise; 5 runs, 3 cycles of 200 "
         "after 400 initial images, the paper's strategies and mc_dropout, with "
-        "--fidelity)",
+        "--fidelity) or lspet (pose only, with --data lspet: the real-data "
+        "selection benchmark, about 2 hours with --n-jobs 2; see the user "
+        "guide's Real data)",
     )
     sim.add_argument(
         "--quick", action="store_true", help="the same as --preset quick"
@@ -265,22 +269,31 @@ IMAGES_DIR, trains a stacked-hourglass regressor on them (or, with --model, goes
 on training the previous round's model), scores every unannotated image with
 the strategy (EGL++ by default) and writes to --output-dir:
 
-  selection.csv       rank, file_name, image_id, utility (most informative first)
-  selection.json      COCO file of the selected images, to import into the
-                      annotation tool (with the predicted keypoints as
-                      pre-annotations with --pre-annotate)
+  selection.csv       rank, file_name, image_id, utility and the person box
+                      bbox_x, bbox_y, bbox_width, bbox_height (empty for a
+                      whole image), most informative first
+  selection.json      COCO file of the selected images (and person boxes), to
+                      import into the annotation tool (with the predicted
+                      keypoints as pre-annotations with --pre-annotate)
   contact_sheet.png   the selected images with the predicted skeletons
   model/              the model, for the next round's --model
 
 The unannotated images are every image file in IMAGES_DIR (and its subfolders)
-that is not annotated, or those listed in --unannotated; names are relative to
-IMAGES_DIR and never leave it. Images are read whole, as annotation tools show
-them (EXIF orientation applied), and padded to a square: one person per image.
-Nothing given is modified, and --output-dir gets only the files above (plus
-round.json and a lock): a folder holding other files of those names, or an
-output that is or lies inside an input, is refused. An interrupted round
-resumes from the saved model when the same command is run again. A round is
-reproducible for a --seed and --threads on the same kind of processor.
+that is not annotated (no annotation labels a keypoint), or those listed in
+--unannotated; names are relative to IMAGES_DIR and never leave it. Images are
+read as annotation tools show them (EXIF orientation applied). With --crop
+image (the default) an image is read whole and padded to a square: one person
+per image. With --crop bbox every annotated person is cropped by its COCO box,
+and an unannotated image is scored one sample per person box (annotations with
+a bbox and no keypoints, as a person detector writes them), or whole when it
+has none; the selection lists people, and keypoints are written in the full
+image's pixels. LSP / LSPET folders convert with
+sk_eglpp.datasets.leeds_to_coco. Nothing given is modified, and --output-dir
+gets only the files above (plus round.json and a lock): a folder holding other
+files of those names, or an output that is or lies inside an input, is
+refused. An interrupted round resumes from the saved model when the same
+command is run again. A round is reproducible for a --seed and --threads on
+the same kind of processor.
 
 Round by round:
   sk-eglpp select imgs ann.json --budget 100 --output-dir round-1
@@ -310,7 +323,7 @@ def _add_annotation_commands(commands):
     sel.add_argument("annotations", type=Path, nargs="+", metavar="ANNOTATIONS",
                      help="COCO keypoints file(s) of the annotated images")
     sel.add_argument("--budget", type=_positive_int, required=True,
-                     help="number of images to select")
+                     help="number of images (people, with --crop bbox) to select")
     sel.add_argument("--output-dir", type=Path, required=True,
                      help="where this round's files are written")
     sel.add_argument("--strategy", default="egl_pp",
@@ -337,6 +350,10 @@ def _add_annotation_commands(commands):
     sel.add_argument("--gray", action="store_true", default=None,
                      help="read images as grey levels (default: RGB, or the "
                      "previous round's)")
+    sel.add_argument("--crop", choices=["image", "bbox"], default=None,
+                     help="image: whole images padded to a square, one person "
+                     "per image; bbox: one sample per person box (default: "
+                     "image, or the previous round's)")
     sel.add_argument("--epochs", type=_positive_int, default=10,
                      help="training epochs of this round (default: 10)")
     sel.add_argument("--device", default="cpu",
@@ -399,8 +416,9 @@ def _default_help(key):
         if key not in presets["default"]:
             continue
         text = f"{task} {presets['default'][key]}, with --quick {presets['quick'][key]}"
-        if "benchmark" in presets:
-            text += f", with --preset benchmark {presets['benchmark'][key]}"
+        for name in ("benchmark", "lspet"):
+            if name in presets:
+                text += f", with --preset {name} {presets[name][key]}"
         parts.append(text)
     return "; ".join(parts)
 
@@ -619,6 +637,11 @@ def _settings(args, parser):
             parser.error(f"--image-size must be a multiple of 16, got {image_size}")
         if args.data != "synthetic" and args.data_dir is None:
             parser.error(f"--data {args.data} needs --data-dir")
+        if args.data == "synthetic" and preset == "lspet":
+            parser.error(
+                "--preset lspet is the real-data benchmark: give --data lspet "
+                "--data-dir FOLDER"
+            )
         if args.data == "synthetic" and args.data_dir is not None:
             parser.error(
                 "--data-dir needs --data lsp, lspet or mpii (the synthetic data "
@@ -629,7 +652,7 @@ def _settings(args, parser):
         parser.error("--data applies to --task pose only")
     if args.output_dir.exists() and not args.output_dir.is_dir():
         parser.error(f"--output-dir {str(args.output_dir)!r} is a file, not a folder")
-    if not 0 < args.test_size < 1:
+    if args.test_size is not None and not 0 < args.test_size < 1:
         parser.error(f"--test-size must be in (0, 1), got {args.test_size}")
     return {
         "preset": preset,
@@ -772,12 +795,14 @@ def _simulate(args, parser):
     alternative = "greater"
     if score_name == "RMSE":  # the scorer is the negated RMSE
         rows = [{**row, "score": -row["score"]} for row in results.rows]
-        results = SimulationResults(rows, results.selected)
+        results = SimulationResults(rows, results.selected, results.environments)
         alternative = "less"
     rows = [{**row, "metric": score_name} for row in results.rows]
-    results = SimulationResults(rows, results.selected)
+    results = SimulationResults(rows, results.selected, results.environments)
     table = compare(results, reference=s["reference"], alternative=alternative)
+    # the table, its minimal detectable differences, then where it was computed
     text = table.to_string(score_name=score_name)
+    text += "\n\n" + results.environment_report()
     results.to_csv(out / "results.csv")
     (out / "table.txt").write_text(text + "\n", encoding="utf-8")
     written = ["results.csv", "table.txt"]
@@ -840,6 +865,7 @@ def _select(args, parser):
         previous=args.model,
         image_size=args.image_size,
         as_gray=args.gray,
+        crop=args.crop,
         max_epochs=args.epochs,
         pre_annotate=args.pre_annotate,
         device=args.device,
@@ -850,16 +876,24 @@ def _select(args, parser):
         verbose=0 if args.no_progress else 1,
     )
     elapsed = time.perf_counter() - start
+    by_box = selection.crop == "bbox"
     print(
-        f"sk-eglpp select: {len(selection)} images selected with {how} "
-        f"by a model trained on {selection.n_trained_on} annotated images "
-        f"({elapsed:.0f} s)"
+        f"sk-eglpp select: {len(selection)} "
+        f"{('person' if len(selection) == 1 else 'people') if by_box else 'images'} "
+        f"selected with {how} by a model trained on {selection.n_trained_on} "
+        f"annotated {'people' if by_box else 'images'} ({elapsed:.0f} s)"
     )
     width = max(len(str(f)) for f in selection.file_name[:10])
-    print(f"{'rank':>4}  {'file_name':<{width}}  {'image_id':>8}  utility")
+    box = "  bbox" if by_box else ""
+    print(f"{'rank':>4}  {'file_name':<{width}}  {'image_id':>8}  utility{box}")
     for rec in selection.to_records()[:10]:
+        shown = ""
+        if box:
+            shown = "  " + ("whole image" if rec["bbox"] is None else
+                            " ".join(f"{v:.1f}" for v in rec["bbox"]))
         print(f"{rec['rank']:>4}  {rec['file_name']:<{width}}  "
-              f"{rec['image_id']:>8}  {rec['utility']:.4g}")
+              f"{rec['image_id']:>8}  {rec['utility']:{'<7' if box else ''}.4g}"
+              f"{shown}")
     if len(selection) > 10:
         print(f"   ... {len(selection) - 10} more")
     files = selection.files

@@ -648,3 +648,231 @@ def test_a_file_named_lock_that_is_not_a_lock_is_left_alone(demo, tmp_path):
     with pytest.raises(ValueError, match="holds lock but no round.json"):
         _round(files, out)
     assert (out / "lock").read_text() == "my notes on the locks of the lab door\n"
+
+
+# --------------------------------------------------------------------------
+# crop="bbox": people cropped by their boxes, mapped back to the full image
+# --------------------------------------------------------------------------
+
+NAMES = ["nose", "left_hand", "right_hand"]
+H, W = 64, 96
+#: the two person boxes of every two-person image (COCO x, y, width, height)
+BOX_A, BOX_B = [6.0, 8.0, 30.0, 40.0], [56.0, 12.0, 30.0, 40.0]
+#: the markers of the unannotated people: (image, box or None, marker pixel)
+POOL = [("pool-0.png", BOX_A, (20, 30)), ("pool-0.png", BOX_B, (70, 25)),
+        ("pool-1.png", [30.0, 10.0, 24.0, 36.0], (40, 30)),
+        ("pool-2.png", None, (60, 40))]
+
+
+def _square(box, margin=0.2):
+    """The crop square of a box, by hand: its left and top pixel-centre
+    coordinates and its side (the box's edges are half a pixel out)."""
+    x, y, w, h = box
+    side = max(w, h) * (1 + 2 * margin)
+    return x - 0.5 + w / 2 - side / 2, y - 0.5 + h / 2 - side / 2, side
+
+
+def _marked(file, markers):
+    """A dark grey image with 3x3 white markers at the (x, y) pixels."""
+    from PIL import Image
+
+    pixels = np.full((H, W), 20, np.uint8)
+    for x, y in markers:
+        pixels[y - 1:y + 2, x - 1:x + 2] = 255
+    Image.fromarray(pixels).save(file)
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory):
+    """Six annotated images of two people each (the nose on a marker), and
+    unannotated ones with detector boxes (no keypoints) or none."""
+    root = tmp_path_factory.mktemp("people")
+    (root / "images").mkdir()
+    images, anns, truth = [], [], []
+    for i in range(6):
+        name = f"lab-{i}.png"
+        noses = [(12 + 2 * i, 20 + i), (62 + 2 * i, 30 - i)]
+        _marked(root / "images" / name, noses)
+        images.append({"id": i + 1, "file_name": name, "width": W, "height": H})
+        for k, (box, nose) in enumerate(zip((BOX_A, BOX_B), noses, strict=True)):
+            kp = [*nose, 2, box[0] + 10, box[1] + 25, 1, 0, 0, 0]
+            anns.append({"id": 10 * (i + 1) + k, "image_id": i + 1,
+                         "category_id": 1, "keypoints": kp, "bbox": box})
+            truth.append((name, box, kp))
+    # a detector's box in an annotated image: neither trained on nor scored
+    anns.append({"id": 99, "image_id": 1, "category_id": 1,
+                 "bbox": [40.0, 40.0, 10.0, 10.0]})
+    for j, name in enumerate(["pool-0.png", "pool-1.png", "pool-2.png"]):
+        _marked(root / "images" / name, [m for n, _, m in POOL if n == name])
+        images.append({"id": 100 + j, "file_name": name, "width": W, "height": H})
+    anns += [
+        {"id": 200, "image_id": 100, "category_id": 1, "bbox": BOX_A, "score": 0.9},
+        {"id": 201, "image_id": 100, "category_id": 1, "bbox": BOX_B, "score": 0.8},
+        {"id": 202, "image_id": 101, "category_id": 1, "bbox": POOL[2][1],
+         "keypoints": [0] * 9, "num_keypoints": 0},
+        {"id": 203, "image_id": 101, "category_id": 1, "bbox": [5.0, 5.0, 0.0, 9.0]},
+    ]
+    file = root / "people.json"
+    file.write_text(json.dumps({
+        "images": images, "annotations": anns,
+        "categories": [{"id": 1, "name": "person", "keypoints": NAMES,
+                        "skeleton": [[1, 2], [1, 3]]}],
+    }))
+    return root / "images", file, truth
+
+
+def _brightest(X):
+    """Every joint of every sample at the brightest pixel: a marker detector."""
+    rows, cols = np.unravel_index(X[:, 0].reshape(len(X), -1).argmax(axis=1),
+                                  X.shape[2:])
+    return np.tile(np.c_[cols, rows].astype(float), (1, len(NAMES)))
+
+
+@pytest.fixture
+def spied(monkeypatch):
+    """What the round trained on, and a model that finds the markers."""
+    calls = {"fit": [], "predict": []}
+    original_fit = HourglassRegressor.fit
+
+    def fit(self, X, y, **kw):
+        calls["fit"].append((np.array(X), np.array(y)))
+        return original_fit(self, X, y, **kw)
+
+    def predict(self, X):
+        calls["predict"].append((np.array(X), _brightest(np.asarray(X))))
+        return calls["predict"][-1][1]
+
+    monkeypatch.setattr(HourglassRegressor, "fit", fit)
+    monkeypatch.setattr(HourglassRegressor, "predict", predict)
+    return calls
+
+
+def test_bbox_round_crops_people_and_maps_keypoints_back(people, tmp_path, spied,
+                                                         small_hourglass):
+    images, file, truth = people
+    out = tmp_path / "r"
+    selection = select_for_annotation(
+        images, file, crop="bbox", budget=4, image_size=SIZE, as_gray=True,
+        estimator=small_hourglass(), max_epochs=1, strategy="random_query",
+        pre_annotate=True, output_dir=out, verbose=0,
+    )
+    # trained on the 12 annotated people, each cropped by its box: the nose's
+    # known pixel lands where the crop transform puts it, on its marker
+    (X_fit, y_fit), = spied["fit"]
+    assert len(y_fit) == len(truth) == selection.n_trained_on == 12
+    for k, (_, box, kp) in enumerate(truth):  # in (file name, id) order
+        left, top, side = _square(box)
+        u = (kp[0] - left) / side * SIZE - 0.5
+        v = (kp[1] - top) / side * SIZE - 0.5
+        np.testing.assert_allclose(y_fit[k, :2], [u, v], atol=1e-9)
+        hand = [(kp[3] - left) / side * SIZE - 0.5, (kp[4] - top) / side * SIZE - 0.5]
+        np.testing.assert_allclose(y_fit[k, 2:4], hand, atol=1e-9)  # v = 1 kept
+        assert np.isnan(y_fit[k, 4:]).all()  # v = 0
+        assert np.abs(_brightest(X_fit[k:k + 1])[0, :2] - [u, v]).max() <= 1
+    # the pool: one sample per usable box, the image without one whole
+    picked = sorted(zip(selection.file_name, map(tuple, selection.bbox.tolist()),
+                        strict=True), key=str)
+    expected = sorted(((n, tuple(b) if b else (np.nan,) * 4) for n, b, _ in POOL),
+                      key=str)
+    assert str(picked) == str(expected)
+    (X_pred, uv), = spied["predict"]
+    for row in range(4):
+        name, box = selection.file_name[row], selection.bbox[row]
+        entry = next(p for p in POOL if p[0] == name
+                     and (p[1] is None) == np.isnan(box).all()
+                     and (p[1] is None or p[1] == box.tolist()))
+        if entry[1] is None:  # the whole image, padded to a square
+            left, top, side = -0.5, (H - W) / 2 - 0.5, float(W)
+        else:
+            left, top, side = _square(entry[1])
+        crop = SourceImage(images / name, as_gray=True).crop(
+            (left + side / 2, top + side / 2), side, SIZE)
+        np.testing.assert_allclose(X_pred[row], crop, atol=1e-6)
+        # the marker found in the crop, back in the full image's pixels
+        back = np.c_[left + (uv[row, 0::2] + 0.5) * side / SIZE,
+                     top + (uv[row, 1::2] + 0.5) * side / SIZE]
+        np.testing.assert_allclose(selection.keypoints[row].reshape(-1, 2), back,
+                                   atol=1e-9)
+        assert np.abs(back - entry[2]).max() <= side / SIZE
+    # the files: people with their boxes, pre-annotations in full-image pixels
+    rows = _rows(out / "selection.csv")
+    assert [r["file_name"] for r in rows] == selection.file_name.tolist()
+    assert [r["bbox_x"] for r in rows] == [
+        "" if np.isnan(b[0]) else repr(float(b[0])) for b in selection.bbox]
+    coco = json.loads((out / "selection.json").read_text())
+    assert sorted(i["file_name"] for i in coco["images"]) == [
+        "pool-0.png", "pool-1.png", "pool-2.png"]
+    for row, ann in enumerate(coco["annotations"]):
+        kp = np.reshape(ann["keypoints"], (-1, 3))
+        assert (kp[:, 2] == 2).all()
+        np.testing.assert_allclose(kp[:, :2], selection.keypoints[row].reshape(-1, 2),
+                                   atol=1e-3)
+        if np.isfinite(selection.bbox[row]).all():
+            assert ann["bbox"] == selection.bbox[row].tolist()
+    # the boxes keep their ids; the whole image's pre-annotation gets a new one
+    ids = {tuple(a["bbox"]): a["id"] for a in coco["annotations"]}
+    assert [ids[tuple(b)] for b in (BOX_A, BOX_B, POOL[2][1])] == [200, 201, 202]
+    assert len(set(ids.values())) == 4
+    assert json.loads((out / "round.json").read_text())["crop"] == "bbox"
+    assert json.loads((out / "model" / "model.json").read_text())["crop"] == "bbox"
+    assert "AnnotationSelection: 4 people, model trained on 12" in repr(selection)
+
+
+def test_bbox_selection_without_pre_annotations_lists_the_boxes(people, tmp_path,
+                                                                capsys):
+    images, file, _ = people
+    out = tmp_path / "r"
+    assert main(["select", str(images), str(file), "--crop", "bbox", "--budget",
+                 "4", "--output-dir", str(out), "--image-size", str(SIZE),
+                 "--gray", "--epochs", "1", "--strategy", "random_query",
+                 "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "4 people selected with random_query by a model trained on 12 " \
+        "annotated people" in printed
+    assert "whole image" in printed and "6.0 8.0 30.0 40.0" in printed
+    coco = json.loads((out / "selection.json").read_text())
+    assert len(coco["images"]) == 3  # pool-0 once, for its two people
+    boxes = sorted((a["id"], a["bbox"], a["num_keypoints"], set(a["keypoints"]))
+                   for a in coco["annotations"])
+    assert boxes == [(200, BOX_A, 0, {0}), (201, BOX_B, 0, {0}),
+                     (202, POOL[2][1], 0, {0})]  # the whole image: none
+
+
+def test_bbox_pool_counts_people_and_image_crop_refuses_two(people, tmp_path):
+    images, file, _ = people
+    kwargs = dict(image_size=SIZE, as_gray=True, max_epochs=1,
+                  strategy="random_query", output_dir=tmp_path / "r", verbose=0)
+    with pytest.raises(ValueError, match=r"budget must be in \[1, 4\] \(the number "
+                                         "of people to choose from"):
+        select_for_annotation(images, file, crop="bbox", budget=5, **kwargs)
+    with pytest.raises(ValueError, match=r"'lab-0.png' has several annotations "
+                                         r"\(ids 10 and 11\); crop=.image. takes "
+                                         "one person per image, use crop=.bbox."):
+        select_for_annotation(images, file, budget=2, **kwargs)
+    with pytest.raises(ValueError, match=r"crop must be one of \['image', 'bbox'\], "
+                                         "got 'box'"):
+        select_for_annotation(images, file, crop="box", budget=2, **kwargs)
+    with pytest.raises(TypeError, match="crop must be one of"):
+        select_for_annotation(images, file, crop=1, budget=2, **kwargs)
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_round_after_another_crop_goes_on_training(demo, tmp_path):
+    _, files = demo
+    kwargs = dict(budget=3, image_size=SIZE, as_gray=True, max_epochs=1,
+                  strategy="random_query", verbose=0)
+    r1, r2, r3 = tmp_path / "r1", tmp_path / "r2", tmp_path / "r3"
+    first = select_for_annotation(files["images"], files["annotations"],
+                                  output_dir=r1, **kwargs)
+    assert first.crop == "image" and np.isnan(first.bbox).all()
+    # the synthetic people have boxes; the pool has none: whole images
+    second = select_for_annotation(files["images"], files["annotations"],
+                                   crop="bbox", previous=r1, output_dir=r2, **kwargs)
+    assert second.crop == "bbox" and np.isnan(second.bbox).all()
+    assert len(json.loads((r2 / "model" / "history.json").read_text())) == 2
+    # a round without crop keeps the last one
+    third = select_for_annotation(files["images"], files["annotations"],
+                                  previous=r2, output_dir=r3, **kwargs)
+    assert third.crop == "bbox"
+    assert [json.loads((r / "round.json").read_text())["crop"]
+            for r in (r1, r2, r3)] == ["image", "bbox", "bbox"]

@@ -680,3 +680,201 @@ def test_palette_image(tmp_path):
     np.testing.assert_allclose(out[0, 0], [1, 0, 0], atol=1e-6)
     grey = SourceImage(file, as_gray=True).pixels()[0]
     np.testing.assert_allclose(grey[0, 0, 0], 0.299, atol=1e-6)
+
+
+# --------------------------------------------------------------------------
+# person boxes; LSP / LSPET as COCO
+# --------------------------------------------------------------------------
+
+
+def test_an_annotation_without_keypoints_is_a_person_box(tmp_path):
+    _png(tmp_path / "img" / "a.png", 20, 30)
+    box = {"id": 2, "image_id": 1, "category_id": 1, "bbox": [3, 4, 10, 12]}
+    ann = _write(tmp_path / "a.json", _doc(
+        [{"id": 1, "file_name": "a.png"}],
+        [box, {**box, "id": 3, "keypoints": []}],
+    ))
+    _, y, meta = load_coco_keypoints(ann, tmp_path / "img", crop="bbox",
+                                     image_size=8)
+    assert np.isnan(y).all() and meta.annotation_id.tolist() == [2, 3]
+    np.testing.assert_allclose(meta.bbox, [[3, 4, 10, 12]] * 2)
+
+
+def _leeds_folder(folder, sizes, joints, layout="lspet"):
+    """A fake LSP / LSPET folder: grey JPEG images with a bright spot per joint."""
+    digits = 5 if layout == "lspet" else 4
+    (folder / "images").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for k, (h, w) in enumerate(sizes):
+        pixels = rng.integers(0, 120, (h, w, 3)).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / "images" / f"im{k + 1:0{digits}d}.jpg")
+    mat = joints if layout == "lspet" else joints.transpose(1, 0, 2)
+    import scipy.io
+
+    scipy.io.savemat(folder / "joints.mat", {"joints": mat})
+    return folder
+
+
+def _leeds_joints_for(sizes, flag_visible, rng, hidden=()):
+    """LSPET-layout joints (14 x 3 x n, 1-based) inside each image; ``hidden``
+    (image, joint) pairs get the visibility flag off and LSPET's placeholder."""
+    n = len(sizes)
+    joints = np.empty((14, 3, n))
+    for k, (h, w) in enumerate(sizes):
+        joints[:, 0, k] = rng.uniform(3, w - 3, 14) + 1
+        joints[:, 1, k] = rng.uniform(3, h - 3, 14) + 1
+        joints[:, 2, k] = flag_visible
+    for k, j in hidden:
+        joints[j, 2, k] = 1 - flag_visible
+    return joints
+
+
+def test_lspet_to_coco_reads_back_as_load_lspet(tmp_path):
+    from sk_eglpp.datasets import leeds_to_coco, load_lspet
+
+    sizes = [(60, 80), (50, 40), (70, 70), (45, 90)]
+    joints = _leeds_joints_for(sizes, 1, np.random.default_rng(1),
+                               hidden=[(0, 3), (2, 13), (2, 0)])
+    joints[3, :2, 0] = (0, -26)  # LSPET's placeholders of invisible joints
+    joints[13, :2, 2] = (-53, 0)
+    joints[0, :2, 2] = (0, 0)
+    folder = _leeds_folder(tmp_path / "lspet", sizes, joints)
+    files = leeds_to_coco(folder, tmp_path / "lspet.json", margin=0.0)
+    coco = json.loads(files["annotations"].read_text())
+    assert [(i["width"], i["height"]) for i in coco["images"]] == [
+        (w, h) for h, w in sizes]
+    assert coco["categories"][0]["keypoints"] == list(LSP_JOINT_NAMES)
+    # full-image pixels: joints.mat less one; hidden placeholders unlabelled
+    for k, ann in enumerate(coco["annotations"]):
+        kp = np.reshape(ann["keypoints"], (14, 3))
+        visible = joints[:, 2, k] == 1
+        np.testing.assert_array_equal(kp[visible, :2], joints[visible, :2, k] - 1)
+        assert (kp[visible, 2] == 2).all() and (kp[~visible] == 0).all()
+        assert ann["num_keypoints"] == visible.sum()
+    # the tight box of the visible joints (margin 0): crops of load_lspet (with
+    # a margin, so that no joint lies on a crop's edge, where rounding decides)
+    for margin in (0.1, 0.3):
+        X_ref, y_ref = load_lspet(folder, image_size=24, margin=margin,
+                                  occluded="nan")
+        X, y, meta = load_coco_keypoints(files["annotations"], files["images"],
+                                         image_size=24, crop="bbox", margin=margin)
+        assert meta.file_name.tolist() == [f"im{k:05d}.jpg" for k in range(1, 5)]
+        np.testing.assert_array_equal(np.isnan(y), np.isnan(y_ref))
+        np.testing.assert_allclose(y, y_ref, atol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(X, X_ref, atol=1e-5)
+
+
+def test_lsp_to_coco_keeps_occluded_joints_as_labelled(tmp_path):
+    from sk_eglpp.datasets import leeds_to_coco, load_lsp
+
+    sizes = [(60, 80), (50, 40)]
+    # LSP: the third row is 1 for an occluded joint, whose position is estimated
+    joints = _leeds_joints_for(sizes, 0, np.random.default_rng(2),
+                               hidden=[(0, 5), (1, 7), (1, 8)])
+    folder = _leeds_folder(tmp_path / "lsp", sizes, joints, layout="lsp")
+    files = leeds_to_coco(folder, tmp_path / "lsp.json", dataset="lsp",
+                          margin=0.0)
+    coco = json.loads(files["annotations"].read_text())
+    kp = np.reshape(coco["annotations"][1]["keypoints"], (14, 3))
+    assert kp[7, 2] == kp[8, 2] == 1 and kp[0, 2] == 2
+    np.testing.assert_array_equal(kp[:, :2], joints[:, :2, 1] - 1)
+    X_ref, y_ref = load_lsp(folder, image_size=16, occluded="keep")
+    X, y, _ = load_coco_keypoints(files["annotations"], files["images"],
+                                  image_size=16, crop="bbox")
+    np.testing.assert_allclose(y, y_ref, atol=1e-9, equal_nan=True)
+    np.testing.assert_allclose(X, X_ref, atol=1e-5)
+
+
+def test_leeds_to_coco_boxes_first_annotated_and_the_list(tmp_path):
+    from sk_eglpp.datasets import leeds_to_coco
+
+    sizes = [(48, 60), (40, 40), (40, 40)]
+    joints = _leeds_joints_for(sizes, 1, np.random.default_rng(3))
+    # image 1: visible joints span x 10..50, y 5..45 (0-based); one joint hidden
+    joints[:, 0, 0] = np.linspace(10, 50, 14) + 1
+    joints[:, 1, 0] = np.linspace(45, 5, 14) + 1
+    joints[6, :2, 0] = (-30, 0)
+    joints[6, 2, 0] = 0
+    folder = _leeds_folder(tmp_path / "lspet", sizes, joints)
+    files = leeds_to_coco(folder, tmp_path / "out" / "lspet.json",
+                          indices=[2, 0, 1], n_annotated=1,
+                          unannotated=tmp_path / "todo.txt", person_boxes=True)
+    assert files["images"] == folder / "images"
+    coco = json.loads(files["annotations"].read_text())
+    assert [i["id"] for i in coco["images"]] == [3, 1, 2]
+    assert [a["image_id"] for a in coco["annotations"]] == [3, 1, 2]
+    labelled = [a["num_keypoints"] for a in coco["annotations"]]
+    assert labelled == [14, 0, 0]  # the first only; then person boxes
+    assert all(set(a["keypoints"]) == {0} for a in coco["annotations"][1:])
+    # extent 40, margin 0.1: 4 px more per side; pixel edges half a pixel out;
+    # the bottom edge clipped to the image's 48 rows
+    assert coco["annotations"][1]["bbox"] == pytest.approx([6.5, 1.5, 48.0, 46.5])
+    assert coco["annotations"][1]["area"] == pytest.approx(48.0 * 46.5)
+    lines = files["unannotated"].read_text().splitlines()
+    assert lines[0].startswith("#") and lines[1:] == ["im00001.jpg", "im00002.jpg"]
+    # read back: two person boxes without keypoints, one annotated person
+    _, y, meta = load_coco_keypoints(files["annotations"], files["images"],
+                                     crop="bbox", image_size=8)
+    assert np.isfinite(y[meta.file_name == "im00003.jpg"]).any()
+    assert np.isnan(y[meta.file_name != "im00003.jpg"]).all()
+    # a second call replaces what the first wrote
+    again = leeds_to_coco(folder, files["annotations"], indices=[0],
+                          unannotated=files["unannotated"])
+    assert len(json.loads(again["annotations"].read_text())["images"]) == 1
+    assert again["unannotated"].read_text().splitlines()[1:] == []
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(dataset="mpii"), ValueError,
+         r"leeds_to_coco: dataset must be one of \['lsp', 'lspet'\], got 'mpii'"),
+        (dict(n_annotated=3), ValueError,
+         r"n_annotated must be in \[0, 2\] \(the number of images listed\), got 3"),
+        (dict(n_annotated=1.0), TypeError, "n_annotated must be an int"),
+        (dict(margin=-0.1), ValueError, "margin must be a finite real number in"),
+        (dict(person_boxes="yes"), TypeError, "person_boxes must be a bool"),
+        (dict(indices=[0, 0]), ValueError, "indices must list each image once, "
+         "got 0 2 times"),
+        (dict(indices=[5]), ValueError, r"indices must be in \[0, 2\)"),
+        (dict(dataset="lsp"), ValueError, "This is the other Leeds layout"),
+        (dict(unannotated="out.json"), ValueError,
+         "output and unannotated name one file"),
+        (dict(unannotated=3), TypeError, "unannotated must be a str or os.PathLike"),
+    ],
+)
+def test_leeds_to_coco_bad_input(tmp_path, monkeypatch, kwargs, error, match):
+    from sk_eglpp.datasets import leeds_to_coco
+
+    monkeypatch.chdir(tmp_path)
+    sizes = [(20, 20), (20, 20)]
+    folder = _leeds_folder(tmp_path / "lspet", sizes,
+                           _leeds_joints_for(sizes, 1, np.random.default_rng(4)))
+    before = _hashes(folder)
+    with pytest.raises(error, match=match):
+        leeds_to_coco(folder, "out.json", **kwargs)
+    assert not (tmp_path / "out.json").exists() and _hashes(folder) == before
+
+
+def test_leeds_to_coco_never_replaces_a_file_it_did_not_write(tmp_path):
+    from sk_eglpp.datasets import leeds_to_coco
+
+    sizes = [(20, 20)]
+    folder = _leeds_folder(tmp_path / "lspet", sizes,
+                           _leeds_joints_for(sizes, 1, np.random.default_rng(5)))
+    mine = _write(tmp_path / "mine.json", _doc([], []))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("im00001.jpg\n")
+    before = _hashes(mine, notes, folder)
+    with pytest.raises(ValueError, match=r"output '.*mine.json' exists and was not "
+                                         "written by leeds_to_coco"):
+        leeds_to_coco(folder, mine)
+    with pytest.raises(ValueError, match="unannotated .*notes.txt' exists"):
+        leeds_to_coco(folder, tmp_path / "new.json", unannotated=notes)
+    with pytest.raises(ValueError, match="exists and was not written"):
+        leeds_to_coco(folder, folder / "joints.mat")
+    (tmp_path / "link.json").symlink_to(mine)
+    with pytest.raises(ValueError, match="exists and was not written"):
+        leeds_to_coco(folder, tmp_path / "link.json")
+    assert _hashes(mine, notes, folder) == before
+    assert not (tmp_path / "new.json").exists()

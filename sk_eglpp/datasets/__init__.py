@@ -1,13 +1,18 @@
 """Pose data: the synthetic generator, LSP / LSPET / MPII / COCO readers, heatmaps.
 
 Every loader returns images ``X`` of shape ``(n, channels, height, width)``
-(float32 in [0, 1]) and keypoints ``y`` of shape ``(n, 2 * n_joints)`` in pixel
+(float32 in [0, 1]; the LSP / LSPET / MPII loaders also give uint8 with
+``dtype="uint8"``) and keypoints ``y`` of shape ``(n, 2 * n_joints)`` in pixel
 coordinates (``x0, y0, x1, y1, ...``; NaN for a joint that is not annotated),
-in LSP's 14-joint order (``LSP_JOINT_NAMES``).
+in LSP's 14-joint order (``LSP_JOINT_NAMES``). The LSP / LSPET / MPII loaders
+keep their arrays in an on-disk cache (:func:`get_cache_dir`,
+:func:`clear_cache`).
 """
 
+from ._cache import clear_cache, get_cache_dir
 from ._coco import LSP_SKELETON as LSP_SKELETON
 from ._coco import (
+    leeds_to_coco,
     load_coco_keypoints,
     make_synthetic_coco,
     merge_coco_keypoints,
@@ -29,8 +34,11 @@ __all__ = [
     "load_lsp",
     "load_lspet",
     "load_mpii",
+    "get_cache_dir",
+    "clear_cache",
     "load_coco_keypoints",
     "write_coco_keypoints",
     "merge_coco_keypoints",
     "make_synthetic_coco",
+    "leeds_to_coco",
 ]

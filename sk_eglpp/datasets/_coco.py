@@ -35,6 +35,11 @@ Several files
     can be read together with the earlier annotations even when it numbers the
     images differently. A file given twice (under any name: ``./a.json``, a
     link) is read once. An image annotated in two files is an error.
+Person boxes
+    An annotation without ``keypoints`` (or with an empty list), as a person
+    detector writes it, is read as one whose keypoints are all unlabelled
+    (``v = 0``): a person known by its ``bbox`` only. So is one whose
+    keypoints are all ``0, 0, 0`` (``num_keypoints`` 0).
 Skipped annotations
     Annotations of another (listed) category and crowd regions (``iscrowd``
     1) carry no keypoints of the category read; they are skipped, counted,
@@ -52,16 +57,19 @@ import math
 import numbers
 import os
 import warnings
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
 from .._files import atomic_folder, atomic_write_bytes
+from .._param_validation import Interval, StrOptions, validate_params
 from .._validation import check_bool, check_option, check_positive_int
 from ._image_folder import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
 from ._image_folder import ImageFolder
 from ._images import SourceImage, outside_to_nan, transform_points
+from ._loaders import _check_folder, _leeds_joints, _select
 from ._synthetic import LSP_JOINT_NAMES, make_pose_dataset
 
 __all__ = [
@@ -70,6 +78,7 @@ __all__ = [
     "write_coco_keypoints",
     "merge_coco_keypoints",
     "make_synthetic_coco",
+    "leeds_to_coco",
 ]
 
 #: Limbs of the 14 LSP joints as 0-based joint pairs (legs, hips, torso sides,
@@ -314,6 +323,8 @@ def _keypoints_and_box(ann, where, cat, image):
     """An annotation's keypoints ``(n_joints, 3)`` and bbox (NaN when absent)."""
     n_values = 3 * len(cat["keypoints"])
     values = ann.get("keypoints")
+    if "keypoints" not in ann or values == []:  # a person box (module notes)
+        values = [0] * n_values
     if not isinstance(values, list) or len(values) != n_values:
         got = len(values) if isinstance(values, list) else _short(values)
         raise ValueError(
@@ -583,21 +594,41 @@ def _meta_rows(meta, rows):
     return Bunch(**{k: v[rows] if k in _ROW_KEYS else v for k, v in meta.items()})
 
 
-def _load_images(images_dir, records, image_size, as_gray, verbose=False):
-    """Whole images (``crop="image"``) of unannotated records: ``X`` and crops.
+def _load_pool(folder, cat, records, boxes, image_size, as_gray, margin,
+               verbose=False):
+    """Samples of unannotated images: one per person box, else the whole image.
 
-    ``records`` get their ``width`` / ``height`` filled in.
+    ``records`` are image records (``id``, ``file_name``, maybe ``width`` /
+    ``height``, checked against the files) and ``boxes[k]`` the list of
+    ``(annotation_id, bbox)`` of the person boxes of ``records[k]``, each box
+    finite with sides > 0. A box gives the square of ``crop="bbox"`` around it
+    (enlarged by ``margin``); an image without boxes is read whole and padded
+    to a square (``crop="image"``, annotation id -1, bbox NaN). Returns ``X``
+    and the samples' ``meta`` (as :func:`load_coco_keypoints`'s).
     """
-    X = np.empty((len(records), 1 if as_gray else 3, image_size, image_size),
-                 dtype=np.float32)
-    crops = np.empty((len(records), 3))
-    for row, record in enumerate(_progress(records, verbose, "reading images")):
-        image = _read_checked(images_dir, record, as_gray)
+    n = sum(max(1, len(b)) for b in boxes)
+    X = np.empty((n, 1 if as_gray else 3, image_size, image_size), dtype=np.float32)
+    crops, bboxes = np.empty((n, 3)), np.full((n, 4), np.nan)
+    rows, annotation_ids = [], []
+    for record, its_boxes in zip(
+        _progress(records, verbose, "reading images"), boxes, strict=True
+    ):
+        image = _read_checked(folder, record, as_gray)
         record["height"], record["width"] = image.height, image.width
-        cx, cy, side = _image_square(record["width"], record["height"])
-        X[row] = image.crop((cx, cy), side, image_size)
-        crops[row] = cx, cy, side
-    return X, crops
+        for aid, box in its_boxes or [(-1, None)]:
+            row = len(rows)
+            if box is None:
+                square = _image_square(record["width"], record["height"])
+            else:
+                square = _box_square(np.asarray(box, dtype=np.float64),
+                                     np.zeros((0, 3)), record["width"],
+                                     record["height"], margin)
+                bboxes[row] = box
+            X[row] = image.crop(square[:2], square[2], image_size)
+            crops[row] = square
+            rows.append(record)
+            annotation_ids.append(aid)
+    return X, _meta(cat, rows, annotation_ids, crops, bboxes)
 
 
 def _check_loader_options(image_size, as_gray, crop, margin, occluded):
@@ -731,6 +762,19 @@ def load_coco_keypoints(
             f"no annotation of category {cat['name']!r} in "
             f"{', '.join(repr(str(f)) for f in files)} (skipped: {skipped})."
         )
+    X, y, meta = _load_samples(folder, cat, images, anns, image_size, as_gray,
+                               crop, margin, occluded, verbose)
+    meta.skipped = skipped
+    return X, y, meta
+
+
+def _load_samples(folder, cat, images, anns, image_size, as_gray, crop, margin,
+                  occluded, verbose):
+    """The samples of the annotations ``anns`` (of :func:`_coco_index`), checked.
+
+    ``folder`` is an :class:`ImageFolder`; the options are checked. Returns
+    ``X``, ``y`` and ``meta`` of :func:`load_coco_keypoints` (no ``skipped``).
+    """
     if crop == "image":
         per_image = {}
         for ann in anns:
@@ -770,7 +814,6 @@ def load_coco_keypoints(
     meta = _meta(
         cat, records, [a["id"] for a in anns], crops, [a["bbox"] for a in anns]
     )
-    meta.skipped = skipped
     return X, y.reshape(n, 2 * n_joints), meta
 
 
@@ -881,6 +924,24 @@ def write_coco_keypoints(file, meta, y=None, *, image_size=None):
                 f"{y.shape}."
             )
         source = _to_source(y.reshape(n, n_joints, 2), crop, image_size)
+    else:
+        source = None
+    return _write_coco(file, meta, source, np.full(n, y is not None),
+                       "written by sk_eglpp.datasets.write_coco_keypoints")
+
+
+def _write_coco(file, meta, source, annotate, description):
+    """Write ``meta``'s images and, for the rows ``annotate``, annotations.
+
+    ``source`` holds the keypoints ``(n, n_joints, 2)`` in source-image
+    pixels (NaN: missing; ``None``: none). An annotated row without finite
+    keypoints inside its image is a person box (``num_keypoints`` 0).
+    """
+    n = len(meta["image_id"])
+    category = meta["category"]
+    n_joints = len(category["keypoints"])
+    if source is None:
+        source = np.full((n, n_joints, 2), np.nan)
     images, seen = [], set()
     for i in range(n):
         iid = int(meta["image_id"][i])
@@ -894,44 +955,43 @@ def write_coco_keypoints(file, meta, y=None, *, image_size=None):
             "height": int(meta["height"][i]),
         })
     annotations = []
-    if y is not None:
-        ids = meta.get("annotation_id")
-        boxes = meta.get("bbox")
-        taken = [int(a) for a in ids if a >= 0] if ids is not None else []
-        next_id = max(taken, default=0) + 1
-        for i in range(n):
-            width, height = int(meta["width"][i]), int(meta["height"][i])
-            pts = source[i]
-            inside = (
-                np.isfinite(pts).all(axis=1)
-                & (pts[:, 0] >= -0.5) & (pts[:, 0] < width - 0.5)
-                & (pts[:, 1] >= -0.5) & (pts[:, 1] < height - 0.5)
-            )
-            values = np.zeros((n_joints, 3))
-            values[inside] = np.c_[pts[inside].round(3), np.full(inside.sum(), 2)]
-            values = [v if v % 1 else int(v) for v in values.ravel().tolist()]
-            box = np.full(4, np.nan) if boxes is None else np.asarray(boxes[i], float)
-            if not np.isfinite(box).all():
-                if inside.any():
-                    lo, hi = pts[inside].min(axis=0), pts[inside].max(axis=0)
-                    box = np.array([lo[0] + 0.5, lo[1] + 0.5, *(hi - lo)])
-                else:
-                    box = np.array([0.0, 0.0, width, height])
-            aid = int(ids[i]) if ids is not None and ids[i] >= 0 else None
-            if aid is None:
-                aid, next_id = next_id, next_id + 1
-            annotations.append({
-                "id": aid,
-                "image_id": int(meta["image_id"][i]),
-                "category_id": int(category["id"]),
-                "keypoints": values,
-                "num_keypoints": int(inside.sum()),
-                "bbox": [round(float(v), 3) for v in box],
-                "area": round(float(box[2]) * float(box[3]), 3),  # inf: refused
-                "iscrowd": 0,
-            })
+    ids = meta.get("annotation_id")
+    boxes = meta.get("bbox")
+    taken = [int(a) for a in ids if a >= 0] if ids is not None else []
+    next_id = max(taken, default=0) + 1
+    for i in np.flatnonzero(annotate):
+        width, height = int(meta["width"][i]), int(meta["height"][i])
+        pts = source[i]
+        inside = (
+            np.isfinite(pts).all(axis=1)
+            & (pts[:, 0] >= -0.5) & (pts[:, 0] < width - 0.5)
+            & (pts[:, 1] >= -0.5) & (pts[:, 1] < height - 0.5)
+        )
+        values = np.zeros((n_joints, 3))
+        values[inside] = np.c_[pts[inside].round(3), np.full(inside.sum(), 2)]
+        values = [v if v % 1 else int(v) for v in values.ravel().tolist()]
+        box = np.full(4, np.nan) if boxes is None else np.asarray(boxes[i], float)
+        if not np.isfinite(box).all():
+            if inside.any():
+                lo, hi = pts[inside].min(axis=0), pts[inside].max(axis=0)
+                box = np.array([lo[0] + 0.5, lo[1] + 0.5, *(hi - lo)])
+            else:
+                box = np.array([0.0, 0.0, width, height])
+        aid = int(ids[i]) if ids is not None and ids[i] >= 0 else None
+        if aid is None:
+            aid, next_id = next_id, next_id + 1
+        annotations.append({
+            "id": aid,
+            "image_id": int(meta["image_id"][i]),
+            "category_id": int(category["id"]),
+            "keypoints": values,
+            "num_keypoints": int(inside.sum()),
+            "bbox": [round(float(v), 3) for v in box],
+            "area": round(float(box[2]) * float(box[3]), 3),  # inf: refused
+            "iscrowd": 0,
+        })
     document = {
-        "info": {"description": "written by sk_eglpp.datasets.write_coco_keypoints"},
+        "info": {"description": description},
         "images": images,
         "annotations": annotations,
         "categories": [_category_record(category)],
@@ -1082,6 +1142,321 @@ def _category_record(category):
         "keypoints": list(category["keypoints"]),
         "skeleton": [list(map(int, p)) for p in category.get("skeleton", [])],
     }
+
+
+# --------------------------------------------------------------------------
+# LSP and LSPET as COCO keypoints
+# --------------------------------------------------------------------------
+
+#: written into what :func:`leeds_to_coco` creates, to know its files again
+_LEEDS_MARK = "written by sk_eglpp.datasets.leeds_to_coco"
+#: per data set: its name in messages, the layout of joints.mat, the digits of
+#: the image numbers (im0001.jpg, im00001.jpg)
+_LEEDS = {"lsp": ("LSP", "lsp", 4), "lspet": ("LSPET", "lspet", 5)}
+_LEEDS_CONSTRAINTS = {
+    "dataset": [StrOptions(list(_LEEDS))],
+    "n_annotated": [Interval(Integral, 0, None, closed="left"), None],
+    "person_boxes": ["boolean"],
+    "margin": [Interval(Real, 0, None, closed="left")],
+}
+
+
+def leeds_to_coco(
+    path,
+    output,
+    *,
+    dataset="lspet",
+    indices=None,
+    n_annotated=None,
+    unannotated=None,
+    person_boxes=False,
+    margin=0.1,
+):
+    """Write the LSP or LSPET annotations as a COCO keypoints file.
+
+    The images stay where they are: the file lists the original photographs
+    of ``path/images`` (their ``width`` and ``height`` read from the files)
+    with the 14 LSP keypoints in full-image pixel coordinates, the LSP
+    keypoint names and :data:`LSP_SKELETON`, so that ``sk-eglpp select
+    path/images output`` (:func:`sk_eglpp.select_for_annotation`) and
+    :func:`load_coco_keypoints` read them. Nothing is downloaded, and nothing
+    in ``path`` is modified.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The LSP or LSPET folder (holding ``joints.mat`` and ``images/``).
+    output : str or os.PathLike
+        The COCO file to write (through a temporary file and a rename; its
+        folder is created). An existing file is replaced only when an earlier
+        call wrote it.
+    dataset : {"lspet", "lsp"}, default="lspet"
+        The layout of ``joints.mat``: LSPET's 14 x 3 x n (third column 1 for a
+        visible joint) or LSP's 3 x 14 x n (third row 1 for an occluded one).
+    indices : array-like of int, default=None
+        0-based image numbers to list, in that order (``i`` is the file
+        numbered ``i + 1``); ``None`` lists every image of ``joints.mat``.
+    n_annotated : int, default=None
+        Annotate only the first ``n_annotated`` images of ``indices``; the
+        others are listed in ``images`` without keypoints. ``None``: all.
+    unannotated : str or os.PathLike, default=None
+        Also write this text file: the file names of the images listed
+        without keypoints, one per line after a ``#`` comment line, the
+        format of ``unannotated`` / ``sk-eglpp select --unannotated``. An
+        existing file is replaced only when an earlier call wrote it.
+    person_boxes : bool, default=False
+        Give each image listed without keypoints an annotation with its
+        person box and no keypoints (``num_keypoints`` 0), as a person
+        detector writes it; ``select_for_annotation(crop="bbox")`` then
+        crops those images by their boxes.
+    margin : float, default=0.1
+        The ``bbox`` of a person is the box of its joints (see Notes)
+        enlarged by ``margin`` times its larger side on every edge, then
+        clipped to the image.
+
+    Returns
+    -------
+    files : dict
+        ``"images"`` (the images folder, ``path/images``), ``"annotations"``
+        (``output``) and ``"unannotated"`` (the list, or ``None``), as
+        :class:`pathlib.Path`.
+
+    Raises
+    ------
+    FileNotFoundError
+        The folder, ``joints.mat`` or a listed image does not exist.
+    ValueError
+        ``joints.mat`` is unreadable or has another layout; ``indices`` out
+        of range or listing an image twice; ``n_annotated`` larger than the
+        number of images listed; ``output`` or ``unannotated`` exists and was
+        not written by this function, or they name one file.
+
+    See Also
+    --------
+    load_lspet, load_lsp : The same annotations, cropped around each person.
+    load_coco_keypoints, sk_eglpp.select_for_annotation
+
+    Notes
+    -----
+    ``joints.mat`` holds MATLAB's 1-based pixel coordinates; the file gets
+    the package's (and COCO's) pixel indices, one less. A joint flagged
+    visible is written with ``v = 2`` (even a few pixels outside the frame,
+    where LSPET's annotators put some head tops); a joint not flagged
+    visible with ``v = 1`` (labelled, not visible) when its position lies in
+    the image, and as ``0, 0, 0`` (not labelled) otherwise: LSPET stores its
+    invisible joints at 0 or negative placeholder positions, LSP estimates
+    occluded joints inside the image. The person box frames the ``v = 2``
+    joints (the ``v >= 1`` ones when fewer than two are visible; no
+    ``bbox`` when fewer than two are labelled), as :func:`load_lspet` frames
+    its crops: with ``margin=0``, ``load_coco_keypoints(crop="bbox",
+    margin=m)`` reads the crops of ``load_lspet(margin=m)`` for a person
+    whose visible joints lie in the image. Image and annotation ids are the
+    image numbers (``i + 1``).
+
+    Examples
+    --------
+    >>> import json, numpy as np, scipy.io, tempfile, pathlib
+    >>> from matplotlib.image import imsave
+    >>> from sk_eglpp.datasets import leeds_to_coco, load_coco_keypoints
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> folder = pathlib.Path(tmp.name) / "lspet"
+    >>> (folder / "images").mkdir(parents=True)
+    >>> for name in ("im00001.jpg", "im00002.jpg"):
+    ...     imsave(folder / "images" / name, np.zeros((40, 30, 3), np.uint8))
+    >>> joints = np.ones((14, 3, 2))                # all visible
+    >>> joints[:, 0, :] = np.linspace(6, 25, 14)[:, None]   # x (1-based)
+    >>> joints[:, 1, :] = np.linspace(5, 36, 14)[:, None]   # y (1-based)
+    >>> joints[13, 2, 1] = 0                       # image 2: head top hidden
+    >>> scipy.io.savemat(folder / "joints.mat", {"joints": joints})
+    >>> files = leeds_to_coco(folder, pathlib.Path(tmp.name) / "lspet.json",
+    ...                       n_annotated=1, unannotated=pathlib.Path(tmp.name)
+    ...                       / "todo.txt")
+    >>> files["unannotated"].read_text().splitlines()[1:]
+    ['im00002.jpg']
+    >>> coco = json.loads(files["annotations"].read_text())
+    >>> [(i["file_name"], i["width"], i["height"]) for i in coco["images"]]
+    [('im00001.jpg', 30, 40), ('im00002.jpg', 30, 40)]
+    >>> ann = coco["annotations"][0]  # image 1 only: n_annotated=1
+    >>> ann["keypoints"][:3], ann["num_keypoints"]  # 0-based pixels, v = 2
+    ([5.0, 4.0, 2], 14)
+    >>> X, y, meta = load_coco_keypoints(files["annotations"], files["images"],
+    ...                                  image_size=16)
+    >>> meta.file_name.tolist(), y[0, :2]  # padded to 40 x 40, scaled by 0.4
+    (['im00001.jpg'], array([3.7, 1.3]))
+    >>> tmp.cleanup()
+    """
+    validate_params(
+        dict(dataset=dataset, n_annotated=n_annotated, person_boxes=person_boxes,
+             margin=margin),
+        _LEEDS_CONSTRAINTS,
+        "leeds_to_coco",
+    )
+    label, layout, digits = _LEEDS[dataset]
+    folder = _check_folder(path, label)
+    output, listing = _leeds_outputs(output, unannotated)
+    file = folder / "joints.mat"
+    xy, visible = _leeds_joints(_read_mat(file, label), file, label, layout)
+    selected = _select(xy.shape[0], indices, None, "images")
+    values, counts = np.unique(selected, return_counts=True)
+    if (counts > 1).any():
+        raise ValueError(
+            f"indices must list each image once, got {int(values[counts > 1][0])} "
+            f"{int(counts.max())} times."
+        )
+    n_annotated = selected.size if n_annotated is None else int(n_annotated)
+    if n_annotated > selected.size:
+        raise ValueError(
+            f"n_annotated must be in [0, {selected.size}] (the number of images "
+            f"listed), got {n_annotated}."
+        )
+    images_dir = folder / "images"
+    images, annotations, todo = [], [], []
+    for row, i in enumerate(selected.tolist()):
+        name = f"im{i + 1:0{digits}d}.jpg"
+        image = SourceImage(images_dir / name, label=f"{label} image")
+        images.append({"id": i + 1, "file_name": name, "width": image.width,
+                       "height": image.height})
+        kp = _leeds_keypoints(xy[i], visible[i], image.width, image.height)
+        box = _leeds_box(kp, image.width, image.height, float(margin))
+        if row < n_annotated:
+            annotations.append(_leeds_annotation(i + 1, kp, box))
+        else:
+            todo.append(name)
+            if person_boxes and box is not None:
+                annotations.append(_leeds_annotation(i + 1, np.zeros_like(kp), box))
+    document = {
+        "info": {"description": _LEEDS_MARK,
+                 "source": f"{label} joints.mat, 1-based pixels made 0-based"},
+        "images": images,
+        "annotations": annotations,
+        "categories": [_category_record(_LSP_CATEGORY)],
+    }
+    text = _json_text(document, output)
+    for file in (output, listing):
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(output, text)
+    if listing is not None:
+        atomic_write_bytes(listing, "".join(
+            f"{line}\n" for line in
+            [f"# {_LEEDS_MARK}: the images of {output.name} without keypoints",
+             *todo]
+        ))
+    return {"images": images_dir, "annotations": output, "unannotated": listing}
+
+
+def _read_mat(file, dataset):
+    """The variables of the MATLAB file ``file``; one-line errors."""
+    import scipy.io
+
+    if not file.is_file():
+        raise FileNotFoundError(f"{dataset} annotation file {str(file)!r} not found.")
+    try:
+        return scipy.io.loadmat(file)
+    except NotImplementedError as exc:  # MATLAB v7.3 (HDF5) files
+        raise ValueError(
+            f"{str(file)!r} is a MATLAB v7.3 (HDF5) file; expected the original "
+            f"{dataset} release (MATLAB v5 format), which scipy.io.loadmat reads."
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - scipy raises many kinds
+        raise ValueError(
+            f"could not read {str(file)!r} as a MATLAB .mat file "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _leeds_outputs(output, unannotated):
+    """``output`` and ``unannotated`` as paths, checked: ours to (re)place."""
+    paths = []
+    for name, value in (("output", output), ("unannotated", unannotated)):
+        if value is None and name == "unannotated":
+            paths.append(None)
+            continue
+        if not isinstance(value, (str, os.PathLike)):
+            raise TypeError(f"{name} must be a str or os.PathLike, got {value!r}.")
+        path = Path(value)
+        if path.exists() or path.is_symlink():
+            if not (path.is_file() and not path.is_symlink()
+                    and _written_by_leeds_to_coco(path)):
+                raise ValueError(
+                    f"{name} {str(path)!r} exists and was not written by "
+                    "leeds_to_coco; it is not replaced: choose another name or "
+                    "remove it."
+                )
+        paths.append(path)
+    if paths[1] is not None and _same_file(paths[0], paths[1]):
+        raise ValueError(
+            f"output and unannotated name one file, {str(paths[0])!r}; give the "
+            "list of unannotated images a name of its own."
+        )
+    return paths
+
+
+def _written_by_leeds_to_coco(path):
+    """Whether the file at ``path`` carries :data:`_LEEDS_MARK` where we put it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(len(_LEEDS_MARK) + 2)
+            if head == f"# {_LEEDS_MARK}":  # the list of unannotated images
+                return True
+            data = json.loads(head + f.read())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    info = data.get("info") if isinstance(data, dict) else None
+    return isinstance(info, dict) and info.get("description") == _LEEDS_MARK
+
+
+def _leeds_keypoints(xy, visible, width, height):
+    """COCO ``(14, 3)`` x, y, v of one Leeds person (see :func:`leeds_to_coco`)."""
+    finite = np.isfinite(xy).all(axis=1)
+    inside = (
+        finite & (xy[:, 0] >= -0.5) & (xy[:, 0] < width - 0.5)
+        & (xy[:, 1] >= -0.5) & (xy[:, 1] < height - 0.5)
+    )
+    v = np.where(finite & visible, 2, np.where(inside, 1, 0))
+    kp = np.zeros((len(xy), 3))
+    kp[v > 0, :2] = xy[v > 0]
+    kp[:, 2] = v
+    return kp
+
+
+def _leeds_box(kp, width, height, margin):
+    """The person box ``[x, y, w, h]`` of ``kp`` (``None`` when it has none)."""
+    frame = kp[kp[:, 2] == 2, :2]
+    if len(frame) < 2:
+        frame = kp[kp[:, 2] > 0, :2]
+    if len(frame) < 2:
+        return None
+    lo, hi = frame.min(axis=0), frame.max(axis=0)
+    extent = float(np.max(hi - lo))
+    if extent <= 0:
+        return None
+    # pixel-centre coordinates to the box's edges (pixel edges at integers)
+    low = np.maximum(lo - margin * extent + 0.5, 0.0)
+    high = np.minimum(hi + margin * extent + 0.5, [width, height])
+    if (high <= low).any():
+        return None
+    return [float(v) for v in (*low, *(high - low))]
+
+
+def _leeds_annotation(number, kp, box):
+    labelled = kp[:, 2] > 0
+    entry = {
+        "id": number,
+        "image_id": number,
+        "category_id": _LSP_CATEGORY["id"],
+        "keypoints": [
+            value
+            for x, y, v in kp.tolist()
+            for value in ((x, y, int(v)) if v else (0, 0, 0))
+        ],
+        "num_keypoints": int(labelled.sum()),
+        "iscrowd": 0,
+    }
+    if box is not None:
+        entry["bbox"] = box
+        entry["area"] = box[2] * box[3]
+    return entry
 
 
 # --------------------------------------------------------------------------

@@ -30,13 +30,13 @@ POSE_PRESETS = {
     "default": dict(
         n_pool=300, n_test=100, n_initial=40, budget=20, n_cycles=3, n_runs=3,
         image_size=64, depth=3, n_features=16, max_epochs=8, dropout=0.0,
-        strategies=_PAPER_STRATEGIES, fidelity=False,
+        gray=True, augment=False, strategies=_PAPER_STRATEGIES, fidelity=False,
     ),
     # a smoke test: under 2 minutes
     "quick": dict(
         n_pool=160, n_test=60, n_initial=32, budget=16, n_cycles=2, n_runs=2,
         image_size=32, depth=2, n_features=8, max_epochs=8, dropout=0.0,
-        strategies=_PAPER_STRATEGIES, fidelity=False,
+        gray=True, augment=False, strategies=_PAPER_STRATEGIES, fidelity=False,
     ),
     # the selection benchmark (regime chosen from ``python -m benchmarks.regime``:
     # sized for a base model near PCK@0.2 0.5 -- its five base models reached
@@ -44,7 +44,18 @@ POSE_PRESETS = {
     "benchmark": dict(
         n_pool=1200, n_test=300, n_initial=400, budget=200, n_cycles=3, n_runs=5,
         image_size=32, depth=1, n_features=16, max_epochs=20, dropout=0.1,
-        strategies=_PAPER_STRATEGIES + ("mc_dropout",), fidelity=True,
+        gray=True, augment=False, strategies=_PAPER_STRATEGIES + ("mc_dropout",),
+        fidelity=True,
+    ),
+    # the real-data selection benchmark on LSPET (``--data lspet``), sized
+    # for about 2 hours on 2 cores; the regime was chosen from ``python -m
+    # benchmarks.lspet_regime`` before any strategy was compared (colour
+    # 64-pixel crops; no augmentation, which lowered PCK at this training
+    # length); see the user guide's "Real data"
+    "lspet": dict(
+        n_pool=2000, n_test=1000, n_initial=500, budget=250, n_cycles=3, n_runs=5,
+        image_size=64, depth=3, n_features=16, max_epochs=10, dropout=0.0,
+        gray=False, augment=False, strategies=_PAPER_STRATEGIES, fidelity=True,
     ),
 }
 
@@ -58,6 +69,8 @@ def pose_estimator(
     max_epochs=8,
     dropout=0.0,
     loss_prediction=False,
+    augment=False,
+    flip_pairs=None,
     device="cpu",
 ):
     """The stacked-hourglass regressor of the pose simulations.
@@ -74,6 +87,13 @@ def pose_estimator(
         Epochs of the base model's fit and of every cycle's continued training.
     loss_prediction : bool, default=False
         With the loss-prediction head (needed by ``learning_loss``).
+    augment : bool, default=False
+        Train with the stacked hourglass' augmentation: rotations of up to
+        30 degrees, scales of 0.75-1.25 and, when ``flip_pairs`` is given,
+        horizontal flips swapping those joints.
+    flip_pairs : sequence of (int, int), default=None
+        Left/right joint pairs (:data:`~sk_eglpp.models.LSP_FLIP_PAIRS` for
+        the 14 LSP joints); ``None``: no flips.
     device : str, default="cpu"
 
     Returns
@@ -91,6 +111,9 @@ def pose_estimator(
     # dropout only when asked: the fingerprints of older output folders hold
     # no module__dropout
     extra = {"module__dropout": dropout} if dropout else {}
+    if augment:
+        extra.update(max_rotation=30.0, scale_range=(0.75, 1.25),
+                     flip_pairs=flip_pairs)
     return HourglassRegressor(
         module__n_joints=n_joints,
         module__n_stacks=2,
@@ -121,6 +144,9 @@ TOY_PRESETS = {
     ),
 }
 
+#: the settings of the presets that are booleans
+_FLAGS = ("gray", "augment", "fidelity")
+
 #: the settings of the presets that are positive integers
 _COUNTS = (
     "n_pool", "n_test", "n_initial", "budget", "n_cycles", "n_runs", "image_size",
@@ -147,6 +173,9 @@ def _preset_settings(presets, preset, strategies, overrides):
     for name in _COUNTS:
         if name in settings:
             settings[name] = check_positive_int(settings[name], name)
+    for name in _FLAGS:
+        if name in settings and not isinstance(settings[name], bool | np.bool_):
+            raise TypeError(f"{name} must be a bool, got {settings[name]!r}.")
     if strategies is not None:
         settings["strategies"] = strategies
     names = settings["strategies"]
@@ -173,6 +202,12 @@ def _fitting_depth(depth, image_size):
     return depth
 
 
+def _lsp_flip_pairs():
+    from ..models import LSP_FLIP_PAIRS  # torch is imported when needed only
+
+    return LSP_FLIP_PAIRS
+
+
 def _needs_loss_head(strategies):
     """Whether Learning Loss is among the strategies (by registry name, as a
     list entry or a dict value, or as an object)."""
@@ -184,29 +219,45 @@ def _needs_loss_head(strategies):
     )
 
 
-def _load_pose_data(data, data_dir, image_size, max_samples, test_size,
+def _load_pose_data(data, data_dir, settings, max_samples, test_size,
                     random_state):
-    """A real data set, grey level, split at random into pool and test set."""
+    """A real data set split at random into a test set and a pool.
+
+    The first ``n_test`` images of a permutation seeded by ``random_state``
+    are the test set and the next ``n_pool`` (all the rest when fewer) the
+    pool; with ``test_size``, that fraction is the test set and the rest the
+    pool.
+    """
     from ..datasets import load_lsp, load_lspet, load_mpii
 
     if data_dir is None:
         raise ValueError(f"data={data!r} needs data_dir, the data set's folder.")
-    test_size = float(validate_param(
-        test_size, "test_size", [Interval(Real, 0, 1, closed="neither")],
-        "pose_problem"))
+    if test_size is not None:
+        test_size = float(validate_param(
+            test_size, "test_size", [Interval(Real, 0, 1, closed="neither")],
+            "pose_problem"))
     loader = {"lsp": load_lsp, "lspet": load_lspet, "mpii": load_mpii}[data]
-    loaded = loader(data_dir, image_size=image_size, as_gray=True,
-                    max_samples=max_samples)
+    loaded = loader(data_dir, image_size=settings["image_size"],
+                    as_gray=settings["gray"], max_samples=max_samples)
     X, y = loaded[0], loaded[1]
     order = np.random.default_rng(random_state).permutation(len(X))
-    n_test = max(1, int(round(test_size * len(X))))
-    test, pool = order[:n_test], order[n_test:]
+    if test_size is not None:
+        n_test = max(1, int(round(test_size * len(X))))
+        test, pool = order[:n_test], order[n_test:]
+    else:
+        n_test = settings["n_test"]
+        if n_test >= len(X):
+            raise ValueError(
+                f"n_test must leave images for the pool: {data} has {len(X)} "
+                f"images, got n_test={n_test}."
+            )
+        test, pool = order[:n_test], order[n_test : n_test + settings["n_pool"]]
     return X[pool], y[pool], X[test], y[test]
 
 
 def pose_problem(preset="default", *, strategies=None, device="cpu",
                  random_state=0, data="synthetic", data_dir=None,
-                 max_samples=None, test_size=0.2, **overrides):
+                 max_samples=None, test_size=None, **overrides):
     """The pose simulation of ``sk-eglpp simulate --preset PRESET``.
 
     A stacked-hourglass regressor (:func:`pose_estimator`) scored with PCK
@@ -215,10 +266,14 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
 
     Parameters
     ----------
-    preset : {"default", "quick", "benchmark"}, default="default"
-        A key of :data:`POSE_PRESETS`. ``"benchmark"`` is the selection
-        benchmark: 400 initial images, 3 cycles of 200, 5 runs, the paper's
-        five strategies and ``mc_dropout``, with fidelity measures.
+    preset : {"default", "quick", "benchmark", "lspet"}, default="default"
+        A key of :data:`POSE_PRESETS`. ``"benchmark"`` is the synthetic
+        selection benchmark: 400 initial images, 3 cycles of 200, 5 runs, the
+        paper's five strategies and ``mc_dropout``, with fidelity measures.
+        ``"lspet"`` is the real-data selection benchmark (with
+        ``data="lspet"``): a fixed test set of 1,000 LSPET images and a pool
+        of 2,000 others, colour 64-pixel crops, 500 initial images, 3 cycles
+        of 250, 5 runs, the paper's five strategies, with fidelity measures.
     strategies : list of str or dict, default=None
         Instead of the preset's strategies. The loss-prediction head is added
         to the network when ``learning_loss`` is among them.
@@ -228,18 +283,23 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
         Seed of the synthetic data (of the pool / test split for real data).
     data : {"synthetic", "lsp", "lspet", "mpii"}, default="synthetic"
         The images: the embedded generator, or a data set read from
-        ``data_dir`` (converted to grey level; ``n_pool`` and ``n_test`` do
-        not apply).
+        ``data_dir`` (in grey level when the preset's ``gray`` is true). Of a
+        real data set, ``n_test`` images drawn at random (seeded by
+        ``random_state``) are the test set and the next ``n_pool`` the pool.
     data_dir : str or path-like, default=None
         The folder of a real data set (its own annotation files and images).
     max_samples : int, default=None
         Read at most this many images of a real data set.
-    test_size : float, default=0.2
-        Fraction of a real data set held out as the test set, in (0, 1).
+    test_size : float, default=None
+        Instead of ``n_test`` and ``n_pool``: the fraction of a real data set
+        held out as the test set, in (0, 1), the rest being the pool.
     **overrides
-        Any key of the preset (e.g. ``n_runs=2``, ``max_epochs=5``). When
-        ``depth`` is not given, the preset's depth is lowered as far as
-        ``image_size`` needs (a multiple of ``4 * 2 ** depth``).
+        Any key of the preset (e.g. ``n_runs=2``, ``max_epochs=5``,
+        ``gray=False``, ``augment=True``). When ``depth`` is not given, the
+        preset's depth is lowered as far as ``image_size`` needs (a multiple
+        of ``4 * 2 ** depth``). ``augment`` flips (swapping the LSP joints)
+        only real data, whose joints are the 14 LSP joints; the synthetic
+        images are rotated and scaled only.
 
     Returns
     -------
@@ -281,8 +341,7 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
         sequences = sequences[:n_pool]
     else:
         X_pool, y_pool, X_test, y_test = _load_pose_data(
-            data, data_dir, settings["image_size"], max_samples, test_size,
-            random_state,
+            data, data_dir, settings, max_samples, test_size, random_state,
         )
         sequences = None
     estimator = pose_estimator(
@@ -293,6 +352,8 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
         max_epochs=settings["max_epochs"],
         dropout=settings["dropout"],
         loss_prediction=_needs_loss_head(settings["strategies"]),
+        augment=settings["augment"],
+        flip_pairs=None if data == "synthetic" else _lsp_flip_pairs(),
         device=device,
     )
     problem = dict(
