@@ -976,3 +976,16 @@ def test_hourglass_resume_is_exact(tmp_path):
     resumed = simulate(*args, n_cycles=2, output_dir=tmp_path, **params)
     full = simulate(*args, n_cycles=2, **params)
     assert _strip_times(resumed) == _strip_times(full)
+
+
+def test_parallel_runs_report_every_cycle_through_the_store(data, tmp_path, capsys):
+    # with n_jobs and a store, the bar counts base fits and cycles (the rows
+    # the workers write), not whole runs, and a resumed run starts from them
+    strategies = {"rand": RandomPick(), "norm": max_norm}
+    with parallel_config(backend="threading"):
+        _run(data, strategies, n_jobs=2, output_dir=tmp_path / "s", verbose=1)
+    err = capsys.readouterr().err
+    assert "14/14 [" in err  # 2 runs x (1 base fit + 2 strategies x 3 cycles)
+    with parallel_config(backend="threading"):
+        _run(data, strategies, n_jobs=2, output_dir=tmp_path / "s", verbose=1)
+    assert "14/14 [" in capsys.readouterr().err

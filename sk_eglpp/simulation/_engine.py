@@ -3,6 +3,7 @@
 import contextlib
 import copy
 import sys
+import threading
 import time
 import warnings
 
@@ -328,6 +329,14 @@ def simulate(
                 for run in range(n_runs):
                     outputs.append(sim.run(run))
                 sim.bar = None
+        elif store is not None:
+            # the workers' progress is read from the store's rows as they land
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+            initial = store.units_done(n_runs)
+            with _progress(total, verbose, initial=initial) as bar, \
+                    _watching(store, n_runs, bar):
+                for out in parallel(delayed(sim.run)(run) for run in range(n_runs)):
+                    outputs.append(out)
         else:
             parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
             with _progress(n_runs, verbose, unit="run") as bar:
@@ -352,17 +361,24 @@ def simulate(
 
 
 class _progress:
-    def __init__(self, total, verbose, unit="cycle"):
+    def __init__(self, total, verbose, unit="cycle", initial=0):
         self.total, self.verbose, self.unit = total, verbose, unit
+        self.initial = initial
 
     def __enter__(self):
         if self.verbose:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=self.total, unit=self.unit, desc="simulate")
+            self.bar = tqdm(total=self.total, unit=self.unit, desc="simulate",
+                            initial=self.initial)
         else:
             self.bar = None
         return self
+
+    def set_done(self, n):
+        """Move the bar forward to ``n`` units done (never backwards)."""
+        if self.bar is not None and n > self.bar.n:
+            self.bar.update(n - self.bar.n)
 
     def update(self, n=1, desc=None):
         if self.bar is not None:
@@ -378,6 +394,30 @@ class _progress:
         if self.bar is not None:
             self.bar.close()
         return False
+
+
+@contextlib.contextmanager
+def _watching(store, n_runs, bar, every=2.0):
+    """While the block runs, a thread moves ``bar`` to the units the store
+    holds every ``every`` seconds (runs in other processes report nothing
+    else), and once more at the end."""
+    if bar.bar is None:
+        yield
+        return
+    stop = threading.Event()
+
+    def watch():
+        while not stop.wait(every):
+            bar.set_done(store.units_done(n_runs))
+
+    thread = threading.Thread(target=watch, name="simulate-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        bar.set_done(store.units_done(n_runs))
 
 
 class _warning_relay:

@@ -489,6 +489,16 @@ class _Store:
                 f.truncate(good_end)
         return _contiguous(by_label)
 
+    def units_done(self, n_runs):
+        """Work units written so far, read-only (safe beside the writers): a
+        base fit per run that has one, and every strategy's stored cycles."""
+        done = 0
+        for run in range(n_runs):
+            by_label, _ = _read_rows(_run_path(self.root, run))
+            rows = _contiguous(by_label)
+            done += any(rows.values()) + sum(max(len(r) - 1, 0) for r in rows.values())
+        return done
+
     def append(self, run, rows):
         text = "".join(json.dumps(row) + "\n" for row in rows)
         with open(_run_path(self.root, run), "a", encoding="utf-8") as f:
