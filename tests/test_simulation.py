@@ -687,7 +687,8 @@ def test_compare_minimal_detectable_difference_is_where_p_reaches_alpha(
             shifted = centred + sign * factor * row["mdd"]
             p = stats.ttest_rel(ref, ref - shifted, alternative=alternative).pvalue
             if significant is None:
-                assert p == pytest.approx(1 - confidence, rel=1e-9)
+                # scipy 1.10 (the oldest supported) inverts t to 4e-9
+                assert p == pytest.approx(1 - confidence, rel=1e-6)
             else:
                 assert (p < 1 - confidence) == significant
         checked += 1
