@@ -230,7 +230,7 @@ def build_parser():
         "near PCK@0.2 0.5 and curves that still rise; 5 runs, 3 cycles of 200 "
         "after 400 initial images, the paper's strategies and mc_dropout, with "
         "--fidelity) or lspet (pose only, with --data lspet: the real-data "
-        "selection benchmark, about 2 hours with --n-jobs 2; see the user "
+        "selection benchmark, about an hour with --n-jobs 2; see the user "
         "guide's Real data)",
     )
     sim.add_argument(
@@ -327,7 +327,9 @@ def _add_annotation_commands(commands):
     sel.add_argument("--output-dir", type=Path, required=True,
                      help="where this round's files are written")
     sel.add_argument("--strategy", default="egl_pp",
-                     help="query strategy (default: egl_pp); one of "
+                     help="query strategy (default: egl_pp; on the LSPET "
+                     "benchmark as good as random_query, the cheaper choice: see "
+                     "the user guide's Real data); one of "
                      f"{', '.join(NETWORK_STRATEGIES)}")
     sel.add_argument("--batch", choices=["top", "diverse", "kmeans++"],
                      default="top",

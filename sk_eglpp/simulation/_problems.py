@@ -48,8 +48,9 @@ POSE_PRESETS = {
         fidelity=True,
     ),
     # the real-data selection benchmark on LSPET (``--data lspet``), sized
-    # for about 2 hours on 2 cores; the regime was chosen from ``python -m
-    # benchmarks.lspet_regime`` before any strategy was compared (colour
+    # for under 2 hours on 2 cores (65 minutes measured); the regime was
+    # chosen from ``python -m benchmarks.lspet_regime`` before any strategy
+    # was compared (colour
     # 64-pixel crops; no augmentation, which lowered PCK at this training
     # length); see the user guide's "Real data"
     "lspet": dict(
