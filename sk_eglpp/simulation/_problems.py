@@ -50,9 +50,8 @@ POSE_PRESETS = {
     # the real-data selection benchmark on LSPET (``--data lspet``), sized
     # for under 2 hours on 2 cores (65 minutes measured); the regime was
     # chosen from ``python -m benchmarks.lspet_regime`` before any strategy
-    # was compared (colour
-    # 64-pixel crops; no augmentation, which lowered PCK at this training
-    # length); see the user guide's "Real data"
+    # was compared (colour 64-pixel crops; no augmentation, which lowered PCK
+    # at this training length); see the user guide's "Real data"
     "lspet": dict(
         n_pool=2000, n_test=1000, n_initial=500, budget=250, n_cycles=3, n_runs=5,
         image_size=64, depth=3, n_features=16, max_epochs=10, dropout=0.0,
