@@ -17,6 +17,7 @@ from torch import nn
 
 from .._param_validation import Interval, ParamValidationMixin, StrOptions
 from .._seeding import torch_seed
+from .._tensors import image_tensor
 from .._validation import check_keypoints, check_pool
 from ..datasets._heatmaps import heatmaps_to_keypoints, keypoints_to_heatmaps
 from ..metrics import pck
@@ -96,21 +97,6 @@ def _ranking_loss(predicted, target, margin):
     sign = torch.sign(target[:half] - target[half : 2 * half])
     diff = predicted[:half] - predicted[half : 2 * half]
     return torch.clamp(margin - sign * diff, min=0.0).mean()
-
-
-def image_tensor(x):
-    """A batch as the network reads it: uint8 images (0-255) become float32 in
-    [0, 1]; any other tensor is returned as it is.
-
-    Examples
-    --------
-    >>> import torch
-    >>> image_tensor(torch.tensor([0, 51, 255], dtype=torch.uint8)).tolist()
-    [0.0, 0.20000000298023224, 1.0]
-    """
-    if isinstance(x, torch.Tensor) and x.dtype == torch.uint8:
-        return x.to(torch.float32) / 255.0
-    return x
 
 
 # Evaluation periods of the nets being predicted with: net -> (depth, modes).
@@ -463,26 +449,19 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
             return None
         return check_flip_pairs(self.flip_pairs, n_joints)
 
-    def _augments(self):
-        return (
-            self.flip_pairs is not None
-            or self.max_rotation > 0
-            or tuple(check_scale_range(self.scale_range)) != (1.0, 1.0)
-        )
-
     def _augment(self, batch):
         """A training batch with the configured augmentation applied."""
         Xi, yi = unpack_data(batch)
-        if not self._augments():
+        scale_range = check_scale_range(self.scale_range)
+        if (self.flip_pairs is None and self.max_rotation == 0
+                and scale_range == (1.0, 1.0)):
             return Xi, yi
-        Xi = image_tensor(to_tensor(Xi, device=self.device))
-        yi = to_tensor(yi, device=self.device)
         return augment_batch(
-            Xi,
-            yi,
+            image_tensor(to_tensor(Xi, device=self.device)),
+            to_tensor(yi, device=self.device),
             max_rotation=float(self.max_rotation),
-            scale_range=check_scale_range(self.scale_range),
-            flip_pairs=self._flip_pairs(yi.shape[1] // 2),
+            scale_range=scale_range,
+            flip_pairs=self.flip_pairs,
         )
 
     def _check_module_matches(self):

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from .._param_validation import POSITIVE_INT, VERBOSE, Interval, StrOptions
+from .._tensors import image_tensor
 from ..gradients import (
     _METHODS,
     _PARAMETER_KEYWORDS,
@@ -404,9 +405,7 @@ def _as_module_input(X, module):
     X = np.ascontiguousarray(X)
     if not X.flags.writeable:  # torch wants writable memory; never touch the user's
         X = X.copy()
-    if X.dtype == np.uint8:
-        return torch.from_numpy(X).to(dtype) / 255.0
-    return torch.from_numpy(X).to(dtype)
+    return image_tensor(torch.from_numpy(X), dtype).to(dtype)
 
 
 #: default :class:`EGLPlusPlusQuery` instance
