@@ -294,3 +294,29 @@ def test_egl_pp_reads_uint8_pools_as_their_scaled_floats(data):
     s8 = query.score(net, X8[8:], X_labelled=X8[:8], y_labelled=y[:8])
     sf = query.score(net, Xf[8:], X_labelled=Xf[:8], y_labelled=y[:8])
     np.testing.assert_allclose(s8, sf, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs, error, match",
+    [
+        ((np.zeros((1, 1, 8, 8)), torch.zeros(1, 2)), {}, TypeError,
+         "X must be a floating tensor"),
+        ((torch.zeros(1, 8, 8), torch.zeros(1, 2)), {}, TypeError,
+         "X must be a floating tensor"),
+        ((torch.zeros(1, 1, 8, 8), torch.zeros(2, 2)), {}, ValueError,
+         r"y must be a tensor of shape \(1, 2 \* n_joints\)"),
+        ((torch.zeros(1, 1, 8, 8), torch.zeros(1, 3)), {}, ValueError,
+         "y must be a tensor"),
+        ((torch.zeros(1, 1, 8, 8), torch.zeros(1, 2)), {"max_rotation": -5},
+         ValueError, "max_rotation must be a number of degrees"),
+        ((torch.zeros(1, 1, 8, 8), torch.zeros(1, 2)), {"max_rotation": True},
+         ValueError, "max_rotation"),
+        ((torch.zeros(1, 1, 8, 8), torch.zeros(1, 2)), {"scale_range": (2, 1)},
+         ValueError, "0 < low <= high"),
+        ((torch.zeros(1, 1, 8, 8), torch.zeros(1, 2)), {"flip_pairs": [(0, 1)]},
+         ValueError, r"in \[0, 1\)"),
+    ],
+)
+def test_augment_batch_bad_inputs(args, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        augment_batch(*args, **kwargs)

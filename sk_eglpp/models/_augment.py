@@ -16,7 +16,7 @@ H - 0.5)`` is set to NaN (not annotated), like the loaders' crops.
 """
 
 import math
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -239,10 +239,31 @@ def augment_batch(X, y, *, max_rotation=0.0, scale_range=(1.0, 1.0),
     >>> y2.tolist() in ([[1.0, 2.0]], [[6.0, 2.0]])
     True
     """
-    n = X.shape[0]
-    matrices, flipped = _matrices(
-        n, max_rotation, scale_range, flip_pairs is not None, generator
-    )
+    if not (isinstance(X, torch.Tensor) and X.ndim == 4 and X.is_floating_point()):
+        raise TypeError(
+            "X must be a floating tensor of shape (n, channels, height, width), "
+            f"got {type(X).__name__} {getattr(X, 'dtype', '')} of shape "
+            f"{tuple(getattr(X, 'shape', ()))}."
+        )
+    if not (isinstance(y, torch.Tensor) and y.ndim == 2 and y.shape[1] % 2 == 0
+            and y.shape[0] == X.shape[0]):
+        raise ValueError(
+            f"y must be a tensor of shape ({X.shape[0]}, 2 * n_joints), got "
+            f"{type(y).__name__} of shape {tuple(getattr(y, 'shape', ()))}."
+        )
+    if isinstance(max_rotation, bool) or not (
+        isinstance(max_rotation, Real) and 0 <= max_rotation <= 180
+    ):
+        raise ValueError(
+            f"max_rotation must be a number of degrees in [0, 180], got "
+            f"{max_rotation!r}."
+        )
+    scale_range = check_scale_range(scale_range)
     n_joints = y.shape[1] // 2
-    perm = None if flip_pairs is None else flip_permutation(n_joints, flip_pairs)
+    perm = None
+    if flip_pairs is not None:
+        perm = flip_permutation(n_joints, check_flip_pairs(flip_pairs, n_joints))
+    matrices, flipped = _matrices(
+        X.shape[0], float(max_rotation), scale_range, perm is not None, generator
+    )
     return transform_batch(X, y, matrices, flipped, perm)
