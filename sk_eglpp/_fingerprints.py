@@ -26,10 +26,7 @@ _NOT_RESULTS = {"verbose"}
 
 def _same(value, default):
     """Whether a parameter's value is its (JSON-like) default."""
-    try:
-        return describe(value) == describe(default)
-    except Exception:  # noqa: BLE001 -- an odd value is simply not the default
-        return False
+    return describe(value) == describe(default)
 
 
 def describe(obj):

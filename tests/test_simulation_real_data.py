@@ -14,22 +14,9 @@ from sk_eglpp.simulation import POSE_PRESETS, pose_problem
 LSPET = Path(__file__).resolve().parents[2] / "shared" / "data" / "lspet"
 
 
-@pytest.fixture(scope="module")
-def lspet_folder(tmp_path_factory):
-    import scipy.io
-    from PIL import Image
-
-    folder = tmp_path_factory.mktemp("lspet")
-    (folder / "images").mkdir()
-    rng = np.random.default_rng(0)
-    n = 12
-    for i in range(n):
-        pixels = rng.integers(0, 256, size=(40, 50, 3), dtype=np.uint8)
-        Image.fromarray(pixels).save(folder / "images" / f"im{i + 1:05d}.jpg")
-    xy = rng.uniform(5, 35, size=(n, 14, 2))
-    joints = np.concatenate([xy.transpose(1, 2, 0), np.ones((14, 1, n))], 1)
-    scipy.io.savemat(folder / "joints.mat", {"joints": joints})
-    return folder
+@pytest.fixture
+def lspet_folder(pose_folder):
+    return pose_folder("lspet", n_images=12)
 
 
 def test_real_data_split_is_a_seeded_permutation(lspet_folder):

@@ -12,6 +12,7 @@ import numpy as np
 
 from .._param_validation import Interval, validate_param
 from .._validation import check_positive_int
+from ..models import LSP_FLIP_PAIRS
 
 __all__ = [
     "POSE_PRESETS",
@@ -202,12 +203,6 @@ def _fitting_depth(depth, image_size):
     return depth
 
 
-def _lsp_flip_pairs():
-    from ..models import LSP_FLIP_PAIRS  # torch is imported when needed only
-
-    return LSP_FLIP_PAIRS
-
-
 def _needs_loss_head(strategies):
     """Whether Learning Loss is among the strategies (by registry name, as a
     list entry or a dict value, or as an object)."""
@@ -353,7 +348,7 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
         dropout=settings["dropout"],
         loss_prediction=_needs_loss_head(settings["strategies"]),
         augment=settings["augment"],
-        flip_pairs=None if data == "synthetic" else _lsp_flip_pairs(),
+        flip_pairs=None if data == "synthetic" else LSP_FLIP_PAIRS,
         device=device,
     )
     problem = dict(
