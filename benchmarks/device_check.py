@@ -319,7 +319,7 @@ def projection(s_per_image_epoch, egl_s_per_pool_image, infer_s_per_image,
 
 def run_tests(quick, timeout):
     """pytest on the CUDA tests in a subprocess; counts from its JUnit report."""
-    files = sorted(str(f.relative_to(REPO)) for f in (REPO / "tests").glob("test_*.py")
+    files = sorted(str(f.relative_to(REPO)) for f in (REPO / "tests").rglob("test_*.py")
                    if "cuda.is_available()" in f.read_text(encoding="utf-8"))
     expression = "cuda or test_global_rng"
     if quick:  # the global-RNG tests check nothing more on a CPU

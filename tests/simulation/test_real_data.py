@@ -11,7 +11,7 @@ from sk_eglpp.datasets import load_lspet
 from sk_eglpp.models import LSP_FLIP_PAIRS
 from sk_eglpp.simulation import POSE_PRESETS, pose_problem
 
-LSPET = Path(__file__).resolve().parents[2] / "shared" / "data" / "lspet"
+LSPET = Path(__file__).resolve().parents[3] / "shared" / "data" / "lspet"
 
 
 @pytest.fixture

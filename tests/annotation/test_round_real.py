@@ -19,7 +19,7 @@ from sk_eglpp import EGLPlusPlusQuery, select_for_annotation
 from sk_eglpp.datasets import leeds_to_coco, load_coco_keypoints, load_lspet
 from sk_eglpp.models import HourglassRegressor
 
-LSPET = Path(__file__).resolve().parents[2] / "shared" / "data" / "lspet"
+LSPET = Path(__file__).resolve().parents[3] / "shared" / "data" / "lspet"
 N_ANNOTATED, N_POOL, SIZE, MARGIN = 150, 50, 32, 0.2
 
 pytestmark = pytest.mark.skipif(

@@ -27,7 +27,7 @@ from sk_eglpp.datasets import (
 )
 
 LOADERS = {"lsp": load_lsp, "lspet": load_lspet, "mpii": load_mpii}
-REAL_LSPET = Path(__file__).resolve().parents[2] / "shared" / "data" / "lspet"
+REAL_LSPET = Path(__file__).resolve().parents[3] / "shared" / "data" / "lspet"
 
 
 def _load(kind, folder, **kwargs):
