@@ -1,49 +1,66 @@
-"""Declarative checks of constructor parameters (scikit-learn's style, our own).
+"""The one parameter-validation mechanism of the package.
 
-A class declares what each of its parameters may be::
+Every public callable declares what each of its parameters may be, and the
+check runs before the body:
 
-    _parameter_constraints = {
-        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
-        "method": [StrOptions(["exact", "lowrank"])],
-        "embedding": [None, callable],
-    }
+- a **function** is decorated with :func:`validate_params`, whose table must
+  name exactly the parameters of the signature (a table that misses one, or
+  names one the function lacks, fails at import time)::
 
-and :class:`ParamValidationMixin` checks every parameter against that table,
-once, at call / fit time (never in ``__init__``). A value is valid when it
-satisfies **any** of its constraints. One rule decides the exception type:
+      @validate_params({"X": ["array-like"], "alpha": [Interval(Real, 0, None,
+                        closed="neither")], "verbose": VERBOSE})
+      def f(X, alpha=0.2, verbose=0): ...
+
+- a **class** declares ``_parameter_constraints`` (its constructor
+  parameters, stored as given and never checked in ``__init__``), inherits
+  :class:`ParamValidationMixin`, and decorates the methods that use them
+  (``fit``, ``score``, ``select``, ``__call__``, ...) with
+  :func:`validate_call`, in the spirit of scikit-learn's ``_fit_context``.
+
+A value is valid when it satisfies **any** of its constraints. One rule decides
+the exception type:
 
 - ``ValueError`` when the value has the right *type* for one of the
   constraints but not an allowed value (``0`` for an int >= 1, NaN for a real
-  interval, ``"fast"`` for a set of strings, ``-1`` as a seed);
+  interval, ``"fast"`` for a set of strings, ``-1`` as a seed, ``"cuda"`` on a
+  machine without CUDA);
 - ``TypeError`` otherwise (``2.5`` for an int, ``None`` or ``3`` for a set of
   strings, a string for a number). ``bool`` is not a number here: ``True`` for
   an int parameter is a ``TypeError``.
 
-The message names the class and the parameter, what was expected and what was
-got, e.g. ``"EGLPlusPlusQuery: n_neighbors must be an int in [1, inf), got 0
-(int)."``. Constraints that depend on the data (``n_neighbors`` against the
-labelled set) stay in the code that sees the data.
+The message names the class or function and the parameter, what was expected
+and what was got, e.g. ``"EGLPlusPlusQuery: n_neighbors must be an int in [1,
+inf), got 0 (int)."``. Constraints that depend on the data (``n_neighbors``
+against the labelled set, the shape of ``X``) stay in the code that sees the
+data; such parameters are declared ``"array-like"`` or ``"no_validation"``.
 
-Why not scikit-learn's ``sklearn.utils._param_validation``: it is private and
-has changed between releases without notice (imbalanced-learn keeps its own
-copy for that reason); it raises one ``InvalidParameterError`` (both a
-``ValueError`` and a ``TypeError``) for every mistake, where we want the type
-rule above; it accepts ``True`` for an int; and its messages do not follow
-ours. This module is the small subset we use.
+Why our own module rather than scikit-learn's
+``sklearn.utils._param_validation``: that module is private (no stability
+promise across the scikit-learn releases this package supports); it raises
+one ``InvalidParameterError`` (both a ``ValueError`` and a ``TypeError``) for
+every mistake, where this package promises the type rule above; it accepts
+``True`` for an int; and its messages do not name what was got in our form.
+This module is the small subset the package needs.
 """
 
+import functools
+import inspect
 from numbers import Integral, Real
 
 import numpy as np
 
 __all__ = [
+    "N_JOBS",
     "POSITIVE_INT",
     "VERBOSE",
     "Interval",
     "StrOptions",
     "ParamValidationMixin",
-    "validate_params",
+    "available_device",
+    "check_params",
+    "validate_call",
     "validate_param",
+    "validate_params",
 ]
 
 
@@ -202,27 +219,102 @@ class _NJobs(_Constraint):
         return "a non-zero int (-1: all CPUs)"
 
 
+def available_device(device):
+    """Parse ``device`` and check that this machine has it: the device rule.
+
+    Every ``device`` parameter of the package is checked by this function
+    (through the ``"device"`` constraint); the command line turns its message
+    into a usage error.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ...
+
+    Returns
+    -------
+    device : torch.device
+
+    Raises
+    ------
+    TypeError
+        When ``device`` is neither a string nor a ``torch.device``.
+    ValueError
+        When it is not a torch device, or names a device (CUDA, an index, MPS)
+        this machine does not have; the message says why.
+
+    Examples
+    --------
+    >>> available_device("cpu")
+    device(type='cpu')
+    >>> available_device("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device 'tpu' is not a torch device (...)
+    """
+    import torch  # only the callables that take a device need torch
+
+    if not isinstance(device, str | torch.device):
+        raise TypeError(
+            f"device must be a torch.device or a device string such as 'cpu' or "
+            f"'cuda:0', got {device!r} ({type(device).__name__})"
+        )
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise ValueError(f"device {device!r} is not a torch device ({exc})") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            build = "built without CUDA" if torch.version.cuda is None else "no GPU"
+            raise ValueError(
+                f"device {device!r}: CUDA is not available on this machine "
+                f"(torch {torch.__version__}, {build}); use 'cpu'"
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {device!r}: this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif parsed.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise ValueError(f"device {device!r}: MPS is not available on this machine")
+    elif parsed.type != "cpu":
+        raise ValueError(f"device {device!r}: only cpu, cuda and mps are supported")
+    return parsed
+
+
 class _Device(_Constraint):
-    """A ``torch.device`` or a string that names one (``"cpu"``, ``"cuda:0"``)."""
+    """A device this machine has (:func:`available_device`)."""
 
     def matches_type(self, value):
-        return isinstance(value, str)
+        import torch
+
+        return isinstance(value, str | torch.device)
 
     def is_satisfied_by(self, value):
-        import torch  # only the strategies that take a device need torch
+        return self.problem(value) is None
 
-        if isinstance(value, torch.device):
-            return True
-        if not isinstance(value, str):
-            return False
+    def problem(self, value):
+        """Why ``value`` is not an available device (``None`` when it is)."""
         try:
-            torch.device(value)
-        except (RuntimeError, ValueError):
-            return False
-        return True
+            available_device(value)
+        except (TypeError, ValueError) as exc:
+            return str(exc)
+        return None
 
     def __str__(self):
         return "a torch.device, a device string such as 'cpu' or 'cuda:0'"
+
+
+class _NoValidation(_Constraint):
+    """Anything: the parameter is checked by the code that sees the data."""
+
+    def is_satisfied_by(self, value):
+        return True
+
+    def __str__(self):  # pragma: no cover - never fails
+        return "anything"
 
 
 class _Regressor(_Constraint):
@@ -256,6 +348,8 @@ _NAMED = {
     "device": _Device,
     "iterable": _Iterable,
     "regressor": _Regressor,
+    "array-like": _NoValidation,
+    "no_validation": _NoValidation,
 }
 
 
@@ -296,7 +390,8 @@ def validate_param(value, name, constraints, caller):
         ``callable`` or one of the names ``"boolean"``, ``"random_state"``
         (int seed or RandomState), ``"n_jobs"`` (non-zero int), ``"device"``
         (torch device or device string), ``"iterable"`` (non-string iterable),
-        ``"regressor"`` (a scikit-learn regressor instance).
+        ``"regressor"`` (a scikit-learn regressor instance), ``"array-like"``
+        and ``"no_validation"`` (anything: checked where the data is seen).
     caller : str
         The class or function the parameter belongs to, for the message.
 
@@ -336,28 +431,134 @@ def validate_param(value, name, constraints, caller):
         isinstance(c, _RandomState) for c in constraints
     ):
         hint = " (a numpy Generator is not supported: pass an int or a RandomState)"
+    why = ""
+    for c in constraints:
+        if isinstance(c, _Device) and c.matches_type(value):
+            why = f": {c.problem(value)}"
     raise error(
         f"{caller}: {name} must be {_describe(constraints)}{hint}, got {value!r} "
-        f"({type(value).__name__})."
+        f"({type(value).__name__}){why}."
     )
 
 
-def validate_params(params, constraints, caller):
+def check_params(params, constraints, caller):
     """Check every entry of ``params`` against ``constraints[name]``.
 
     Every parameter must have an entry in ``constraints`` (a missing entry is
-    a programming error and raises ``KeyError``).
+    a programming error and raises ``KeyError``). :func:`validate_params` and
+    :func:`validate_call` are built on this.
 
     Examples
     --------
-    >>> validate_params({"flag": True}, {"flag": ["boolean"]}, "f")
-    >>> validate_params({"flag": 1}, {"flag": ["boolean"]}, "f")
+    >>> check_params({"flag": True}, {"flag": ["boolean"]}, "f")
+    >>> check_params({"flag": 1}, {"flag": ["boolean"]}, "f")
     Traceback (most recent call last):
     ...
     TypeError: f: flag must be a bool, got 1 (int).
     """
     for name, value in params.items():
         validate_param(value, name, constraints[name], caller)
+
+
+def validate_params(constraints):
+    """Decorator: check a function's arguments against ``constraints`` first.
+
+    Parameters
+    ----------
+    constraints : dict
+        ``{parameter: [constraint, ...]}`` for **every** parameter of the
+        decorated function's signature (``*args`` / ``**kwargs`` excepted);
+        data checked by the function itself is declared ``["array-like"]`` or
+        ``["no_validation"]``. A table that does not match the signature raises
+        ``TypeError`` when the function is decorated.
+
+    Returns
+    -------
+    decorator : callable
+        The decorated function keeps its name, docstring and signature; every
+        call checks its arguments (defaults included) and raises ``TypeError``
+        / ``ValueError`` naming the function and the parameter.
+
+    Examples
+    --------
+    >>> @validate_params({"k": [POSITIVE_INT], "flag": ["boolean"]})
+    ... def f(k, flag=False):
+    ...     return k
+    >>> f(3)
+    3
+    >>> f(0)
+    Traceback (most recent call last):
+    ...
+    ValueError: f: k must be an int in [1, inf), got 0 (int).
+    >>> f(2, flag="yes")
+    Traceback (most recent call last):
+    ...
+    TypeError: f: flag must be a bool, got 'yes' (str).
+    """
+
+    def decorate(func):
+        signature = inspect.signature(func)
+        names = [
+            p.name
+            for p in signature.parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        if set(names) != set(constraints):
+            raise TypeError(
+                f"validate_params on {func.__qualname__}: the constraints must name "
+                f"exactly the parameters {names}, got {sorted(constraints)}."
+            )
+        checked = {
+            name: [_make_constraint(c) for c in constraints[name]] for name in names
+        }
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            for name in names:
+                validate_param(
+                    bound.arguments[name], name, checked[name], func.__name__
+                )
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def validate_call(method):
+    """Decorator for a method that uses the constructor parameters.
+
+    Checks the instance's parameters against its class's
+    ``_parameter_constraints`` (:meth:`ParamValidationMixin._validate_constraints`)
+    before the method runs: the one wrapper of ``fit``, ``score``, ``select``,
+    ``__call__`` and the like.
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator
+    >>> class Counter(ParamValidationMixin, BaseEstimator):
+    ...     _parameter_constraints = {"step": [POSITIVE_INT]}
+    ...     def __init__(self, step=1):
+    ...         self.step = step
+    ...     @validate_call
+    ...     def advance(self, x):
+    ...         return x + self.step
+    >>> Counter(step=2).advance(1)
+    3
+    >>> Counter(step=0).advance(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: Counter: step must be an int in [1, inf), got 0 (int).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        self._validate_constraints()
+        return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 class ParamValidationMixin:
@@ -390,7 +591,7 @@ class ParamValidationMixin:
     def _validate_constraints(self):
         params = self.get_params(deep=False)
         constraints = self._parameter_constraints
-        validate_params(
+        check_params(
             {k: v for k, v in params.items() if k in constraints},
             constraints,
             type(self).__name__,
@@ -402,3 +603,5 @@ class ParamValidationMixin:
 POSITIVE_INT = Interval(Integral, 1, None, closed="left")
 #: a verbosity: 0 silent, >= 1 progress; bools count as 0 / 1
 VERBOSE = [Interval(Integral, 0, None, closed="left"), "boolean"]
+#: a joblib ``n_jobs``: None (one job, or joblib's context) or a non-zero int
+N_JOBS = [None, "n_jobs"]

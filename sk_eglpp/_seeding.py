@@ -1,15 +1,14 @@
-"""Seeding and devices: the one place that seeds torch and resolves a device.
+"""Seeding: the one place that seeds torch (devices: ``_param_validation``).
 
 :func:`torch_seed` seeds torch's CPU generator (and the generator of the CUDA
 device that the work runs on) inside :func:`torch.random.fork_rng`, so the
 caller's RNG state is restored afterwards and nothing is seeded globally.
-:func:`available_device` checks that a device exists on this machine.
 torch is imported inside the functions: importing this module is cheap.
 """
 
 import contextlib
 
-__all__ = ["cuda_indices", "torch_seed", "available_device"]
+__all__ = ["cuda_indices", "torch_seed"]
 
 
 def cuda_indices(device):
@@ -71,57 +70,3 @@ def torch_seed(seed, device=None):
     with torch.random.fork_rng(devices=cuda_indices(device)):
         torch.manual_seed(int(seed))
         yield
-
-
-def available_device(device):
-    """Parse ``device`` and check that this machine has it.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``, ...
-
-    Returns
-    -------
-    device : torch.device
-
-    Raises
-    ------
-    ValueError
-        When ``device`` is not a torch device, or names a device (CUDA, an
-        index, MPS) this machine does not have; the message says why.
-
-    Examples
-    --------
-    >>> available_device("cpu")
-    device(type='cpu')
-    >>> available_device("tpu")
-    Traceback (most recent call last):
-    ...
-    ValueError: device 'tpu' is not a torch device (...)
-    """
-    import torch
-
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, ValueError, TypeError) as exc:
-        raise ValueError(f"device {device!r} is not a torch device ({exc})") from None
-    if parsed.type == "cuda":
-        if not torch.cuda.is_available():
-            build = "built without CUDA" if torch.version.cuda is None else "no GPU"
-            raise ValueError(
-                f"device {device!r}: CUDA is not available on this machine "
-                f"(torch {torch.__version__}, {build}); use 'cpu'"
-            )
-        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            raise ValueError(
-                f"device {device!r}: this machine has "
-                f"{torch.cuda.device_count()} CUDA device(s)"
-            )
-    elif parsed.type == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ValueError(f"device {device!r}: MPS is not available on this machine")
-    elif parsed.type != "cpu":
-        raise ValueError(f"device {device!r}: only cpu, cuda and mps are supported")
-    return parsed

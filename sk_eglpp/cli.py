@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._seeding import available_device, torch_seed
+from ._param_validation import available_device
+from ._seeding import torch_seed
 from ._version import __version__
 from .query import STRATEGIES
 from .simulation import POSE_PRESETS, TOY_PRESETS

@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from ._param_validation import POSITIVE_INT, StrOptions, validate_params
+from ._param_validation import POSITIVE_INT, StrOptions, check_params
 from ._validation import check_n_instances
 
 __all__ = [
@@ -208,7 +208,7 @@ def fidelity_measures(utilities, selected, gradient, error, truth="gradient"):
     >>> m["spearman_gradient"], m["spearman_error"], m["precision"]
     (1.0, -1.0, 1.0)
     """
-    validate_params({"truth": truth}, _CONSTRAINTS, "fidelity_measures")
+    check_params({"truth": truth}, _CONSTRAINTS, "fidelity_measures")
     selected = np.asarray(selected, dtype=np.int64)
     ranked = np.asarray(gradient if truth == "gradient" else error, dtype=np.float64)
     order = np.argsort(-np.where(np.isfinite(ranked), ranked, -np.inf), kind="stable")
@@ -319,7 +319,7 @@ def utility_fidelity(
     """
     from .query._resolve import resolve_strategies
 
-    validate_params(
+    check_params(
         dict(truth=truth, return_truth=return_truth, batch_size=batch_size),
         _CONSTRAINTS,
         "utility_fidelity",

@@ -52,7 +52,7 @@ from ._param_validation import (
     VERBOSE,
     Interval,
     StrOptions,
-    validate_params,
+    check_params,
 )
 
 __all__ = ["expected_gradient_norms", "squared_gradient_norms"]
@@ -815,7 +815,7 @@ def _compute(
     verbose,
     caller,
 ):
-    validate_params(
+    check_params(
         dict(batch_size=batch_size, n_jobs=n_jobs, reduction=reduction,
              verbose=verbose),
         _CONSTRAINTS,
@@ -1115,7 +1115,7 @@ def expected_gradient_norms(
     ...                         method="lowrank")
     array([6.])
     """
-    validate_params(
+    check_params(
         dict(method=method, energy=energy), _CONSTRAINTS, "expected_gradient_norms"
     )
     if probabilities is None:

@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 from sklearn.metrics import make_scorer
 
-from ._param_validation import Interval, StrOptions, validate_params
+from ._param_validation import Interval, StrOptions, check_params
 from ._validation import as_float_array, check_keypoints
 
 __all__ = ["pck", "pckh", "pck_scorer", "make_pck_scorer", "make_pckh_scorer"]
@@ -54,7 +54,7 @@ _CONSTRAINTS = {
 
 def _check_params(caller, alpha, average):
     """``alpha`` as float, after checking it and ``average``."""
-    validate_params(dict(alpha=alpha, average=average), _CONSTRAINTS, caller)
+    check_params(dict(alpha=alpha, average=average), _CONSTRAINTS, caller)
     return float(alpha)
 
 

@@ -23,7 +23,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._param_validation import POSITIVE_INT, Interval, validate_params
+from ._param_validation import POSITIVE_INT, Interval, check_params
 from ._validation import check_pool, top_k_rows
 
 __all__ = ["conditional_probabilities", "top_k_neighbors"]
@@ -102,7 +102,7 @@ _CONSTRAINTS = {
 
 def _check_params(params, n_ref, caller):
     """Validate ``params``; ``(perplexity, chunk_size, tol, max_iter)``."""
-    validate_params(params, _CONSTRAINTS, caller)
+    check_params(params, _CONSTRAINTS, caller)
     perplexity = float(params["perplexity"])
     chunk_size, tol = int(params["chunk_size"]), float(params["tol"])
     max_iter = int(params["max_iter"])

@@ -64,7 +64,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from .._files import atomic_folder, atomic_write_bytes
-from .._param_validation import Interval, StrOptions, validate_params
+from .._param_validation import Interval, StrOptions, check_params
 from .._validation import check_bool, check_option, check_positive_int
 from ._image_folder import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
 from ._image_folder import ImageFolder
@@ -1285,7 +1285,7 @@ def leeds_to_coco(
     (['im00001.jpg'], array([3.7, 1.3]))
     >>> tmp.cleanup()
     """
-    validate_params(
+    check_params(
         dict(dataset=dataset, n_annotated=n_annotated, person_boxes=person_boxes,
              margin=margin),
         _LEEDS_CONSTRAINTS,

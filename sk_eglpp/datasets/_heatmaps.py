@@ -23,7 +23,7 @@ from numbers import Real
 import numpy as np
 from scipy.ndimage import maximum_filter
 
-from .._param_validation import POSITIVE_INT, Interval, validate_params
+from .._param_validation import POSITIVE_INT, Interval, check_params
 from .._validation import check_keypoints
 
 __all__ = ["keypoints_to_heatmaps", "heatmaps_to_keypoints", "heatmap_peaks"]
@@ -256,7 +256,7 @@ def heatmap_peaks(heatmaps, *, min_distance=2, n_peaks=5, threshold_rel=0.1,
     >>> heatmap_peaks(hm, n_peaks=3)
     array([[ 1. ,  0.5, -inf]])
     """
-    validate_params(
+    check_params(
         dict(min_distance=min_distance, n_peaks=n_peaks,
              threshold_rel=threshold_rel, threshold_abs=threshold_abs),
         _PEAK_CONSTRAINTS,

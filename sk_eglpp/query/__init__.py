@@ -5,7 +5,7 @@ Each strategy class has a module-level default instance (``egl_pp`` for
 its class and default instance in ``__all__`` and ``STRATEGIES``.
 """
 
-from ._base import BaseQueryStrategy, _shared_default
+from ._base import BaseQueryStrategy, QueryTags, get_query_tags, shared_default
 from ._batch import BATCH_MODES, information_density, select_batch
 from ._coreset import CoreSetQuery, coreset
 from ._egl_pp import EGLPlusPlusQuery, egl_pp
@@ -27,13 +27,15 @@ STRATEGIES = {
     "learning_loss": learning_loss,
     "mc_dropout": mc_dropout,
     "greedy_sampling": greedy_sampling,
-    "greedy_sampling_x": _shared_default(GreedySamplingQuery(mode="x")),
-    "greedy_sampling_y": _shared_default(GreedySamplingQuery(mode="y")),
+    "greedy_sampling_x": shared_default(GreedySamplingQuery(mode="x")),
+    "greedy_sampling_y": shared_default(GreedySamplingQuery(mode="y")),
 }
 
 __all__ = [
     "BaseQueryStrategy",
+    "QueryTags",
     "STRATEGIES",
+    "get_query_tags",
     "get_strategy",
     "EGLPlusPlusQuery",
     "egl_pp",

@@ -14,6 +14,7 @@ results.
 """
 
 import inspect
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -21,13 +22,20 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from .._param_validation import ParamValidationMixin, StrOptions
+from .._param_validation import (
+    ParamValidationMixin,
+    StrOptions,
+    validate_call,
+    validate_param,
+)
 from .._validation import check_labelled, check_n_instances, check_pool
 from ._batch import BATCH_MODES, select_batch
 
 __all__ = [
     "BATCH",
     "BaseQueryStrategy",
+    "QueryTags",
+    "get_query_tags",
     "QueryContext",
     "resolve_learner",
     "committee_labelled",
@@ -37,6 +45,82 @@ __all__ = [
 
 #: the constraint of a strategy's ``batch`` parameter
 BATCH = [StrOptions(BATCH_MODES)]
+
+
+@dataclass(frozen=True)
+class QueryTags:
+    """What a query strategy needs and accepts, read by :func:`get_query_tags`.
+
+    The command line, the labelling round and the simulation decide from these
+    which strategies fit a model, never from lists of names.
+
+    Parameters
+    ----------
+    model : {"any", "network", "linear"}
+        The model the strategy scores with: ``"network"``, a torch network
+        wrapped with skorch (gradients, heatmaps, a loss head or dropout of
+        :class:`~sk_eglpp.models.HourglassRegressor`); ``"linear"``, a linear
+        regressor or a bootstrap ensemble of them (closed forms); ``"any"``,
+        any fitted estimator (embeddings or the samples themselves).
+    committee : bool
+        Whether a modAL ``Committee`` / ``CommitteeRegressor`` is accepted as
+        the learner.
+    batch : bool
+        Whether the strategy has a ``batch`` parameter (batch-aware selection,
+        :data:`~sk_eglpp.query.BATCH_MODES`).
+    sparse : bool
+        Whether scipy sparse pools are accepted.
+    needs_labelled : bool
+        Whether the strategy reads the labelled set.
+    """
+
+    model: str = "any"
+    committee: bool = False
+    batch: bool = False
+    sparse: bool = False
+    needs_labelled: bool = False
+
+
+def get_query_tags(strategy):
+    """The :class:`QueryTags` of a strategy object or of a built-in name.
+
+    Parameters
+    ----------
+    strategy : BaseQueryStrategy, str or callable
+        A strategy, a name of :data:`~sk_eglpp.query.STRATEGIES`, or a bare
+        callable in modAL's convention (which gets the default tags: any
+        model, nothing else promised).
+
+    Returns
+    -------
+    tags : QueryTags
+
+    Examples
+    --------
+    >>> from sk_eglpp.query import get_query_tags
+    >>> get_query_tags("egl_pp").model, get_query_tags("emcm").model
+    ('network', 'linear')
+    >>> get_query_tags("egl_pp")  # doctest: +NORMALIZE_WHITESPACE
+    QueryTags(model='network', committee=False, batch=True, sparse=False,
+              needs_labelled=True)
+    """
+    if isinstance(strategy, str):
+        from . import STRATEGIES
+
+        if strategy not in STRATEGIES:
+            raise ValueError(
+                f"Unknown strategy {strategy!r}; expected one of {sorted(STRATEGIES)}."
+            )
+        strategy = STRATEGIES[strategy]
+    tags = getattr(strategy, "__query_tags__", None)
+    if tags is None:
+        if not callable(strategy):
+            raise TypeError(
+                "strategy must be a strategy object, a name or a callable, got "
+                f"{type(strategy).__name__}."
+            )
+        return QueryTags()
+    return tags()
 
 
 class QueryContext:
@@ -80,7 +164,7 @@ def _is_modal_learner(obj):
     return hasattr(obj, "estimator") and hasattr(obj, "X_training")
 
 
-def _is_committee(obj):
+def is_committee(obj):
     """Whether ``obj`` is a modAL committee (``Committee``, ``CommitteeRegressor``).
 
     modAL's committees hold their members in ``learner_list`` and have no
@@ -209,7 +293,7 @@ def resolve_learner(learner, X_labelled=None, y_labelled=None):
         estimator = learner.estimator
         if X_labelled is None and y_labelled is None:
             X_labelled, y_labelled = learner.X_training, learner.y_training
-    elif _is_committee(learner):
+    elif is_committee(learner):
         estimator = learner
         if X_labelled is None and y_labelled is None:
             X_labelled, y_labelled = committee_labelled(learner)
@@ -312,7 +396,7 @@ def embed_context(context, embedding=None, *, flatten=False):
 def _expects_metrics(learner):
     """Whether ``learner.query`` unpacks ``(indices, utilities)`` (modAL >= 0.4.2)."""
     query = getattr(type(learner), "query", None)
-    if query is None or not (_is_modal_learner(learner) or _is_committee(learner)):
+    if query is None or not (_is_modal_learner(learner) or is_committee(learner)):
         return False
     try:
         return "return_metrics" in inspect.signature(query).parameters
@@ -389,9 +473,22 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
     #: whether a modAL committee is accepted as the learner (the strategy then
     #: gets the committee itself as ``context.estimator``)
     _accept_committee = False
+    #: the model the strategy needs: "any", "network" or "linear"
+    _model = "any"
 
     # -- public API -----------------------------------------------------------
 
+    def __query_tags__(self):
+        """This strategy's :class:`QueryTags` (see :func:`get_query_tags`)."""
+        return QueryTags(
+            model=self._model,
+            committee=self._accept_committee,
+            batch="batch" in self.get_params(deep=False),
+            sparse=self._accept_sparse,
+            needs_labelled=self._needs_labelled,
+        )
+
+    @validate_call
     def score(self, learner, X_pool, *, X_labelled=None, y_labelled=None):
         """Utility of every pool sample; higher means more informative.
 
@@ -411,13 +508,14 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_pool,)
         """
-        self._validate_constraints()
         context = self._context(learner, X_pool, X_labelled, y_labelled)
         scores, diagnostics, _ = self._scores_and_diagnostics(context)
         self._publish(diagnostics)
         return scores
 
-    def select(self, learner, X_pool, n_instances=1, **kwargs):
+    @validate_call
+    def select(self, learner, X_pool, n_instances=1, *, return_utilities=False,
+               **kwargs):
         """Indices of the ``n_instances`` most informative pool samples.
 
         Parameters
@@ -428,6 +526,9 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
             Unlabelled samples.
         n_instances : int, default=1
             Number of samples to select, in ``[1, n_pool]``.
+        return_utilities : bool, default=False
+            Whether to return the utility of every pool sample as well, as
+            scikit-activeml's ``query`` does.
         **kwargs
             ``X_labelled`` / ``y_labelled``, see :meth:`score`.
 
@@ -435,14 +536,36 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
         -------
         indices : ndarray of shape (n_instances,)
             Integer indices into ``X_pool``, most informative first, unique.
+        utilities : ndarray of shape (n_pool,)
+            Only with ``return_utilities=True``: the utility of every pool
+            sample from the same computation as the selection (what
+            :meth:`score` returns; for a batch mode, the scores before the
+            batch-aware pick).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LinearRegression
+        >>> from sk_eglpp.query import RandomQuery
+        >>> X = np.arange(10.0).reshape(5, 2)
+        >>> model = LinearRegression().fit(X, X.sum(axis=1))
+        >>> idx, utilities = RandomQuery(random_state=0).select(
+        ...     model, X, n_instances=2, return_utilities=True)
+        >>> idx.shape, utilities.shape, bool(utilities[idx].min() >= np.delete(
+        ...     utilities, idx).max())
+        ((2,), (5,), True)
         """
-        self._validate_constraints()
+        validate_param(return_utilities, "return_utilities", ["boolean"],
+                       type(self).__name__)
         indices, _, diagnostics = self._query(
             learner, X_pool, n_instances=n_instances, **kwargs
         )
         self._publish(diagnostics)
+        if return_utilities:
+            return indices, diagnostics["scores_"]
         return indices
 
+    @validate_call
     def __call__(self, learner, X_pool, n_instances=1, **kwargs):
         """Select samples in modAL's query-strategy convention.
 
@@ -452,7 +575,6 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
         scores of the selected samples (for k-center greedy: the distances at
         which they were picked).
         """
-        self._validate_constraints()
         indices, utilities, diagnostics = self._query(
             learner, X_pool, n_instances=n_instances, **kwargs
         )
@@ -532,7 +654,7 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
         :func:`~sk_eglpp.query.select_batch`). Strategies whose selection is
         not made from independent scores override this.
         """
-        n_instances = check_n_instances(n_instances, _n_samples(X_pool))
+        n_instances = check_n_instances(n_instances, count_samples(X_pool))
         mode = self._batch_mode()
         context = self._context(learner, X_pool, X_labelled, y_labelled)
         scores, diagnostics, private = self._scores_and_diagnostics(context)
@@ -563,7 +685,7 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
             self.__dict__.update(diagnostics)
 
     def _context(self, learner, X_pool, X_labelled, y_labelled):
-        if _is_committee(learner) and not self._accept_committee:
+        if is_committee(learner) and not self._accept_committee:
             raise TypeError(
                 f"{type(self).__name__} needs a single model, got a modAL "
                 f"{type(learner).__name__} (a committee of "
@@ -616,7 +738,7 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
         )
 
 
-def _n_samples(X):
+def count_samples(X):
     shape = getattr(X, "shape", None)
     if shape is not None and len(shape) >= 1:
         return int(shape[0])
@@ -628,7 +750,7 @@ def _n_samples(X):
         ) from exc
 
 
-def _shared_default(strategy):
+def shared_default(strategy):
     """Mark a module-level default instance: it keeps no diagnostics.
 
     ``clone``, ``get_params`` and ``repr`` do not see the mark, so a clone

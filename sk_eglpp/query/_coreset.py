@@ -7,7 +7,7 @@ from .._chunking import chunked_row_min
 from .._param_validation import POSITIVE_INT
 from .._validation import check_n_instances
 from ..neighbors import _common_scale
-from ._base import BaseQueryStrategy, _n_samples, _shared_default, embed_context
+from ._base import BaseQueryStrategy, count_samples, embed_context, shared_default
 
 __all__ = ["CoreSetQuery", "coreset"]
 
@@ -177,7 +177,7 @@ class CoreSetQuery(BaseQueryStrategy):
 
     def _query(self, learner, X_pool, n_instances=1, *, X_labelled=None,
                y_labelled=None):
-        n_instances = check_n_instances(n_instances, _n_samples(X_pool))
+        n_instances = check_n_instances(n_instances, count_samples(X_pool))
         context = self._context(learner, X_pool, X_labelled, y_labelled)
         Z, min_dist, scale = self._initial_distances(context)
         scores = _in_units(min_dist, scale)
@@ -230,4 +230,4 @@ def _in_units(distances, scale):
 
 
 #: default :class:`CoreSetQuery` instance
-coreset = _shared_default(CoreSetQuery())
+coreset = shared_default(CoreSetQuery())

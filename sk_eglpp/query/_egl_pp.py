@@ -16,7 +16,7 @@ from ..gradients import (
     squared_gradient_norms,
 )
 from ..neighbors import top_k_neighbors
-from ._base import BATCH, BaseQueryStrategy, _shared_default, embed_context
+from ._base import BATCH, BaseQueryStrategy, embed_context, shared_default
 
 __all__ = ["EGLPlusPlusQuery", "egl_pp"]
 
@@ -194,6 +194,8 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         "verbose": VERBOSE,
         "batch": BATCH,
     }
+
+    _model = "network"
 
     def __init__(
         self,
@@ -409,4 +411,4 @@ def _as_module_input(X, module):
 
 
 #: default :class:`EGLPlusPlusQuery` instance
-egl_pp = _shared_default(EGLPlusPlusQuery())
+egl_pp = shared_default(EGLPlusPlusQuery())

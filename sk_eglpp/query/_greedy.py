@@ -6,7 +6,7 @@ from scipy.spatial.distance import cdist
 from .._chunking import chunked_row_min
 from .._param_validation import POSITIVE_INT, StrOptions
 from .._validation import check_n_instances, labelled_targets
-from ._base import BaseQueryStrategy, _n_samples, _shared_default, embed_context
+from ._base import BaseQueryStrategy, count_samples, embed_context, shared_default
 
 __all__ = ["GreedySamplingQuery", "greedy_sampling"]
 
@@ -199,7 +199,7 @@ class GreedySamplingQuery(BaseQueryStrategy):
 
     def _query(self, learner, X_pool, n_instances=1, *, X_labelled=None,
                y_labelled=None):
-        n_instances = check_n_instances(n_instances, _n_samples(X_pool))
+        n_instances = check_n_instances(n_instances, count_samples(X_pool))
         context = self._context(learner, X_pool, X_labelled, y_labelled)
         mode, Z, F, d = self._initial(context)
         scores = d.copy()
@@ -227,4 +227,4 @@ class GreedySamplingQuery(BaseQueryStrategy):
 
 
 #: default :class:`GreedySamplingQuery` instance (iGS)
-greedy_sampling = _shared_default(GreedySamplingQuery())
+greedy_sampling = shared_default(GreedySamplingQuery())

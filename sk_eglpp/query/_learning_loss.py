@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._base import BaseQueryStrategy, _shared_default
+from ._base import BaseQueryStrategy, shared_default
 
 __all__ = ["LearningLossQuery", "learning_loss"]
 
@@ -66,6 +66,7 @@ class LearningLossQuery(BaseQueryStrategy):
 
     #: y is never read, so unannotated (NaN) joints are fine
     _allow_nan_y = True
+    _model = "network"
     _parameter_constraints = {}
 
     def _score(self, context):
@@ -93,4 +94,4 @@ class LearningLossQuery(BaseQueryStrategy):
 
 
 #: default :class:`LearningLossQuery` instance
-learning_loss = _shared_default(LearningLossQuery())
+learning_loss = shared_default(LearningLossQuery())

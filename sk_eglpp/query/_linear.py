@@ -24,7 +24,7 @@ from .._linear_ensemble import (
 from .._param_validation import POSITIVE_INT, Interval
 from .._validation import labelled_targets
 from ..models import BootstrapLinearRegressor
-from ._base import BATCH, BaseQueryStrategy, _is_committee, _shared_default
+from ._base import BATCH, BaseQueryStrategy, is_committee, shared_default
 from ._batch import information_density
 
 __all__ = ["LinearEGLQuery", "EMCMQuery", "egl_linear", "emcm"]
@@ -98,6 +98,7 @@ class _BaseLinearQuery(BaseQueryStrategy):
 
     _accept_sparse = True
     _accept_committee = True
+    _model = "linear"
     _parameter_constraints = {
         "n_estimators": [POSITIVE_INT],
         "bootstrap": ["boolean"],
@@ -140,7 +141,7 @@ class _BaseLinearQuery(BaseQueryStrategy):
                 estimator.estimator_, X_pool.shape[1], name
             )
             return estimator._ensemble, coef, intercept
-        if _is_committee(estimator):
+        if is_committee(estimator):
             coef, intercept, fit_intercept = _committee_parameters(
                 estimator, X_pool.shape[1], name
             )
@@ -346,6 +347,6 @@ class EMCMQuery(_BaseLinearQuery):
 
 
 #: default :class:`LinearEGLQuery` instance
-egl_linear = _shared_default(LinearEGLQuery())
+egl_linear = shared_default(LinearEGLQuery())
 #: default :class:`EMCMQuery` instance
-emcm = _shared_default(EMCMQuery())
+emcm = shared_default(EMCMQuery())

@@ -9,7 +9,7 @@ from torch import nn
 
 from .._param_validation import POSITIVE_INT, Interval, StrOptions
 from .._seeding import torch_seed
-from ._base import BaseQueryStrategy, _shared_default
+from ._base import BaseQueryStrategy, shared_default
 
 __all__ = ["MCDropoutQuery", "mc_dropout"]
 
@@ -134,6 +134,8 @@ class MCDropoutQuery(BaseQueryStrategy):
         "random_state": ["random_state", None],
     }
 
+    _model = "network"
+
     def __init__(
         self,
         n_samples=20,
@@ -234,4 +236,4 @@ class MCDropoutQuery(BaseQueryStrategy):
 
 
 #: default :class:`MCDropoutQuery` instance
-mc_dropout = _shared_default(MCDropoutQuery())
+mc_dropout = shared_default(MCDropoutQuery())

@@ -4,7 +4,7 @@ import numpy as np
 
 from .._param_validation import POSITIVE_INT, StrOptions
 from ..datasets._heatmaps import _PEAK_CONSTRAINTS, heatmap_peaks
-from ._base import BaseQueryStrategy, _shared_default
+from ._base import BaseQueryStrategy, shared_default
 
 __all__ = ["MultiPeakEntropyQuery", "multipeak_entropy", "heatmap_peaks"]
 
@@ -108,6 +108,8 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
         "batch_size": [POSITIVE_INT],
     }
 
+    _model = "network"
+
     def __init__(
         self,
         min_distance=2,
@@ -159,4 +161,4 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
 
 
 #: default :class:`MultiPeakEntropyQuery` instance
-multipeak_entropy = _shared_default(MultiPeakEntropyQuery())
+multipeak_entropy = shared_default(MultiPeakEntropyQuery())

@@ -2,7 +2,7 @@
 
 
 from .._validation import check_pool
-from ._base import BaseQueryStrategy, QueryContext, _shared_default, resolve_learner
+from ._base import BaseQueryStrategy, QueryContext, resolve_learner, shared_default
 
 __all__ = ["RandomQuery", "random_query"]
 
@@ -92,4 +92,4 @@ class RandomQuery(BaseQueryStrategy):
 
 
 #: default :class:`RandomQuery` instance
-random_query = _shared_default(RandomQuery())
+random_query = shared_default(RandomQuery())

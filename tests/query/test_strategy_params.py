@@ -28,6 +28,7 @@ from sk_eglpp._param_validation import (
     POSITIVE_INT,
     Interval,
     StrOptions,
+    check_params,
     validate_param,
     validate_params,
 )
@@ -316,8 +317,11 @@ def test_named_constraints():
         validate_param(value, "random_state", ["random_state"], "f")
     for value in (-1, 1, np.int8(-4)):
         validate_param(value, "n_jobs", ["n_jobs"], "f")
-    for value in ("cpu", torch.device("cpu"), "cuda:3"):
+    for value in ("cpu", torch.device("cpu")):
         validate_param(value, "device", ["device"], "f")
+    if torch.cuda.device_count() < 4:  # a device this machine lacks: why, named
+        with pytest.raises(ValueError, match=r"got 'cuda:3' \(str\): device 'cuda:3'"):
+            validate_param("cuda:3", "device", ["device"], "f")
     validate_param(LinearRegression(), "estimator", ["regressor"], "f")
     for bad in (LinearRegression, "LinearRegression", None):
         with pytest.raises(TypeError, match="estimator must be a scikit-learn"):
@@ -339,7 +343,39 @@ def test_validation_never_changes_the_value():
 
 def test_an_undeclared_parameter_is_a_programming_error():
     with pytest.raises(KeyError):
-        validate_params({"undeclared": 1}, {}, "f")
+        check_params({"undeclared": 1}, {}, "f")
+
+
+def test_the_function_decorator_needs_a_constraint_for_every_parameter():
+    with pytest.raises(TypeError, match=r"exactly the parameters \['a', 'b'\]"):
+
+        @validate_params({"a": [None]})
+        def f(a, b=None):
+            return a
+
+    with pytest.raises(TypeError, match="got \\['a', 'c'\\]"):
+
+        @validate_params({"a": [None], "c": [None]})
+        def g(a, **kwargs):
+            return a
+
+
+def test_the_function_decorator_checks_defaults_and_keeps_the_signature():
+    import inspect
+
+    @validate_params({"k": [Interval(Integral, 1, None, closed="left")],
+                      "data": ["array-like"]})
+    def f(data, k=2):
+        """Doc."""
+        return data, k
+
+    assert f([1], k=3) == ([1], 3)
+    assert f.__name__ == "f" and f.__doc__ == "Doc."
+    assert list(inspect.signature(f).parameters) == ["data", "k"]
+    with pytest.raises(ValueError, match=r"^f: k must be an int in \[1, inf\), got 0"):
+        f("anything", 0)
+    with pytest.raises(TypeError, match=r"^f: k must be .*, got True \(bool\)\.$"):
+        f(None, k=True)
 
 
 def test_estimators_declare_the_parameters_they_own():
