@@ -33,7 +33,8 @@ _EXPORTS = {
     "annotation": ("select_for_annotation", "AnnotationSelection"),
     "simulation": ("simulate", "compare", "plot_learning_curves", "plot_selection_map"),
     "query": (
-        "BaseQueryStrategy", "STRATEGIES", "get_strategy",
+        "BaseQueryStrategy", "QueryTags", "STRATEGIES", "get_query_tags",
+        "get_strategy", "select_with_utilities",
         "EGLPlusPlusQuery", "egl_pp", "LinearEGLQuery", "egl_linear",
         "EMCMQuery", "emcm", "RandomQuery", "random_query",
         "CoreSetQuery", "coreset", "MultiPeakEntropyQuery", "multipeak_entropy",
@@ -43,7 +44,7 @@ _EXPORTS = {
     ),
     "models": (
         "StackedHourglass", "HourglassRegressor", "BootstrapLinearRegressor",
-        "LSP_FLIP_PAIRS", "augment_batch",
+        "LSP_FLIP_PAIRS", "augment_batch", "pose_estimator",
     ),
     "datasets": (
         "heatmap_peaks", "heatmaps_to_keypoints", "keypoints_to_heatmaps",

@@ -444,8 +444,8 @@ def _network_params(estimator):
 
 def _default_estimator(n_joints, in_channels, image_size, max_epochs, strategy,
                        device, random_state):
+    from .models import pose_estimator
     from .query import LearningLossQuery, MCDropoutQuery
-    from .simulation import pose_estimator
 
     depth = 3
     while depth > 1 and image_size % (4 * 2**depth):

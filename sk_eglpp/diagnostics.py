@@ -136,7 +136,7 @@ def _linear_gradient_lengths(model, X, y):
     return 4.0 * np.sum(residual**2, axis=1) * norm_x
 
 
-def _per_sample_error(estimator, X, y):
+def per_sample_error(estimator, X, y):
     """Mean squared error of each sample's prediction over its observed outputs."""
     pred = np.asarray(estimator.predict(X), dtype=np.float64).reshape(len(X), -1)
     y = np.asarray(y, dtype=np.float64).reshape(len(X), -1)
@@ -154,31 +154,17 @@ def _spearman(a, b):
     return float(stats.spearmanr(a, b).statistic)
 
 
-def _pool_utilities(strategy, n_pool):
-    """The pool-wide utilities of a strategy's last call, or None.
-
-    Own instances of :class:`~sk_eglpp.query.BaseQueryStrategy` keep them as
-    ``scores_``; bare callables give none.
-    """
-    from .query import BaseQueryStrategy
-
-    if not isinstance(strategy, BaseQueryStrategy):
-        return None
-    scores = strategy.__dict__.get("scores_")
-    if scores is None or np.shape(scores) != (n_pool,):
-        return None
-    return np.asarray(scores, dtype=np.float64)
-
-
 def _utilities(strategy, estimator, X_pool, n_instances, X_labelled, y_labelled):
     """Selected indices and every pool sample's utility (None if not given)."""
-    kwargs = {"X_labelled": X_labelled, "y_labelled": y_labelled}
-    if hasattr(strategy, "select"):
-        indices = strategy.select(estimator, X_pool, n_instances=n_instances, **kwargs)
-    else:
-        result = strategy(estimator, X_pool, n_instances=n_instances, **kwargs)
-        indices = result[0] if isinstance(result, tuple) else result
-    return np.asarray(indices, dtype=np.int64), _pool_utilities(strategy, len(X_pool))
+    from .query import select_with_utilities
+
+    indices, utilities = select_with_utilities(
+        strategy, estimator, X_pool, n_instances,
+        X_labelled=X_labelled, y_labelled=y_labelled,
+    )
+    if utilities is not None:
+        utilities = np.asarray(utilities, dtype=np.float64)
+    return np.asarray(indices, dtype=np.int64), utilities
 
 
 def fidelity_measures(utilities, selected, gradient, error, truth="gradient"):
@@ -344,7 +330,7 @@ def utility_fidelity(
         batch_size=batch_size,
         device=device,
     )
-    error = _per_sample_error(estimator, X_pool, y_pool)
+    error = per_sample_error(estimator, X_pool, y_pool)
     out = {}
     for label, strategy in zip(labels, objects, strict=True):
         if hasattr(strategy, "get_params"):

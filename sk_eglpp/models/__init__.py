@@ -2,6 +2,7 @@
 
 from ._augment import LSP_FLIP_PAIRS, augment_batch
 from ._bootstrap import BootstrapLinearRegressor
+from ._factory import pose_estimator
 from ._hourglass import StackedHourglass
 from ._regressor import HourglassRegressor
 
@@ -11,4 +12,5 @@ __all__ = [
     "BootstrapLinearRegressor",
     "LSP_FLIP_PAIRS",
     "augment_batch",
+    "pose_estimator",
 ]

@@ -5,7 +5,13 @@ Each strategy class has a module-level default instance (``egl_pp`` for
 its class and default instance in ``__all__`` and ``STRATEGIES``.
 """
 
-from ._base import BaseQueryStrategy, QueryTags, get_query_tags, shared_default
+from ._base import (
+    BaseQueryStrategy,
+    QueryTags,
+    get_query_tags,
+    select_with_utilities,
+    shared_default,
+)
 from ._batch import BATCH_MODES, information_density, select_batch
 from ._coreset import CoreSetQuery, coreset
 from ._egl_pp import EGLPlusPlusQuery, egl_pp
@@ -37,6 +43,7 @@ __all__ = [
     "STRATEGIES",
     "get_query_tags",
     "get_strategy",
+    "select_with_utilities",
     "EGLPlusPlusQuery",
     "egl_pp",
     "LinearEGLQuery",

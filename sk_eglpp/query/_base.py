@@ -36,6 +36,7 @@ __all__ = [
     "BaseQueryStrategy",
     "QueryTags",
     "get_query_tags",
+    "select_with_utilities",
     "QueryContext",
     "resolve_learner",
     "committee_labelled",
@@ -736,6 +737,45 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
             name=f"{name} after the pipeline's preceding steps",
             accept_sparse=self._accept_sparse,
         )
+
+
+def select_with_utilities(strategy, learner, X_pool, n_instances, **kwargs):
+    """Indices a strategy selects, and every pool sample's utility when it has one.
+
+    A :class:`BaseQueryStrategy` gives its utilities
+    (``select(..., return_utilities=True)``); any other object with ``select``,
+    or a bare callable in modAL's convention, gives the indices and ``None``.
+    ``kwargs`` are passed on (``X_labelled``, ``y_labelled``).
+
+    Returns
+    -------
+    indices : ndarray
+        As the strategy returned them (not checked here).
+    utilities : ndarray of shape (n_pool,) or None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sk_eglpp.query import RandomQuery, select_with_utilities
+    >>> X = np.arange(8.0).reshape(4, 2)
+    >>> model = LinearRegression().fit(X, X.sum(axis=1))
+    >>> idx, utilities = select_with_utilities(RandomQuery(random_state=0), model, X, 2)
+    >>> idx.shape, utilities.shape
+    ((2,), (4,))
+    >>> select_with_utilities(lambda learner, X, n_instances: [0], model, X, 1)
+    ([0], None)
+    """
+    if isinstance(strategy, BaseQueryStrategy):
+        return strategy.select(
+            learner, X_pool, n_instances=n_instances, return_utilities=True, **kwargs
+        )
+    if hasattr(strategy, "select"):
+        return strategy.select(learner, X_pool, n_instances=n_instances, **kwargs), None
+    result = strategy(learner, X_pool, n_instances=n_instances, **kwargs)
+    if isinstance(result, tuple) and len(result) == 2:
+        result = result[0]
+    return result, None
 
 
 def count_samples(X):

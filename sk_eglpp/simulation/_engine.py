@@ -629,12 +629,12 @@ class _Simulation:
             where = f"run {run} {label} cycle {cycle}"
             start = time.perf_counter()
             with self._torch_rng(seed), self._warnings(where):
-                idx = self._query(strategy, label, model, pool, labelled)
+                idx, utilities = self._query(strategy, label, model, pool, labelled)
             query_time = time.perf_counter() - start
             measures = {}
             if self.fidelity:
                 with self._torch_rng(seed), self._warnings(where):
-                    measures = self._fidelity(strategy, model, pool, idx)
+                    measures = self._fidelity(utilities, model, pool, idx)
             chosen = pool[idx]
             labelled = np.concatenate([labelled, chosen])
             mask[chosen] = False
@@ -677,30 +677,27 @@ class _Simulation:
                         f"{row['n_labelled']} score={row['score']:.4f}"
                     )
 
-    def _fidelity(self, strategy, model, pool, idx):
+    def _fidelity(self, utilities, model, pool, idx):
         """Fidelity measures of the query just made (see ``simulate``)."""
         from ..diagnostics import (
-            _per_sample_error,
-            _pool_utilities,
             fidelity_measures,
+            per_sample_error,
             true_gradient_lengths,
         )
 
         X_pool, y_pool = self.X[pool], self.y[pool]
         gradient = true_gradient_lengths(model, X_pool, y_pool)
-        error = _per_sample_error(model, X_pool, y_pool)
-        utilities = _pool_utilities(strategy, pool.size)
+        error = per_sample_error(model, X_pool, y_pool)
         return fidelity_measures(utilities, idx, gradient, error)
 
     def _query(self, strategy, label, model, pool, labelled):
-        X_pool = self.X[pool]
-        kwargs = {"X_labelled": self.X[labelled], "y_labelled": self.y[labelled]}
-        if hasattr(strategy, "select"):
-            idx = strategy.select(model, X_pool, n_instances=self.budget, **kwargs)
-        else:
-            idx = strategy(model, X_pool, n_instances=self.budget, **kwargs)
-            if isinstance(idx, tuple) and len(idx) == 2:
-                idx = idx[0]
+        """The strategy's selection in the pool, and its utilities (or None)."""
+        from ..query import select_with_utilities
+
+        idx, utilities = select_with_utilities(
+            strategy, model, self.X[pool], self.budget,
+            X_labelled=self.X[labelled], y_labelled=self.y[labelled],
+        )
         idx = np.asarray(idx)
         if (
             idx.shape != (self.budget,)
@@ -713,4 +710,4 @@ class _Simulation:
                 f"Strategy {label!r} must return {self.budget} unique integer "
                 f"indices in [0, {pool.size}), got {idx!r}."
             )
-        return idx.astype(np.int64)
+        return idx.astype(np.int64), utilities
