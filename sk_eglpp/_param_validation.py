@@ -53,6 +53,7 @@ __all__ = [
     "N_JOBS",
     "POSITIVE_INT",
     "VERBOSE",
+    "InstanceOf",
     "Interval",
     "StrOptions",
     "ParamValidationMixin",
@@ -307,6 +308,44 @@ class _Device(_Constraint):
         return "a torch.device, a device string such as 'cpu' or 'cuda:0'"
 
 
+class _Path(_Constraint):
+    """A file-system path: a ``str`` or an ``os.PathLike`` (``pathlib.Path``)."""
+
+    def is_satisfied_by(self, value):
+        import os
+
+        return isinstance(value, str | os.PathLike)
+
+    def __str__(self):
+        return "a path (str or os.PathLike)"
+
+
+class InstanceOf(_Constraint):
+    """An instance of one of ``types`` (``str`` in ``description`` for messages).
+
+    Examples
+    --------
+    >>> validate_param([1], "items", [InstanceOf(list, tuple)], "f")
+    [1]
+    >>> validate_param("ab", "items", [InstanceOf(list, tuple)], "f")
+    Traceback (most recent call last):
+    ...
+    TypeError: f: items must be a list or tuple, got 'ab' (str).
+    """
+
+    def __init__(self, *types, description=None):
+        self.types = types
+        self.description = description or "a " + " or ".join(
+            t.__name__ for t in types
+        )
+
+    def is_satisfied_by(self, value):
+        return isinstance(value, self.types)
+
+    def __str__(self):
+        return self.description
+
+
 class _NoValidation(_Constraint):
     """Anything: the parameter is checked by the code that sees the data."""
 
@@ -348,6 +387,7 @@ _NAMED = {
     "device": _Device,
     "iterable": _Iterable,
     "regressor": _Regressor,
+    "path": _Path,
     "array-like": _NoValidation,
     "no_validation": _NoValidation,
 }
@@ -390,7 +430,8 @@ def validate_param(value, name, constraints, caller):
         ``callable`` or one of the names ``"boolean"``, ``"random_state"``
         (int seed or RandomState), ``"n_jobs"`` (non-zero int), ``"device"``
         (torch device or device string), ``"iterable"`` (non-string iterable),
-        ``"regressor"`` (a scikit-learn regressor instance), ``"array-like"``
+        ``"regressor"`` (a scikit-learn regressor instance), ``"path"`` (a str
+        or ``os.PathLike``), :class:`InstanceOf`, ``"array-like"``
         and ``"no_validation"`` (anything: checked where the data is seen).
     caller : str
         The class or function the parameter belongs to, for the message.
