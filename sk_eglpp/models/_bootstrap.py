@@ -15,7 +15,7 @@ from .._linear_ensemble import (
     expected_sq_deviation,
     fit_linear_ensemble,
 )
-from .._param_validation import POSITIVE_INT, ParamValidationMixin
+from .._param_validation import POSITIVE_INT, ParamValidationMixin, validate_call
 
 __all__ = ["BootstrapLinearRegressor"]
 
@@ -61,6 +61,9 @@ class BootstrapLinearRegressor(ParamValidationMixin, RegressorMixin, BaseEstimat
         for resamples without degrees of freedom.
     ranks_ : ndarray of shape (n_estimators,)
         Numerical rank of every resampled design ``X~_k``.
+    ensemble_ : LinearEnsemble
+        The fitted ensemble in the form the linear strategies read
+        (:class:`~sk_eglpp.query.LinearEGLQuery`, :class:`~sk_eglpp.query.EMCMQuery`).
     sample_counts_ : ndarray of shape (n_estimators, n_samples)
         How often each training sample occurs in every resample.
     n_features_in_ : int
@@ -141,12 +144,12 @@ class BootstrapLinearRegressor(ParamValidationMixin, RegressorMixin, BaseEstimat
         return tags
 
     def _checked_params(self):
-        """The validated ``n_estimators`` and a fresh copy of the estimator."""
-        self._validate_constraints()
+        """``n_estimators`` as int and a fresh copy of the estimator."""
         if self.estimator is None:
             return int(self.n_estimators), LinearRegression()
         return int(self.n_estimators), clone(self.estimator)
 
+    @validate_call
     def fit(self, X, y):
         """Fit the full-data model and the bootstrap ensemble.
 
@@ -193,7 +196,7 @@ class BootstrapLinearRegressor(ParamValidationMixin, RegressorMixin, BaseEstimat
         self.residual_variances_ = ensemble.variances
         self.ranks_ = ensemble.ranks
         self.sample_counts_ = ensemble.counts
-        self._ensemble = ensemble
+        self.ensemble_ = ensemble
         self._y_ndim = np.ndim(y)
         return self
 
@@ -226,7 +229,7 @@ class BootstrapLinearRegressor(ParamValidationMixin, RegressorMixin, BaseEstimat
         if not return_std:
             return y_pred
         reference = np.asarray(y_pred, dtype=np.float64).reshape(X.shape[0], -1)
-        deviation, _ = expected_sq_deviation(self._ensemble, X, reference)
+        deviation, _ = expected_sq_deviation(self.ensemble_, X, reference)
         return y_pred, self._shape_output(np.sqrt(deviation))
 
     def predict_ensemble(self, X):
@@ -256,5 +259,5 @@ class BootstrapLinearRegressor(ParamValidationMixin, RegressorMixin, BaseEstimat
         X = validate_data(
             self, X, accept_sparse=["csr", "csc"], dtype=np.float64, reset=False
         )
-        means, _, _ = ensemble_moments(self._ensemble, X)
+        means, _, _ = ensemble_moments(self.ensemble_, X)
         return means[:, :, 0] if self._y_ndim == 1 else means

@@ -15,7 +15,12 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
-from .._param_validation import Interval, ParamValidationMixin, StrOptions
+from .._param_validation import (
+    Interval,
+    ParamValidationMixin,
+    StrOptions,
+    validate_call,
+)
 from .._seeding import torch_seed
 from .._tensors import image_tensor
 from .._validation import check_keypoints, check_pool
@@ -436,7 +441,6 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         self._check_layout(X, expected)
         y = self._check_y(y, X.shape[0])
         n_joints = y.shape[1] // 2
-        self._validate_constraints()
         self._flip_pairs(n_joints)
         check_scale_range(self.scale_range)
         self.n_joints_ = n_joints
@@ -490,13 +494,13 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
 
     # -- skorch hooks -----------------------------------------------------
 
+    @validate_call
     def initialize(self):
         """skorch's ``initialize``, after checking the parameters this class adds.
 
         (``fit`` and ``partial_fit`` check them too, also when they continue
         from an initialised net.)
         """
-        self._validate_constraints()
         return super().initialize()
 
     def initialize_module(self):
@@ -618,6 +622,7 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
 
     # -- fitting ----------------------------------------------------------
 
+    @validate_call
     def fit(self, X, y, **fit_params):
         """Train the network on images and their keypoints.
 
@@ -642,11 +647,12 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
             if not continued:
                 self.initialize()
             self._check_module_matches()
-            self.heatmap_size_ = self._heatmap_size(X.shape[2:])
+            self.heatmap_size_ = self.heatmap_size_for(X.shape[2:])
             with self._read_only_inputs():
                 NeuralNet.partial_fit(self, X, y, **fit_params)
         return self
 
+    @validate_call
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Continue training for ``max_epochs`` epochs (see :meth:`fit`)."""
         X, y = self._check_training_data(X, y)
@@ -654,12 +660,34 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
             if not self.initialized_:
                 self.initialize()
             self._check_module_matches()
-            self.heatmap_size_ = self._heatmap_size(X.shape[2:])
+            self.heatmap_size_ = self.heatmap_size_for(X.shape[2:])
             with self._read_only_inputs():
                 NeuralNet.partial_fit(self, X, y, classes, **fit_params)
         return self
 
-    def _heatmap_size(self, image_size):
+    def heatmap_size_for(self, image_size):
+        """The heatmaps' ``(height, width)`` for images of ``image_size``.
+
+        The initialised module's output stride divides the image size (what
+        ``fit`` stores as ``heatmap_size_``).
+
+        Parameters
+        ----------
+        image_size : tuple of int
+            ``(height, width)`` of the input images.
+
+        Returns
+        -------
+        heatmap_size : tuple of int
+
+        Examples
+        --------
+        >>> from sk_eglpp import HourglassRegressor
+        >>> net = HourglassRegressor(module__n_joints=2, module__depth=1,
+        ...                          module__n_features=4).initialize()
+        >>> net.heatmap_size_for((64, 48))
+        (16, 12)
+        """
         stride = getattr(self.module_, "stride", 4)
         return tuple(int(s) // stride for s in image_size)
 
@@ -859,6 +887,7 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         stride = getattr(self.module_, "stride", 4)
         return heatmaps_to_keypoints(heatmaps, stride=stride).astype(np.float32)
 
+    @validate_call
     def embed(self, X):
         """Embeddings: the pooled features chosen by ``embedding_layer``.
 
@@ -870,7 +899,6 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         -------
         embedding : ndarray of shape (n_samples, n_features), float32
         """
-        self._validate_constraints()
         layer = self.embedding_layer
         return self._infer(X, lambda Xi: self.module_.embed(Xi, layer=layer))
 

@@ -140,7 +140,7 @@ class _BaseLinearQuery(BaseQueryStrategy):
             coef, intercept = _linear_parameters(
                 estimator.estimator_, X_pool.shape[1], name
             )
-            return estimator._ensemble, coef, intercept
+            return estimator.ensemble_, coef, intercept
         if is_committee(estimator):
             coef, intercept, fit_intercept = _committee_parameters(
                 estimator, X_pool.shape[1], name
