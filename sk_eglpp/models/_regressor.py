@@ -163,10 +163,8 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         Weight of the ranking loss added to the pose loss (Yoo & Kweon's
         lambda, 1 in their paper). The heatmap loss here is a mean over pixels,
         of order 1e-2 per sample, so at weight 1 the ranking loss dominates the
-        backbone's gradient: on ``make_pose_dataset(600, random_state=0)``
-        (6 epochs, 150 held out) PCK@0.2 fell from 0.49 without the head to
-        0.20 at weight 1, and was 0.41 at weight 0.01 with a held-out Spearman
-        correlation of 0.60 between predicted and true losses.
+        backbone's gradient (the user guide's Learning Loss section has the
+        measurement behind the default).
     loss_prediction_stop_epoch : int or None, default=None
         After this many epochs (counted over the net's whole history, so
         continued training with ``warm_start`` keeps counting), the features
