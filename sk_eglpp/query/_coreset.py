@@ -145,8 +145,8 @@ class CoreSetQuery(BaseQueryStrategy):
         _, min_dist, scale = self._initial_distances(context)
         return _in_units(min_dist, scale)
 
-    def select(self, learner, X_pool, n_instances=1, *, X_labelled=None,
-               y_labelled=None):
+    def select(self, learner, X_pool, n_instances=1, *, return_utilities=False,
+               X_labelled=None, y_labelled=None):
         """Choose ``n_instances`` pool samples by k-center greedy.
 
         Parameters
@@ -158,6 +158,9 @@ class CoreSetQuery(BaseQueryStrategy):
             Unlabelled samples.
         n_instances : int, default=1
             Number of samples to select, in ``[1, n_pool]``.
+        return_utilities : bool, default=False
+            Whether to return every pool sample's utility too: its distance to
+            the nearest labelled sample (:meth:`score`), before any pick.
         X_labelled, y_labelled : array-like, default=None
             Labelled data (the initial centres) when ``learner`` is an
             estimator; they take precedence over a modAL learner's.
@@ -166,11 +169,14 @@ class CoreSetQuery(BaseQueryStrategy):
         -------
         indices : ndarray of shape (n_instances,)
             Indices into ``X_pool`` in the order they were chosen.
+        utilities : ndarray of shape (n_pool,)
+            Only with ``return_utilities=True``.
         """
         return super().select(
             learner,
             X_pool,
             n_instances=n_instances,
+            return_utilities=return_utilities,
             X_labelled=X_labelled,
             y_labelled=y_labelled,
         )
@@ -180,7 +186,8 @@ class CoreSetQuery(BaseQueryStrategy):
         n_instances = check_n_instances(n_instances, count_samples(X_pool))
         context = self._context(learner, X_pool, X_labelled, y_labelled)
         Z, min_dist, scale = self._initial_distances(context)
-        scores = _in_units(min_dist, scale)
+        # a copy: min_dist shrinks as centres are picked, the scores do not
+        scores = _in_units(min_dist.copy(), scale)
         available = np.ones(Z.shape[0], dtype=bool)
         indices = np.empty(n_instances, dtype=np.intp)
         gains = np.empty(n_instances)
