@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import check_random_state
 
-from ._param_validation import POSITIVE_INT, StrOptions, check_params
+from ._param_validation import POSITIVE_INT, StrOptions, validate_params
 from ._validation import check_n_instances
 
 __all__ = [
@@ -25,11 +25,8 @@ __all__ = [
     "utility_fidelity",
 ]
 
-_CONSTRAINTS = {
-    "truth": [StrOptions(["gradient", "error"])],
-    "return_truth": ["boolean"],
-    "batch_size": [POSITIVE_INT],
-}
+#: what the true top-B of the precision ranks by
+_TRUTHS = ("gradient", "error")
 
 #: the measures of :func:`utility_fidelity`, per strategy
 FIDELITY_COLUMNS = ("spearman_gradient", "spearman_error", "precision")
@@ -42,6 +39,17 @@ def _final_step(estimator, X):
     return estimator, X
 
 
+@validate_params(
+    {
+        "estimator": ["no_validation"],
+        "X": ["array-like"],
+        "y": ["array-like"],
+        # nets only, checked by squared_gradient_norms (which loads torch)
+        "parameters": ["no_validation"],
+        "batch_size": [POSITIVE_INT],
+        "device": [None, "device"],
+    }
+)
 def true_gradient_lengths(
     estimator, X, y, *, parameters="default", batch_size=16, device=None
 ):
@@ -90,15 +98,10 @@ def true_gradient_lengths(
     final, Xt = _final_step(estimator, X)
     if hasattr(final, "coef_") and not hasattr(final, "module_"):
         return _linear_gradient_lengths(final, Xt, y)
+    from ._network import as_module_input, device_of, fitted_module, render_targets
     from .gradients import squared_gradient_norms
-    from .query._egl_pp import (
-        _as_module_input,
-        _device_of,
-        _fitted_module,
-        _render_targets,
-    )
 
-    module = _fitted_module(final)
+    module = fitted_module(final)
     Xt = np.asarray(Xt)
     y = np.asarray(y, dtype=np.float64)
     if y.shape[0] != Xt.shape[0]:
@@ -106,11 +109,11 @@ def true_gradient_lengths(
             f"X and y must have the same number of samples, got {Xt.shape[0]} and "
             f"{y.shape[0]}."
         )
-    targets, weights = _render_targets(final, y)
-    device = device if device is not None else _device_of(final)
+    targets, weights = render_targets(final, y)
+    device = device if device is not None else device_of(final)
     norms = squared_gradient_norms(
         module,
-        _as_module_input(Xt, module),
+        as_module_input(Xt, module),
         targets,
         np.arange(Xt.shape[0]).reshape(-1, 1),
         weight_bank=weights,
@@ -167,6 +170,15 @@ def _utilities(strategy, estimator, X_pool, n_instances, X_labelled, y_labelled)
     return np.asarray(indices, dtype=np.int64), utilities
 
 
+@validate_params(
+    {
+        "utilities": ["array-like", None],
+        "selected": ["array-like"],
+        "gradient": ["array-like"],
+        "error": ["array-like"],
+        "truth": [StrOptions(_TRUTHS)],
+    }
+)
 def fidelity_measures(utilities, selected, gradient, error, truth="gradient"):
     """The measures of :func:`utility_fidelity` from computed arrays.
 
@@ -194,7 +206,6 @@ def fidelity_measures(utilities, selected, gradient, error, truth="gradient"):
     >>> m["spearman_gradient"], m["spearman_error"], m["precision"]
     (1.0, -1.0, 1.0)
     """
-    check_params({"truth": truth}, _CONSTRAINTS, "fidelity_measures")
     selected = np.asarray(selected, dtype=np.int64)
     ranked = np.asarray(gradient if truth == "gradient" else error, dtype=np.float64)
     order = np.argsort(-np.where(np.isfinite(ranked), ranked, -np.inf), kind="stable")
@@ -212,6 +223,23 @@ def fidelity_measures(utilities, selected, gradient, error, truth="gradient"):
     }
 
 
+@validate_params(
+    {
+        "estimator": ["no_validation"],
+        "X_pool": ["array-like"],
+        "y_pool": ["array-like"],
+        "strategies": ["no_validation"],  # resolved by resolve_strategies
+        "X_labelled": ["array-like", None],
+        "y_labelled": ["array-like", None],
+        "n_instances": [None, POSITIVE_INT],  # at most n_pool: checked below
+        "truth": [StrOptions(_TRUTHS)],
+        "random_state": [None, "random_state"],
+        "parameters": ["no_validation"],  # as for true_gradient_lengths
+        "batch_size": [POSITIVE_INT],
+        "device": [None, "device"],
+        "return_truth": ["boolean"],
+    }
+)
 def utility_fidelity(
     estimator,
     X_pool,
@@ -305,11 +333,6 @@ def utility_fidelity(
     """
     from .query._resolve import resolve_strategies
 
-    check_params(
-        dict(truth=truth, return_truth=return_truth, batch_size=batch_size),
-        _CONSTRAINTS,
-        "utility_fidelity",
-    )
     batch_size = int(batch_size)
     labels, objects = resolve_strategies(strategies)
     n_pool = len(X_pool)

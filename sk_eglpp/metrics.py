@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 from sklearn.metrics import make_scorer
 
-from ._param_validation import Interval, StrOptions, check_params
+from ._param_validation import Interval, StrOptions, validate_params
 from ._validation import as_float_array, check_keypoints
 
 __all__ = ["pck", "pckh", "pck_scorer", "make_pck_scorer", "make_pckh_scorer"]
@@ -46,16 +46,8 @@ def _check_pair(y_true, y_pred):
     return y_true, y_pred
 
 
-_CONSTRAINTS = {
-    "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
-    "average": [StrOptions(["all", "joints"])],
-}
-
-
-def _check_params(caller, alpha, average):
-    """``alpha`` as float, after checking it and ``average``."""
-    check_params(dict(alpha=alpha, average=average), _CONSTRAINTS, caller)
-    return float(alpha)
+_ALPHA = [Interval(numbers.Real, 0, None, closed="neither")]
+_AVERAGE = [StrOptions(["all", "joints"])]
 
 
 def _fraction_correct(y_true, y_pred, threshold, average):
@@ -74,7 +66,7 @@ def _fraction_correct(y_true, y_pred, threshold, average):
         warnings.warn(
             "no annotated joint with a defined reference size; the score is NaN.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of pck / pckh (through validate_params)
         )
         return float("nan")
     return float(correct.sum() / n_annotated)
@@ -106,6 +98,15 @@ def _torso_pairs(torso, n_joints):
     return pairs
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "alpha": _ALPHA,
+        "torso": ["no_validation"],  # checked against the number of joints
+        "average": _AVERAGE,
+    }
+)
 def pck(y_true, y_pred, alpha=0.2, *, torso=None, average="all"):
     """Percentage of correct keypoints, LSP convention (PCK@alpha).
 
@@ -156,7 +157,7 @@ def pck(y_true, y_pred, alpha=0.2, *, torso=None, average="all"):
     >>> pck(y_true, y_pred, alpha=0.2, torso=(0, 1))  # threshold 2 px
     0.666...
     """
-    alpha = _check_params("pck", alpha, average)
+    alpha = float(alpha)
     y_true, y_pred = _check_pair(y_true, y_pred)
     n_joints = y_true.shape[1]
     if torso is None:
@@ -179,6 +180,15 @@ def pck(y_true, y_pred, alpha=0.2, *, torso=None, average="all"):
     return _fraction_correct(y_true, y_pred, alpha * size, average)
 
 
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_pred": ["array-like"],
+        "head_boxes": ["array-like"],
+        "alpha": _ALPHA,
+        "average": _AVERAGE,
+    }
+)
 def pckh(y_true, y_pred, head_boxes, alpha=0.5, *, average="all"):
     """Percentage of correct keypoints relative to the head (MPII's PCKh).
 
@@ -214,7 +224,7 @@ def pckh(y_true, y_pred, head_boxes, alpha=0.5, *, average="all"):
     >>> pckh([[0.0, 0.0, 5.0, 5.0]], [[2.0, 2.0, 5.0, 9.0]], box)
     0.5
     """
-    alpha = _check_params("pckh", alpha, average)
+    alpha = float(alpha)
     y_true, y_pred = _check_pair(y_true, y_pred)
     boxes = as_float_array(head_boxes, "head_boxes", "numbers (pixel coordinates)")
     if boxes.shape != (y_true.shape[0], 4):
@@ -232,6 +242,7 @@ def pckh(y_true, y_pred, head_boxes, alpha=0.5, *, average="all"):
     return _fraction_correct(y_true, y_pred, alpha * size, average)
 
 
+@validate_params({"alpha": _ALPHA, "torso": ["no_validation"]})  # torso: by pck
 def make_pck_scorer(alpha=0.2, *, torso=None):
     """A scorer ``scorer(estimator, X, y)`` computing :func:`pck` on predictions.
 
@@ -255,6 +266,7 @@ def make_pck_scorer(alpha=0.2, *, torso=None):
     return make_scorer(pck, alpha=alpha, torso=torso)
 
 
+@validate_params({"alpha": _ALPHA})
 def make_pckh_scorer(alpha=0.5):
     """A scorer computing :func:`pckh`; the head boxes come as metadata.
 

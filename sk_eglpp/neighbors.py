@@ -23,7 +23,7 @@ from numbers import Real
 
 import numpy as np
 
-from ._param_validation import POSITIVE_INT, Interval, check_params
+from ._param_validation import POSITIVE_INT, Interval, validate_params
 from ._validation import check_pool, top_k_rows
 
 __all__ = ["conditional_probabilities", "top_k_neighbors"]
@@ -35,11 +35,11 @@ _MAX_LOG_BETA = 300.0
 # Rows per matrix product in the distance computation (see _Reference.sqdist).
 _BLOCK = 64
 # Embeddings whose largest magnitude lies outside [2**-_SAFE_EXP, 2**_SAFE_EXP]
-# are rescaled before distances are taken (see _common_scale).
+# are rescaled before distances are taken (see common_scale).
 _SAFE_EXP = 250
 
 
-def _common_scale(*arrays):
+def common_scale(*arrays):
     """A power of two ``c`` that brings ``arrays / c`` to a safe magnitude.
 
     Squared distances of embeddings around ``1e155`` overflow float64 and those
@@ -63,9 +63,9 @@ def _common_scale(*arrays):
     Examples
     --------
     >>> import numpy as np
-    >>> _common_scale(np.array([[3.0, -4.0]]))
+    >>> common_scale(np.array([[3.0, -4.0]]))
     1.0
-    >>> _common_scale(np.array([[1e200]])) == 2.0 ** 664
+    >>> common_scale(np.array([[1e200]])) == 2.0 ** 664
     True
     """
     largest = max(
@@ -90,22 +90,17 @@ def _check_embeddings(H_query, H_ref):
     return H_query, H_ref
 
 
-_CONSTRAINTS = {
-    "n_neighbors": [POSITIVE_INT],
-    "perplexity": [Interval(Real, 0, None, closed="neither")],
-    "chunk_size": [POSITIVE_INT],
-    "renormalize": ["boolean"],
-    "tol": [Interval(Real, 0, None, closed="neither")],
-    "max_iter": [POSITIVE_INT],
-}
+_POSITIVE_REAL = Interval(Real, 0, None, closed="neither")
 
 
-def _check_params(params, n_ref, caller):
-    """Validate ``params``; ``(perplexity, chunk_size, tol, max_iter)``."""
-    check_params(params, _CONSTRAINTS, caller)
-    perplexity = float(params["perplexity"])
-    chunk_size, tol = int(params["chunk_size"]), float(params["tol"])
-    max_iter = int(params["max_iter"])
+def _settings(perplexity, chunk_size, tol, max_iter, n_ref):
+    """The checked settings as ``(float, int, float, int)``.
+
+    Warns when ``perplexity`` exceeds ``n_ref``, the largest perplexity a row
+    can have (the warning points at the caller of the public function).
+    """
+    perplexity = float(perplexity)
+    chunk_size, tol, max_iter = int(chunk_size), float(tol), int(max_iter)
     if perplexity > n_ref:
         warnings.warn(
             f"perplexity={perplexity} is larger than the number of reference "
@@ -113,7 +108,7 @@ def _check_params(params, n_ref, caller):
             "row gets the uniform distribution over the reference samples "
             "(the limit of an infinite bandwidth).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of the public function (validate_params)
         )
     return perplexity, chunk_size, tol, max_iter
 
@@ -246,7 +241,7 @@ def _chunk_probabilities(D, perplexity, tol, max_iter):
 def _iter_chunks(H_query, H_ref, perplexity, chunk_size, tol, max_iter):
     # Eq. 8 is invariant to a common scaling of all distances (each row's
     # precision absorbs it), so embeddings of extreme magnitude are rescaled.
-    scale = _common_scale(H_query, H_ref)
+    scale = common_scale(H_query, H_ref)
     ref = _Reference(H_ref / scale if scale != 1.0 else H_ref)
     n_query = H_query.shape[0]
     for start in range(0, n_query, chunk_size):
@@ -262,6 +257,16 @@ def _iter_chunks(H_query, H_ref, perplexity, chunk_size, tol, max_iter):
         yield start, stop, _chunk_probabilities(D, perplexity, tol, max_iter)
 
 
+@validate_params(
+    {
+        "H_query": ["array-like"],
+        "H_ref": ["array-like"],
+        "perplexity": [_POSITIVE_REAL],
+        "chunk_size": [POSITIVE_INT],
+        "tol": [_POSITIVE_REAL],
+        "max_iter": [POSITIVE_INT],
+    }
+)
 def conditional_probabilities(
     H_query, H_ref, *, perplexity=20.0, chunk_size=1024, tol=1e-5, max_iter=100
 ):
@@ -352,11 +357,8 @@ def conditional_probabilities(
     True
     """
     H_query, H_ref = _check_embeddings(H_query, H_ref)
-    perplexity, chunk_size, tol, max_iter = _check_params(
-        dict(perplexity=perplexity, chunk_size=chunk_size, tol=tol,
-             max_iter=max_iter),
-        H_ref.shape[0],
-        "conditional_probabilities",
+    perplexity, chunk_size, tol, max_iter = _settings(
+        perplexity, chunk_size, tol, max_iter, H_ref.shape[0]
     )
     P = np.empty((H_query.shape[0], H_ref.shape[0]))
     for start, stop, P_chunk in _iter_chunks(
@@ -366,6 +368,18 @@ def conditional_probabilities(
     return P
 
 
+@validate_params(
+    {
+        "H_query": ["array-like"],
+        "H_ref": ["array-like"],
+        "n_neighbors": [POSITIVE_INT],  # at most n_ref: checked below
+        "perplexity": [_POSITIVE_REAL],
+        "chunk_size": [POSITIVE_INT],
+        "renormalize": ["boolean"],
+        "tol": [_POSITIVE_REAL],
+        "max_iter": [POSITIVE_INT],
+    }
+)
 def top_k_neighbors(
     H_query,
     H_ref,
@@ -434,11 +448,8 @@ def top_k_neighbors(
     """
     H_query, H_ref = _check_embeddings(H_query, H_ref)
     n_ref = H_ref.shape[0]
-    perplexity, chunk_size, tol, max_iter = _check_params(
-        dict(n_neighbors=n_neighbors, perplexity=perplexity, chunk_size=chunk_size,
-             renormalize=renormalize, tol=tol, max_iter=max_iter),
-        n_ref,
-        "top_k_neighbors",
+    perplexity, chunk_size, tol, max_iter = _settings(
+        perplexity, chunk_size, tol, max_iter, n_ref
     )
     n_neighbors = int(n_neighbors)
     if n_neighbors > n_ref:

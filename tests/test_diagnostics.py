@@ -1,5 +1,7 @@
 """The fidelity diagnostic: true gradient lengths and utility_fidelity."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -168,6 +170,40 @@ def test_bad_input(linear_data):
         fidelity_measures(None, [0], y, y, truth=None)
     with pytest.raises(ValueError, match=r"^utility_fidelity: batch_size must be an"):
         utility_fidelity(model, X, y, "random_query", batch_size=0)
+
+
+@pytest.mark.parametrize(
+    "name, value, error",
+    [
+        ("n_instances", True, TypeError),
+        ("n_instances", 0, ValueError),
+        ("batch_size", 2.0, TypeError),
+        ("random_state", -1, ValueError),
+        ("device", "tpu", ValueError),
+        ("return_truth", 1, TypeError),
+        ("truth", None, TypeError),
+    ],
+)
+def test_utility_fidelity_parameter_errors_name_it(linear_data, name, value, error):
+    """Parameters are checked before any strategy runs; a bool is not an int."""
+    X, y = linear_data
+    model = Ridge().fit(X, y)
+    got = re.escape(f"got {value!r} ({type(value).__name__})")
+    with pytest.raises(error, match=rf"^utility_fidelity: {name} must be .*{got}"):
+        utility_fidelity(model, X, y, "random_query", **{name: value})
+
+
+def test_true_gradient_lengths_parameter_errors_name_it(linear_data):
+    X, y = linear_data
+    model = Ridge().fit(X, y)
+    with pytest.raises(
+        TypeError, match=r"^true_gradient_lengths: batch_size must be an int .*True"
+    ):
+        true_gradient_lengths(model, X, y, batch_size=True)
+    with pytest.raises(ValueError, match=r"^true_gradient_lengths: device must be"):
+        true_gradient_lengths(model, X, y, device="tpu")
+    with pytest.raises(TypeError, match=r"^fidelity_measures: truth must be one of"):
+        fidelity_measures(None, [0], y, y, truth=1)
 
 
 def test_net_lengths_bad_input():

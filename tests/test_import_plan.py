@@ -18,7 +18,7 @@ ALLOWED = {
     # detects a modified saved tensor, the base class of every batch-norm layer
     # and the padding a padded convolution applies
     ("sk_eglpp.gradients._layerwise", "a._version"): "torch internals",
-    ("sk_eglpp.gradients._layerwise", "nn.modules.batchnorm._BatchNorm"): "torch",
+    ("sk_eglpp.gradients._driver", "nn.modules.batchnorm._BatchNorm"): "torch",
     ("sk_eglpp.gradients._layerwise",
      "module._reversed_padding_repeated_twice"): "torch internals",
 }

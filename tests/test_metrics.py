@@ -130,8 +130,9 @@ def test_pck_default_torso_other_joint_counts(rng):
 
 def test_pck_nothing_to_score_warns():
     truth = np.full((2, 14, 2), np.nan)
-    with pytest.warns(UserWarning, match="no annotated joint"):
+    with pytest.warns(UserWarning, match="no annotated joint") as record:
         assert math.isnan(pck(truth, np.zeros_like(truth)))
+    assert record[0].filename == __file__  # the warning points at the caller
 
 
 def test_pckh_hand_computed():
@@ -170,6 +171,32 @@ def test_errors():
         pckh(np.zeros((2, 4)), np.zeros((2, 4)), np.zeros((3, 4)))
     with pytest.raises(ValueError, match="at least one sample"):
         pck(np.zeros((0, 28)), np.zeros((0, 28)))
+
+
+@pytest.mark.parametrize(
+    "call, message, error",
+    [
+        (lambda y: pck(y, y, alpha=True), r"^pck: alpha must be a finite real "
+         r"number in \(0, inf\), got True \(bool\)\.", TypeError),
+        (lambda y: pck(y, y, alpha=np.inf), r"^pck: alpha must be .*got inf",
+         ValueError),
+        (lambda y: pck(y, y, average=None), r"^pck: average must be one of "
+         r"\['all', 'joints'\], got None \(NoneType\)\.", TypeError),
+        (lambda y: pckh(y, y, np.zeros((2, 4)), alpha="0.5"),
+         r"^pckh: alpha must be .*got '0\.5' \(str\)\.", TypeError),
+        (lambda y: pckh(y, y, np.zeros((2, 4)), average="mean"),
+         r"^pckh: average must be one of", ValueError),
+        (lambda y: make_pck_scorer(alpha=0), r"^make_pck_scorer: alpha must be",
+         ValueError),
+        (lambda y: make_pckh_scorer(alpha=None), r"^make_pckh_scorer: alpha must be",
+         TypeError),
+    ],
+)
+def test_parameter_errors_name_the_function(call, message, error):
+    """Bad parameters fail before any work, the scorers' when they are made; a
+    bool is not a number."""
+    with pytest.raises(error, match=message):
+        call(np.zeros((2, 28)))
 
 
 def _tabular_pose_data(rng, n=40):

@@ -1,5 +1,6 @@
 """Conditional neighbour probabilities (paper Eq. 8) and top-K neighbours."""
 
+import re
 import warnings
 
 import numpy as np
@@ -144,6 +145,17 @@ def test_perplexity_above_n_ref_warns_and_is_uniform(rng):
     np.testing.assert_allclose(P, 0.2, rtol=1e-6)
 
 
+def test_perplexity_warning_points_at_the_caller(rng):
+    H_query, H_ref = rng.normal(size=(3, 2)), rng.normal(size=(5, 2))
+    for func, args in (
+        (conditional_probabilities, ()),
+        (top_k_neighbors, (2,)),
+    ):
+        with pytest.warns(UserWarning, match="larger than the number") as record:
+            func(H_query, H_ref, *args, perplexity=20.0)
+        assert record[0].filename == __file__
+
+
 def test_inputs_not_modified(rng):
     H_query, H_ref = rng.normal(size=(6, 3)), rng.normal(size=(8, 3))
     copies = H_query.copy(), H_ref.copy()
@@ -215,6 +227,33 @@ def test_parameter_types_raise_type_errors(rng):
         conditional_probabilities(H_query, H_ref, perplexity="5")
     with pytest.raises(TypeError, match="tol must be a finite real number"):
         top_k_neighbors(H_query, H_ref, 2, tol=None)
+
+
+@pytest.mark.parametrize(
+    "func, name, value, error",
+    [
+        ("top_k_neighbors", "n_neighbors", True, TypeError),
+        ("top_k_neighbors", "renormalize", 1, TypeError),
+        ("top_k_neighbors", "max_iter", 0, ValueError),
+        ("conditional_probabilities", "chunk_size", False, TypeError),
+        ("conditional_probabilities", "max_iter", 2.0, TypeError),
+        ("conditional_probabilities", "perplexity", np.nan, ValueError),
+        ("conditional_probabilities", "tol", True, TypeError),
+    ],
+)
+def test_parameter_errors_name_the_function(rng, func, name, value, error):
+    """A bool is not a number, NaN not a finite one; the message names the
+    function, the parameter and what was got."""
+    H_query, H_ref = rng.normal(size=(4, 3)), rng.normal(size=(6, 3))
+    call = {"top_k_neighbors": top_k_neighbors,
+            "conditional_probabilities": conditional_probabilities}[func]
+    args = (H_query, H_ref) + ((2,) if func == "top_k_neighbors" else ())
+    kwargs = {name: value}
+    if name == "n_neighbors":
+        args, kwargs = (H_query, H_ref, value), {}
+    got = f"got {value!r} ({type(value).__name__})."
+    with pytest.raises(error, match=rf"^{func}: {name} must be .*" + re.escape(got)):
+        call(*args, **kwargs)
 
 
 def test_one_top_k_rule_for_rows_and_for_a_selection(rng):

@@ -6,7 +6,7 @@ from scipy.spatial.distance import cdist
 from .._chunking import chunked_row_min
 from .._param_validation import POSITIVE_INT
 from .._validation import check_n_instances
-from ..neighbors import _common_scale
+from ..neighbors import common_scale
 from ._base import BaseQueryStrategy, count_samples, embed_context, shared_default
 
 __all__ = ["CoreSetQuery", "coreset"]
@@ -128,7 +128,7 @@ class CoreSetQuery(BaseQueryStrategy):
         and the scale (distances in original units are ``scale`` times them)."""
         chunk_size = int(self.chunk_size)
         Z, Z_lab = embed_context(context, self.embedding)
-        scale = _common_scale(Z, Z_lab)
+        scale = common_scale(Z, Z_lab)
         if scale != 1.0:
             Z = Z / scale
             Z_lab = None if Z_lab is None else Z_lab / scale

@@ -7,14 +7,10 @@ from numbers import Real
 import numpy as np
 import torch
 
-from .._param_validation import POSITIVE_INT, VERBOSE, Interval, StrOptions
-from .._tensors import image_tensor
-from ..gradients import (
-    _METHODS,
-    _PARAMETER_KEYWORDS,
-    expected_gradient_norms,
-    squared_gradient_norms,
-)
+from .._network import as_module_input, device_of, fitted_module, render_targets
+from .._param_validation import N_JOBS, POSITIVE_INT, VERBOSE, Interval, StrOptions
+from ..gradients import expected_gradient_norms, squared_gradient_norms
+from ..gradients._checks import METHODS, PARAMETER_KEYWORDS
 from ..neighbors import top_k_neighbors
 from ._base import BATCH, BaseQueryStrategy, embed_context, shared_default
 
@@ -182,13 +178,13 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         "perplexity": [Interval(Real, 0, None, closed="neither")],
         "target": [StrOptions(_TARGETS)],
         "renormalize": ["boolean"],
-        "parameters": [StrOptions(_PARAMETER_KEYWORDS), callable, "iterable"],
-        "method": [StrOptions(_METHODS)],
+        "parameters": [StrOptions(PARAMETER_KEYWORDS), callable, "iterable"],
+        "method": [StrOptions(METHODS)],
         "energy": [Interval(Real, 0, 1, closed="right")],
         "embedding": [None, callable],
         "batch_size": [POSITIVE_INT],
         "chunk_size": [POSITIVE_INT],
-        "n_jobs": ["n_jobs", None],
+        "n_jobs": N_JOBS,
         "device": ["device", None],
         "random_state": ["random_state", None],
         "verbose": VERBOSE,
@@ -234,7 +230,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
     def _score(self, context):
         n_neighbors = int(self.n_neighbors)
         estimator = context.estimator
-        module = _fitted_module(estimator)
+        module = fitted_module(estimator)
 
         H_pool, H_labelled = embed_context(context, self.embedding, flatten=True)
         n_labelled = H_labelled.shape[0]
@@ -260,11 +256,11 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         # Only the labelled samples that are someone's neighbour need targets.
         used, bank_index = np.unique(neighbors, return_inverse=True)
         bank_index = bank_index.reshape(neighbors.shape)
-        device = self.device if self.device is not None else _device_of(estimator)
+        device = self.device if self.device is not None else device_of(estimator)
         if self.target == "output":
             target_bank, weight_bank = _output_targets(
                 module,
-                _as_module_input(context.X_labelled[used], module),
+                as_module_input(context.X_labelled[used], module),
                 self.batch_size,
                 device,
             )
@@ -272,7 +268,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
             y_used = context.y_labelled[used]
             if self.target == "prediction":
                 y_used = estimator.predict(context.X_labelled[used])
-            target_bank, weight_bank = _render_targets(estimator, y_used)
+            target_bank, weight_bank = render_targets(estimator, y_used)
 
         common = dict(
             weight_bank=weight_bank,
@@ -282,7 +278,7 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
             device=device,
             verbose=int(self.verbose),
         )
-        X_pool = _as_module_input(context.X_pool, module)
+        X_pool = as_module_input(context.X_pool, module)
         if self.method == "exact":
             pair_norms = squared_gradient_norms(
                 module, X_pool, target_bank, bank_index, **common
@@ -332,48 +328,6 @@ def _effective_perplexity(perplexity, n_labelled):
     return limit
 
 
-def _fitted_module(estimator):
-    """The fitted torch module of a skorch net (or a bare module)."""
-    if isinstance(estimator, torch.nn.Module):
-        return estimator
-    if not hasattr(estimator, "check_is_fitted") or not hasattr(
-        type(estimator), "initialize_module"
-    ):
-        raise TypeError(
-            "EGL++ needs a skorch neural net (e.g. HourglassRegressor or "
-            "NeuralNetRegressor) or a torch.nn.Module, got "
-            f"{type(estimator).__name__}."
-        )
-    estimator.check_is_fitted()
-    return estimator.module_
-
-
-def _device_of(estimator):
-    device = getattr(estimator, "device", None)
-    return "cpu" if device is None else device
-
-
-def _render_targets(estimator, y):
-    """Targets and loss weights in the model's output space.
-
-    Estimators with ``render_targets`` (the hourglass: keypoints -> heatmaps)
-    provide both. Otherwise ``y`` is the output itself and the weights are those
-    of a mean squared error over the outputs, with NaN entries masked out.
-    """
-    if hasattr(estimator, "render_targets"):
-        targets, weights = estimator.render_targets(y)
-        return np.asarray(targets, dtype=np.float32), np.asarray(
-            weights, dtype=np.float32
-        )
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim == 1:
-        y = y.reshape(-1, 1)
-    observed = np.isfinite(y)
-    n_outputs = int(np.prod(y.shape[1:]))
-    weights = observed.astype(np.float32) / n_outputs
-    return np.where(observed, y, 0.0).astype(np.float32), weights
-
-
 def _output_targets(module, X, batch_size, device):
     """The module's raw outputs for ``X`` as targets, with uniform weights.
 
@@ -397,17 +351,6 @@ def _output_targets(module, X, batch_size, device):
         (targets.shape[0],) + (1,) * (targets.ndim - 1), 1.0 / n_elements, np.float32
     )
     return targets, weights
-
-
-def _as_module_input(X, module):
-    """The pool as a float tensor in the dtype of the module's parameters
-    (uint8 images in [0, 255] scaled to [0, 1], as HourglassRegressor reads
-    them)."""
-    dtype = next((p.dtype for p in module.parameters()), torch.float32)
-    X = np.ascontiguousarray(X)
-    if not X.flags.writeable:  # torch wants writable memory; never touch the user's
-        X = X.copy()
-    return image_tensor(torch.from_numpy(X), dtype).to(dtype)
 
 
 #: default :class:`EGLPlusPlusQuery` instance

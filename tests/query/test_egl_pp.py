@@ -120,7 +120,7 @@ def test_lowrank_energy(friedman, fitted_net, energy):
     low = EGLPlusPlusQuery(n_neighbors=6, perplexity=4.0, method="lowrank",
                            energy=energy)
     s_low = low.score(net, X_pool, **kw)
-    # the strategy's MSE weights (1 / n_outputs) are those of _render_targets
+    # the strategy's MSE weights (1 / n_outputs) are those of render_targets
     direct = expected_gradient_norms(
         net.module_, X_pool, y3, exact.neighbors_, exact.probabilities_,
         weight_bank=np.full_like(y3, 1.0 / 3.0), method="lowrank", energy=energy,
@@ -506,12 +506,13 @@ def test_output_target_hourglass_per_stack_loop(pose, fitted_hourglass):
 
 def test_output_target_follows_predict_heatmaps(pose, fitted_hourglass):
     """The targets are what predict_heatmaps(all_stacks=True) returns."""
-    from sk_eglpp.query._egl_pp import _as_module_input, _output_targets
+    from sk_eglpp._network import as_module_input
+    from sk_eglpp.query._egl_pp import _output_targets
 
     X, _ = pose
     module = fitted_hourglass.module_
     targets, weights = _output_targets(
-        module, _as_module_input(X[:10], module), 3, "cpu"
+        module, as_module_input(X[:10], module), 3, "cpu"
     )
     stacks = fitted_hourglass.predict_heatmaps(X[:10], all_stacks=True)
     np.testing.assert_allclose(targets, np.moveaxis(stacks, 0, 1), atol=1e-6)
