@@ -40,18 +40,11 @@ from ._fingerprints import describe, fingerprint
 from ._interrupts import Interrupts
 from ._threads import thread_limits
 from ._validation import check_bool, check_device, check_option, check_positive_int
-from .datasets._coco import (
-    _as_files,
-    _coco_index,
-    _load_pool,
-    _load_samples,
-    _meta_rows,
-    _to_source,
-    _warn_skipped,
-    _write_coco,
-)
+from .datasets._coco import coco_files, coco_index, warn_skipped
+from .datasets._coco_write import write_coco_file
+from .datasets._crops import load_pool, load_samples, meta_rows
 from .datasets._image_folder import ImageFolder
-from .datasets._images import SourceImage, transform_points
+from .datasets._images import SourceImage, crop_to_source, transform_points
 
 __all__ = ["AnnotationSelection", "select_for_annotation"]
 
@@ -639,7 +632,7 @@ def _load_model(net, model_dir, in_channels, n_joints, image_size):
     net.set_params(torch_load_kwargs={"weights_only": True})
     net.n_joints_, net.in_channels_ = n_joints, in_channels
     net.initialize()
-    net.heatmap_size_ = net._heatmap_size((image_size, image_size))
+    net.heatmap_size_ = net.heatmap_size_for((image_size, image_size))
     try:
         net.load_params(**_model_files(net, model_dir))
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds
@@ -986,7 +979,7 @@ def select_for_annotation(
     strategy, how = _resolve_strategy(strategy, n_jobs, params["device"],
                                       params["random_state"], params["verbose"] > 0)
     images = ImageFolder(images_dir)
-    files = _as_files(annotations)
+    files = coco_files(annotations)
     prev = None if previous is None else _PreviousRound(previous)
     out = _RoundFolder(output_dir)
     inputs = [("images folder", images.root)]
@@ -1059,8 +1052,8 @@ def _read_inputs(images, files, unannotated, prev, p):
     from sklearn.utils import Bunch
 
     verbose, image_size, crop = p["verbose"] > 0, p["image_size"], p["crop"]
-    category, index, anns, skipped = _coco_index(files, return_skipped=True)
-    _warn_skipped(skipped, files, category)
+    category, index, anns, skipped = coco_index(files, return_skipped=True)
+    warn_skipped(skipped, files, category)
     labelled = [a for a in anns if (a["keypoints"][:, 2] > 0).any()]
     annotated = {a["file_name"]: a["file"] for a in labelled}
     if not annotated:
@@ -1086,15 +1079,15 @@ def _read_inputs(images, files, unannotated, prev, p):
             f"budget must be in [1, {n_pool}] (the number of {what}), got "
             f"{p['budget']}."
         )
-    X_lab, y_lab, lab_meta = _load_samples(
+    X_lab, y_lab, lab_meta = load_samples(
         images, category, index, labelled, image_size, p["as_gray"], crop,
         _BOX_MARGIN, "keep", verbose,
     )
     ids = _image_ids(names, index, {} if prev is None else prev.image_ids)
     records = [dict(index[n]) if n in index else {"id": ids[n], "file_name": n}
                for n in names]
-    X_pool, pool_meta = _load_pool(images, category, records, boxes, image_size,
-                                   p["as_gray"], _BOX_MARGIN, verbose=verbose)
+    X_pool, pool_meta = load_pool(images, category, records, boxes, image_size,
+                                  p["as_gray"], _BOX_MARGIN, verbose=verbose)
     return Bunch(
         category=category, names=names, ids=ids, X_lab=X_lab, y_lab=y_lab,
         lab_meta=lab_meta, X_pool=X_pool, pool_meta=pool_meta,
@@ -1200,10 +1193,10 @@ def _write_selection(out, images, strategy, how, net, d, p):
     indices, utilities, _ = strategy._query(
         net, d.X_pool, n_instances=budget, X_labelled=d.X_lab, y_labelled=d.y_lab
     )
-    chosen = _meta_rows(d.pool_meta, indices)
+    chosen = meta_rows(d.pool_meta, indices)
     predicted = net.predict(d.X_pool[indices])
-    keypoints = _to_source(predicted.reshape(budget, n_joints, 2), chosen.crop,
-                           image_size)
+    keypoints = crop_to_source(predicted.reshape(budget, n_joints, 2), chosen.crop,
+                               image_size)
     paths = {
         "csv": out.path / "selection.csv",
         "coco": out.path / "selection.json",
@@ -1228,9 +1221,9 @@ def _write_selection(out, images, strategy, how, net, d, p):
     if len(np.unique(given)) < len(given):
         chosen.annotation_id = np.full(budget, -1)
     boxed = np.isfinite(chosen.bbox).all(axis=1)
-    _write_coco(paths["coco"], chosen, keypoints if p["pre_annotate"] else None,
-                boxed | p["pre_annotate"],
-                "written by sk_eglpp.datasets.write_coco_keypoints")
+    write_coco_file(paths["coco"], chosen, keypoints if p["pre_annotate"] else None,
+                    boxed | p["pre_annotate"],
+                    "written by sk_eglpp.datasets.write_coco_keypoints")
     skeleton = [tuple(pair) for pair in d.lab_meta.skeleton.tolist()]
     noun = "images" if p["crop"] == "image" else "people"
     _contact_sheet(paths["contact_sheet"], images, selection, chosen.crop, skeleton,

@@ -639,12 +639,12 @@ def test_heatmap_functions_reject_and_handle_edges():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        (dict(n_samples=0), ValueError, "n_samples must be >= 1, got 0"),
-        (dict(n_samples=5.0), TypeError, r"n_samples must be an integer, got 5.0"),
-        (dict(n_samples=5, image_size=8), ValueError, "image_size must be >= 16"),
+        (dict(n_samples=0), ValueError, r"n_samples must be an int in \[1, inf\)"),
+        (dict(n_samples=5.0), TypeError, r"n_samples must be .*got 5.0"),
+        (dict(n_samples=5, image_size=8), ValueError, r"image_size must .* \[16"),
         (dict(n_samples=5, n_sequences=6), ValueError, r"n_sequences must be in \[1"),
-        (dict(n_samples=5, occlusion=1.5), ValueError, r"occlusion must be in \[0"),
-        (dict(n_samples=5, noise=-1.0), ValueError, "noise must be finite and >= 0"),
+        (dict(n_samples=5, occlusion=1.5), ValueError, r"occlusion must .* \[0, 1\]"),
+        (dict(n_samples=5, noise=-1.0), ValueError, r"noise must be .* in \[0, inf\)"),
         (dict(n_samples=5, spread=(1.0, 0.1)), ValueError, "low <= high"),
         (dict(n_samples=5, shuffle="yes"), TypeError, "shuffle must be a bool"),
     ],
@@ -693,7 +693,7 @@ def test_lsp_malformed_joints(tmp_path, joints, match):
 
 
 def test_loader_paths(tmp_path):
-    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+    with pytest.raises(TypeError, match=r"path must be a path \(str or os.PathLike\)"):
         load_mpii(3.5)
     (tmp_path / "joints.mat").write_bytes(b"")
     with pytest.raises(FileNotFoundError, match="does not exist or is not a folder"):
@@ -701,7 +701,7 @@ def test_loader_paths(tmp_path):
     (tmp_path / "dir.mat").mkdir()
     with pytest.raises(FileNotFoundError, match="file .*dir.mat.* not found"):
         load_mpii(tmp_path, annotation_file="dir.mat")
-    with pytest.raises(TypeError, match="annotation_file must be a file name"):
+    with pytest.raises(TypeError, match=r"annotation_file must be a path \(str"):
         load_mpii(tmp_path, annotation_file=3)
 
 
@@ -725,7 +725,7 @@ def test_mpii_malformed_release(tmp_path, content, match):
 @pytest.mark.parametrize("sigma", (float("nan"), float("inf")))
 def test_non_finite_sigma_is_rejected(images, sigma):
     X, y = images
-    with pytest.raises(ValueError, match="sigma must be > 0 and finite, got"):
+    with pytest.raises(ValueError, match="sigma must be a finite real number"):
         keypoints_to_heatmaps([[1.0, 1.0]], 4, sigma=sigma)
     with pytest.raises(ValueError, match="sigma must be a finite real number"):
         tiny_net(sigma=sigma).fit(X[:4], y[:4])

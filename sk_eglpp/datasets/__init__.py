@@ -11,18 +11,15 @@ keep their arrays in an on-disk cache (:func:`get_cache_dir`,
 
 from ._cache import clear_cache, get_cache_dir
 from ._coco import LSP_SKELETON as LSP_SKELETON
-from ._coco import (
-    leeds_to_coco,
-    load_coco_keypoints,
-    make_synthetic_coco,
-    merge_coco_keypoints,
-    write_coco_keypoints,
-)
+from ._coco import load_coco_keypoints
+from ._coco_write import merge_coco_keypoints, write_coco_keypoints
 from ._heatmaps import heatmap_peaks, heatmaps_to_keypoints, keypoints_to_heatmaps
+from ._leeds_coco import leeds_to_coco
 from ._loaders import MPII_TO_LSP as MPII_TO_LSP
 from ._loaders import load_lsp, load_lspet, load_mpii
 from ._synthetic import LSP_JOINT_NAMES as LSP_JOINT_NAMES
 from ._synthetic import make_pose_dataset
+from ._synthetic_coco import make_synthetic_coco
 
 # The joint constants (LSP_JOINT_NAMES, LSP_SKELETON, MPII_TO_LSP) are importable
 # from here but left out of __all__, so they stay out of the top-level namespace.

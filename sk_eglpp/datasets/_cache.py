@@ -66,6 +66,7 @@ from .._files import (
     remove_leftovers,
 )
 from .._fingerprints import describe, fingerprint
+from .._param_validation import validate_params
 
 __all__ = [
     "CACHE_FORMAT",
@@ -95,6 +96,7 @@ class _Damaged(Exception):
     """An entry that exists but cannot be read as what its key promises."""
 
 
+@validate_params({})
 def get_cache_dir():
     """The folder where the pose loaders cache their arrays by default.
 
@@ -135,35 +137,38 @@ def get_cache_dir():
     return Path.home() / ".cache" / "sk_eglpp"
 
 
-def check_cache_dir(cache_dir):
+def check_cache_dir(cache_dir, caller=None):
     """The cache folder of a loader's ``cache_dir``; ``None`` when it is off.
+
+    ``caller`` (the loader's name) begins the messages.
 
     Examples
     --------
     >>> check_cache_dir("my_cache").name, check_cache_dir(False)
     ('my_cache', None)
-    >>> check_cache_dir(True)
+    >>> check_cache_dir(True, "load_lsp")
     Traceback (most recent call last):
     ...
-    TypeError: cache_dir must be None, False or a path ..., got True (bool).
+    TypeError: load_lsp: cache_dir must be a path ..., False or None, got True (bool).
     """
     if cache_dir is None:
         return get_cache_dir()
     if cache_dir is False or isinstance(cache_dir, np.bool_) and not cache_dir:
         return None
-    return _as_folder(cache_dir, "None, False or a path (str or os.PathLike)")
+    return _as_folder(cache_dir, "a path (str or os.PathLike), False or None", caller)
 
 
-def _as_folder(cache_dir, expected):
+def _as_folder(cache_dir, expected, caller):
+    prefix = f"{caller}: " if caller else ""
     if isinstance(cache_dir, bool | np.bool_) or not isinstance(
         cache_dir, str | os.PathLike
     ):
         raise TypeError(
-            f"cache_dir must be {expected}, got {cache_dir!r} "
+            f"{prefix}cache_dir must be {expected}, got {cache_dir!r} "
             f"({type(cache_dir).__name__})."
         )
     if not os.fspath(cache_dir):
-        raise ValueError("cache_dir must not be an empty path, got ''.")
+        raise ValueError(f"{prefix}cache_dir must not be an empty path, got ''.")
     return Path(cache_dir)
 
 
@@ -475,6 +480,7 @@ def _is_entry(path):
     )
 
 
+@validate_params({"cache_dir": [None, "path"]})
 def clear_cache(cache_dir=None):
     """Remove the cache entries of the pose loaders from a folder.
 
@@ -530,7 +536,7 @@ def clear_cache(cache_dir=None):
     >>> tmp.cleanup()
     """
     folder = get_cache_dir() if cache_dir is None else _as_folder(
-        cache_dir, "None or a path (str or os.PathLike)"
+        cache_dir, "a path (str or os.PathLike) or None", "clear_cache"
     )
     if not folder.is_dir():
         return 0

@@ -18,32 +18,42 @@ the input pixels it summarises.
 """
 
 import numbers
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.ndimage import maximum_filter
 
-from .._param_validation import POSITIVE_INT, Interval, check_params
+from .._param_validation import POSITIVE_INT, InstanceOf, Interval, validate_params
 from .._validation import check_keypoints
 
-__all__ = ["keypoints_to_heatmaps", "heatmaps_to_keypoints", "heatmap_peaks"]
+__all__ = [
+    "PEAK_CONSTRAINTS",
+    "keypoints_to_heatmaps",
+    "heatmaps_to_keypoints",
+    "heatmap_peaks",
+]
 
-_PEAK_CONSTRAINTS = {
+#: the peak parameters of :func:`heatmap_peaks`, which
+#: :class:`~sk_eglpp.query.MultiPeakEntropyQuery` takes too
+PEAK_CONSTRAINTS = {
     "min_distance": [POSITIVE_INT],
     "n_peaks": [POSITIVE_INT, None],
     "threshold_rel": [Interval(Real, 0, 1, closed="both"), None],
     "threshold_abs": [Interval(Real, None, None, closed="neither"), None],
 }
+#: ``stride``: input pixels per heatmap pixel
+_STRIDE = [Interval(Real, 0, None, closed="neither")]
 
 
-def _check_stride(stride):
-    if isinstance(stride, bool) or not isinstance(stride, numbers.Real):
-        raise TypeError(f"stride must be a positive number, got {stride!r}.")
-    if not stride > 0:
-        raise ValueError(f"stride must be > 0, got {stride}.")
-    return float(stride)
-
-
+@validate_params({
+    "keypoints": ["array-like"],
+    "heatmap_size": [
+        Interval(Integral, None, None, closed="neither"),
+        InstanceOf(tuple, list, np.ndarray, description="a (height, width) pair"),
+    ],
+    "sigma": [Interval(Real, 0, None, closed="neither")],
+    "stride": _STRIDE,
+})
 def keypoints_to_heatmaps(keypoints, heatmap_size, *, sigma=1.0, stride=1):
     """Render one Gaussian heatmap per joint.
 
@@ -85,22 +95,8 @@ def keypoints_to_heatmaps(keypoints, heatmap_size, *, sigma=1.0, stride=1):
     0.0
     """
     kp = check_keypoints(keypoints)
-    if isinstance(heatmap_size, numbers.Integral):
-        heatmap_size = (heatmap_size, heatmap_size)
-    try:
-        height, width = (int(s) for s in heatmap_size)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"heatmap_size must be an int or a (height, width) pair, got "
-            f"{heatmap_size!r}."
-        ) from exc
-    if height < 1 or width < 1:
-        raise ValueError(f"heatmap_size must be positive, got {(height, width)}.")
-    if isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
-        raise TypeError(f"sigma must be a positive number, got {sigma!r}.")
-    if not (sigma > 0 and np.isfinite(sigma)):
-        raise ValueError(f"sigma must be > 0 and finite, got {sigma}.")
-    stride = _check_stride(stride)
+    height, width = _heatmap_shape(heatmap_size)
+    stride = float(stride)
 
     centre = (kp - (stride - 1.0) / 2.0) / stride  # (n, J, 2) in heatmap px
     visible = ~np.isnan(centre).any(axis=2)
@@ -116,6 +112,31 @@ def keypoints_to_heatmaps(keypoints, heatmap_size, *, sigma=1.0, stride=1):
     heatmaps = gy[..., :, None] * gx[..., None, :]
     heatmaps *= visible[..., None, None]
     return heatmaps.astype(np.float32)
+
+
+def _heatmap_shape(heatmap_size):
+    """``(height, width)`` of an int or a pair, each >= 1 (its type is checked)."""
+    if isinstance(heatmap_size, numbers.Integral):
+        heatmap_size = (heatmap_size, heatmap_size)
+    sizes = list(heatmap_size)
+    if len(sizes) != 2:
+        raise ValueError(
+            f"keypoints_to_heatmaps: heatmap_size must be an int or a (height, "
+            f"width) pair, got {len(sizes)} values."
+        )
+    for size in sizes:
+        if isinstance(size, bool | np.bool_) or not isinstance(size, numbers.Integral):
+            raise TypeError(
+                f"keypoints_to_heatmaps: heatmap_size must hold ints, got {size!r} "
+                f"({type(size).__name__})."
+            )
+    height, width = (int(s) for s in sizes)
+    if height < 1 or width < 1:
+        raise ValueError(
+            f"keypoints_to_heatmaps: heatmap_size must be positive, got "
+            f"{(height, width)}."
+        )
+    return height, width
 
 
 def _log_parabola_offset(left, centre, right):
@@ -138,6 +159,11 @@ def _log_parabola_offset(left, centre, right):
     return np.clip(offset, -0.5, 0.5)
 
 
+@validate_params({
+    "heatmaps": ["array-like"],
+    "stride": _STRIDE,
+    "refine": ["boolean"],
+})
 def heatmaps_to_keypoints(heatmaps, *, stride=1, refine=True):
     """Decode keypoints from heatmaps: arg-max plus sub-pixel refinement.
 
@@ -188,7 +214,7 @@ def heatmaps_to_keypoints(heatmaps, *, stride=1, refine=True):
         )
     if h.shape[2] < 1 or h.shape[3] < 1:
         raise ValueError(f"heatmaps must not be empty, got shape {h.shape}.")
-    stride = _check_stride(stride)
+    stride = float(stride)
     n, n_joints, height, width = h.shape
     flat = h.reshape(n, n_joints, height * width)
     if flat.size == 0:  # no sample or no joint: nothing to decode
@@ -218,6 +244,7 @@ def heatmaps_to_keypoints(heatmaps, *, stride=1, refine=True):
     return np.stack([x, y], axis=2).reshape(n, 2 * n_joints)
 
 
+@validate_params({"heatmaps": ["array-like"], **PEAK_CONSTRAINTS})
 def heatmap_peaks(heatmaps, *, min_distance=2, n_peaks=5, threshold_rel=0.1,
                   threshold_abs=None):
     """Values of the local maxima of every heatmap, largest first.
@@ -256,12 +283,6 @@ def heatmap_peaks(heatmaps, *, min_distance=2, n_peaks=5, threshold_rel=0.1,
     >>> heatmap_peaks(hm, n_peaks=3)
     array([[ 1. ,  0.5, -inf]])
     """
-    check_params(
-        dict(min_distance=min_distance, n_peaks=n_peaks,
-             threshold_rel=threshold_rel, threshold_abs=threshold_abs),
-        _PEAK_CONSTRAINTS,
-        "heatmap_peaks",
-    )
     heatmaps = np.asarray(heatmaps, dtype=np.float64)
     lead, (h, w) = heatmaps.shape[:-2], heatmaps.shape[-2:]
     flat = heatmaps.reshape(-1, h * w)

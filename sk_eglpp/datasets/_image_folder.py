@@ -21,6 +21,8 @@ import os
 import stat
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from ._dataset_files import check_folder
+
 __all__ = ["IMAGE_EXTENSIONS", "ImageFolder"]
 
 #: file name extensions taken as images when a folder is scanned (compared
@@ -82,17 +84,8 @@ class ImageFolder:
     """
 
     def __init__(self, path):
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(
-                f"images_dir must be a str or os.PathLike, got {type(path).__name__}."
-            )
-        root = Path(path)
-        if not root.is_dir():
-            raise FileNotFoundError(
-                f"images folder {str(root)!r} does not exist or is not a folder."
-            )
-        self.root = root
-        self.resolved = root.resolve()
+        self.root = check_folder(path, "images", "images_dir")
+        self.resolved = self.root.resolve()
 
     def __repr__(self):
         return f"ImageFolder({str(self.root)!r})"

@@ -2,7 +2,8 @@
 
 :class:`SourceImage` reads an image file for the LSP / LSPET / MPII and COCO
 loaders and the annotation contact sheet; :func:`crop_array` is the crop
-transform they share, :func:`transform_points` its action on keypoints.
+transform they share, :func:`transform_points` its action on keypoints and
+:func:`crop_to_source` its inverse (predictions back to source pixels).
 
 Conventions
 -----------
@@ -63,6 +64,7 @@ __all__ = [
     "SourceImage",
     "crop_array",
     "transform_points",
+    "crop_to_source",
     "outside_to_nan",
 ]
 
@@ -618,6 +620,36 @@ def transform_points(points, centre, side, size):
            [ 9.5,  4.5]])
     """
     return (points - np.asarray(centre)) * (size / side) + (size - 1) / 2.0
+
+
+def crop_to_source(points, crops, size):
+    """Points of ``n`` crops back to source pixels: :func:`transform_points` undone.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n, n_points, 2)
+        Points in the crops' pixels.
+    crops : ndarray of shape (n, 3)
+        ``cx, cy, side`` of each crop square, in source pixels.
+    size : int
+        Height and width of the crops.
+
+    Returns
+    -------
+    ndarray of shape (n, n_points, 2)
+        ``(u - (size - 1) / 2) * side / size + cx``, same for y.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_eglpp.datasets._images import crop_to_source
+    >>> crop_to_source(np.array([[[-0.5, -0.5], [9.5, 4.5]]]),
+    ...                np.array([[49.5, 49.5, 100.0]]), 10)
+    array([[[-0.5, -0.5],
+            [99.5, 49.5]]])
+    """
+    scale = (crops[:, 2] / size)[:, None, None]
+    return (points - (size - 1) / 2.0) * scale + crops[:, None, :2]
 
 
 def outside_to_nan(kp, size):

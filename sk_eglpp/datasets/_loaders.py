@@ -54,9 +54,8 @@ Parallel decoding
 """
 
 import functools
-import io
-import numbers
 import os
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -64,9 +63,25 @@ import scipy.io
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.utils import gen_batches
 
-from .._validation import check_bool, check_n_jobs, check_positive_int
-from ._cache import annotation_identity, cached_arrays, check_cache_dir
+from .._param_validation import (
+    N_JOBS,
+    POSITIVE_INT,
+    VERBOSE,
+    InstanceOf,
+    Interval,
+    StrOptions,
+    validate_params,
+)
+from ._cache import cached_arrays, check_cache_dir
+from ._dataset_files import (
+    MARGIN,
+    OCCLUDED,
+    check_folder,
+    read_mat,
+    select_indices,
+)
 from ._images import SourceImage, outside_to_nan, transform_points
+from ._leeds import LEEDS, N_JOINTS, leeds_image_name, leeds_joints
 
 __all__ = ["load_lsp", "load_lspet", "load_mpii", "MPII_TO_LSP"]
 
@@ -76,117 +91,30 @@ __all__ = ["load_lsp", "load_lspet", "load_mpii", "MPII_TO_LSP"]
 #: (7) are dropped.
 MPII_TO_LSP = (0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 8, 9)
 
-_N_JOINTS = 14
 #: joblib's backend hint for decoding (see the module notes)
 _PREFER = "threads"
 #: bytes of images per chunk of decoding work, at most
 _CHUNK_BYTES = 32 * 2**20
 
-
-# --------------------------------------------------------------------------
-# validation helpers
-# --------------------------------------------------------------------------
-
-
-def _check_folder(path, dataset):
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(
-            f"path must be a str or os.PathLike pointing at the {dataset} folder, "
-            f"got {type(path).__name__}."
-        )
-    folder = Path(path)
-    if not folder.is_dir():
-        raise FileNotFoundError(
-            f"{dataset} folder {str(folder)!r} does not exist or is not a folder."
-        )
-    return folder
+#: ``dtype``: its type here, its value in :func:`_check_output`
+_DTYPE = [InstanceOf(str, type, np.dtype,
+                     description="'float32' or 'uint8' (a str or numpy dtype)")]
+#: ``cache_dir``: None, False or a path (True is refused by check_cache_dir)
+_CACHE_DIR = [None, "path", InstanceOf(bool, np.bool_, description="False")]
 
 
-def _check_common(image_size, as_gray, occluded, max_samples):
-    image_size = check_positive_int(image_size, "image_size")
-    if not isinstance(as_gray, (bool, np.bool_)):
-        raise TypeError(f"as_gray must be a bool, got {as_gray!r}.")
-    if occluded not in ("keep", "nan"):
-        raise ValueError(f"occluded must be 'keep' or 'nan', got {occluded!r}.")
-    if max_samples is not None:
-        max_samples = check_positive_int(max_samples, "max_samples")
-    return image_size, bool(as_gray), max_samples
-
-
-def _check_output(dtype, cache_dir, n_jobs, verbose):
-    """``(dtype name, cache folder or None, n_jobs, verbose)``, checked."""
-    if isinstance(dtype, str | type | np.dtype):
-        try:
-            name = np.dtype(dtype).name
-        except TypeError:
-            name = None
-        if name in ("float32", "uint8"):
-            dtype = name
-        else:
-            raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}.")
-    else:
-        raise TypeError(
-            f"dtype must be 'float32' or 'uint8' (a str or numpy dtype), got "
-            f"{dtype!r} ({type(dtype).__name__})."
-        )
-    return (
-        dtype,
-        check_cache_dir(cache_dir),
-        check_n_jobs(n_jobs),
-        check_bool(verbose, "verbose"),
-    )
-
-
-def _select(n_available, indices, max_samples, unit):
-    """Positions to read: ``indices`` (validated) then the first ``max_samples``."""
-    if indices is None:
-        selected = np.arange(n_available)
-    else:
-        selected = np.asarray(indices)
-        if selected.ndim != 1:
-            raise ValueError(
-                f"indices must be a 1-D sequence of integers, got an array of "
-                f"shape {selected.shape}."
-            )
-        if selected.size and not np.issubdtype(selected.dtype, np.integer):
-            raise TypeError(f"indices must be integers, got dtype {selected.dtype}.")
-        selected = selected.astype(np.int64)
-        bad = (selected < 0) | (selected >= n_available)
-        if bad.any():
-            raise ValueError(
-                f"indices must be in [0, {n_available}) ({n_available} {unit}), "
-                f"got {selected[bad][:5].tolist()}."
-            )
-    if max_samples is not None:
-        selected = selected[:max_samples]
-    if selected.size == 0:
-        raise ValueError(f"no {unit} selected: the selection is empty.")
-    return selected
-
-
-def _load_mat(file, name, dataset, **kwargs):
-    """The variables of ``file`` and its identity (:func:`annotation_identity`).
-
-    The bytes are read once, so that the content hash of the cache key is
-    that of the bytes parsed; ``name`` is the file's name in the data folder.
-    """
-    if not file.is_file():
-        raise FileNotFoundError(f"{dataset} annotation file {str(file)!r} not found.")
+def _check_output(dtype, cache_dir, caller):
+    """``(dtype name, cache folder or None)``: what the tables cannot check."""
     try:
-        stat = file.stat()
-        data = file.read_bytes()
-        mat = scipy.io.loadmat(io.BytesIO(data), **kwargs)
-        return mat, annotation_identity(name, stat, data)
-    except NotImplementedError as exc:  # MATLAB v7.3 (HDF5) files
+        name = np.dtype(dtype).name
+    except TypeError:
+        name = None
+    if name not in ("float32", "uint8"):
         raise ValueError(
-            f"{str(file)!r} is a MATLAB v7.3 (HDF5) file; expected the original "
-            f"{dataset} release (MATLAB v5 format), which scipy.io.loadmat reads."
-        ) from exc
-    except Exception as exc:  # scipy raises several types for corrupt files
-        raise ValueError(
-            f"could not read {str(file)!r} as a MATLAB .mat file "
-            f"({type(exc).__name__}: {exc})."
-        ) from exc
+            f"{caller}: dtype must be 'float32' or 'uint8', got {dtype!r} "
+            f"({type(dtype).__name__})."
+        )
+    return name, check_cache_dir(cache_dir, caller)
 
 
 # --------------------------------------------------------------------------
@@ -194,65 +122,23 @@ def _load_mat(file, name, dataset, **kwargs):
 # --------------------------------------------------------------------------
 
 
-def _leeds_joints(mat, file, dataset, layout):
-    """(n, 14, 2) coordinates (0-based) and (n, 14) visibility from joints.mat."""
-    if "joints" not in mat:
-        keys = sorted(k for k in mat if not k.startswith("__"))
-        raise ValueError(
-            f"{str(file)!r} must contain a variable 'joints' ({dataset} format), "
-            f"got variables {keys}."
-        )
-    joints = np.asarray(mat["joints"])
-    if not np.issubdtype(joints.dtype, np.number) or joints.dtype.kind == "c":
-        raise ValueError(
-            f"'joints' in {str(file)!r} must be a real numeric array, got dtype "
-            f"{joints.dtype}."
-        )
-    expected = (3, _N_JOINTS) if layout == "lsp" else (_N_JOINTS, 3)
-    if joints.ndim == 2 and joints.shape == expected:  # a single image
-        joints = joints[:, :, None]
-    if joints.ndim != 3 or joints.shape[:2] != expected or joints.shape[2] < 1:
-        hint = ""
-        if joints.ndim == 3 and joints.shape[:2] == expected[::-1]:
-            other = "load_lspet" if layout == "lsp" else "load_lsp"
-            hint = f" This is the other Leeds layout; use {other}."
-        raise ValueError(
-            f"'joints' in {str(file)!r} must have shape {expected[0]} x "
-            f"{expected[1]} x n_images ({dataset} format), got shape "
-            f"{joints.shape}.{hint}"
-        )
-    joints = joints.astype(np.float64)
-    if layout == "lsp":
-        xy = joints[:2].transpose(2, 1, 0)  # (n, 14, 2)
-        flag = joints[2].T
-        visible = flag == 0  # LSP: the third row is 1 for occluded joints
-    else:
-        xy = joints[:, :2].transpose(2, 0, 1)
-        flag = joints[:, 2].T
-        visible = flag != 0  # LSPET: the third column is 1 for visible joints
-    return xy - 1.0, visible
-
-
-def _load_leeds(path, dataset, layout, digits, params):
-    """The Leeds loaders; ``params`` are the public loader's keyword arguments."""
-    folder = _check_folder(path, dataset)
-    image_size, as_gray, max_samples = _check_common(
-        params["image_size"], params["as_gray"], params["occluded"],
-        params["max_samples"],
-    )
-    occluded, margin = params["occluded"], params["margin"]
-    if isinstance(margin, bool) or not isinstance(margin, numbers.Real):
-        raise TypeError(f"margin must be a non-negative number, got {margin!r}.")
-    if not (np.isfinite(margin) and margin >= 0):
-        raise ValueError(f"margin must be finite and >= 0, got {margin}.")
-    dtype, cache_dir, n_jobs, verbose = _check_output(
-        params["dtype"], params["cache_dir"], params["n_jobs"], params["verbose"]
+def _load_leeds(path, layout, params):
+    """The Leeds loaders; ``params`` are the public loader's checked arguments."""
+    dataset = LEEDS[layout][0]
+    folder = check_folder(path, dataset)
+    image_size, as_gray = int(params["image_size"]), bool(params["as_gray"])
+    occluded, margin = params["occluded"], float(params["margin"])
+    n_jobs, verbose = params["n_jobs"], params["verbose"]
+    dtype, cache_dir = _check_output(
+        params["dtype"], params["cache_dir"], f"load_{layout}"
     )
     file = folder / "joints.mat"
-    mat, annotation = _load_mat(file, "joints.mat", dataset)
-    xy, visible = _leeds_joints(mat, file, dataset, layout)
-    selected = _select(xy.shape[0], params["indices"], max_samples, "images")
-    names = [f"images/im{i + 1:0{digits}d}.jpg" for i in selected]
+    mat, annotation = read_mat(file, "joints.mat", dataset)
+    xy, visible = leeds_joints(mat, file, layout)
+    selected = select_indices(
+        xy.shape[0], params["indices"], params["max_samples"], "images"
+    )
+    names = [f"images/{leeds_image_name(i + 1, layout)}" for i in selected]
 
     def build():
         tasks, keeps = [], []
@@ -272,14 +158,14 @@ def _load_leeds(path, dataset, layout, digits, params):
         X, squares = _crop_all(
             tasks, as_gray, image_size, f"{dataset} image", dtype, n_jobs, verbose
         )
-        y = np.empty((selected.size, _N_JOINTS, 2))
+        y = np.empty((selected.size, N_JOINTS, 2))
         for row, (i, keep) in enumerate(zip(selected, keeps, strict=True)):
             out = transform_points(
                 xy[i], squares[row, :2], squares[row, 2], image_size
             )
             out[~keep] = np.nan
             y[row] = outside_to_nan(out, image_size)
-        return {"X": X, "y": y.reshape(selected.size, 2 * _N_JOINTS)}
+        return {"X": X, "y": y.reshape(selected.size, 2 * N_JOINTS)}
 
     n_channels = 1 if as_gray else 3
     arrays = cached_arrays(
@@ -289,7 +175,7 @@ def _load_leeds(path, dataset, layout, digits, params):
             "image_size": image_size,
             "as_gray": as_gray,
             "occluded": occluded,
-            "margin": float(margin),
+            "margin": margin,
             "dtype": dtype,
             "indices": selected,
         },
@@ -298,10 +184,10 @@ def _load_leeds(path, dataset, layout, digits, params):
         images=names,
         expected={
             "X": ((selected.size, n_channels, image_size, image_size), dtype),
-            "y": ((selected.size, 2 * _N_JOINTS), np.float64),
+            "y": ((selected.size, 2 * N_JOINTS), np.float64),
         },
         build=build,
-        stacklevel=2,
+        stacklevel=3,  # to the user: this function, load_lsp and its checks
     )
     return arrays["X"], arrays["y"]
 
@@ -422,11 +308,24 @@ _OUTPUT_DOC = """dtype : {"float32", "uint8"}, default="float32"
         Joblib workers decoding the images when they are not cached
         (threads; ``None`` is 1 unless in a :func:`joblib.parallel_config`
         context, ``-1`` all CPUs). The arrays do not depend on it.
-    verbose : bool, default=False
-        Show a progress bar while decoding the images.
+    verbose : int or bool, default=False
+        Show a progress bar while decoding the images (any value >= 1).
 """
 
 
+@validate_params({
+    "path": ["path"],
+    "image_size": [POSITIVE_INT],
+    "as_gray": ["boolean"],
+    "occluded": OCCLUDED,
+    "margin": MARGIN,
+    "indices": ["array-like", None],
+    "max_samples": [POSITIVE_INT, None],
+    "dtype": _DTYPE,
+    "cache_dir": _CACHE_DIR,
+    "n_jobs": N_JOBS,
+    "verbose": VERBOSE,
+})
 def load_lsp(
     path,
     *,
@@ -504,13 +403,26 @@ def load_lsp(
     ((1, 3, 32, 32), (1, 28), dtype('float32'))
     >>> tmp.cleanup()
     """
-    return _load_leeds(path, "LSP", "lsp", 4, dict(
+    return _load_leeds(path, "lsp", dict(
         image_size=image_size, as_gray=as_gray, occluded=occluded, margin=margin,
         indices=indices, max_samples=max_samples, dtype=dtype,
         cache_dir=cache_dir, n_jobs=n_jobs, verbose=verbose,
     ))
 
 
+@validate_params({
+    "path": ["path"],
+    "image_size": [POSITIVE_INT],
+    "as_gray": ["boolean"],
+    "occluded": OCCLUDED,
+    "margin": MARGIN,
+    "indices": ["array-like", None],
+    "max_samples": [POSITIVE_INT, None],
+    "dtype": _DTYPE,
+    "cache_dir": _CACHE_DIR,
+    "n_jobs": N_JOBS,
+    "verbose": VERBOSE,
+})
 def load_lspet(
     path,
     *,
@@ -585,7 +497,7 @@ def load_lspet(
     ((1, 1, 32, 32), (1, 28), dtype('uint8'))
     >>> tmp.cleanup()
     """
-    return _load_leeds(path, "LSPET", "lspet", 5, dict(
+    return _load_leeds(path, "lspet", dict(
         image_size=image_size, as_gray=as_gray, occluded=occluded, margin=margin,
         indices=indices, max_samples=max_samples, dtype=dtype,
         cache_dir=cache_dir, n_jobs=n_jobs, verbose=verbose,
@@ -736,6 +648,24 @@ def _mpii_person(rect, require_keypoints):
     return np.array([cx - 1.0, cy - 1.0]), scale, kp[idx], vis[idx], head
 
 
+@validate_params({
+    "path": ["path"],
+    "image_size": [POSITIVE_INT],
+    "as_gray": ["boolean"],
+    "occluded": OCCLUDED,
+    "subset": [StrOptions(["train", "test", "all"])],
+    "single_person": ["boolean"],
+    "require_keypoints": ["boolean"],
+    "scale_factor": [Interval(Real, 0, None, closed="neither")],
+    "annotation_file": ["path"],
+    "indices": ["array-like", None],
+    "max_samples": [POSITIVE_INT, None],
+    "return_head_boxes": ["boolean"],
+    "dtype": _DTYPE,
+    "cache_dir": _CACHE_DIR,
+    "n_jobs": N_JOBS,
+    "verbose": VERBOSE,
+})
 def load_mpii(
     path,
     *,
@@ -794,7 +724,7 @@ def load_mpii(
     scale_factor : float, default=1.25
         Enlargement of the person box (1.25 as in Newell et al.'s hourglass
         code).
-    annotation_file : str, default="mpii_human_pose_v1_u12_1.mat"
+    annotation_file : str or os.PathLike, default="mpii_human_pose_v1_u12_1.mat"
         Name of the annotation file, relative to ``path``.
     indices : array-like of int, default=None
         0-based positions among the people the other options select, in that
@@ -863,34 +793,11 @@ def load_mpii(
     ((1, 3, 32, 32), (1, 28), (1, 4))
     >>> tmp.cleanup()
     """
-    folder = _check_folder(path, "MPII")
-    image_size, as_gray, max_samples = _check_common(
-        image_size, as_gray, occluded, max_samples
-    )
-    if subset not in ("train", "test", "all"):
-        raise ValueError(f"subset must be 'train', 'test' or 'all', got {subset!r}.")
-    for name, value in (
-        ("single_person", single_person),
-        ("require_keypoints", require_keypoints),
-        ("return_head_boxes", return_head_boxes),
-    ):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool, got {value!r}.")
-    if isinstance(scale_factor, bool) or not isinstance(scale_factor, numbers.Real):
-        raise TypeError(
-            f"scale_factor must be a positive number, got {scale_factor!r}."
-        )
-    if not (np.isfinite(scale_factor) and scale_factor > 0):
-        raise ValueError(f"scale_factor must be finite and > 0, got {scale_factor}.")
-    if not isinstance(annotation_file, (str, os.PathLike)):
-        raise TypeError(
-            f"annotation_file must be a file name, got {annotation_file!r}."
-        )
-    dtype, cache_dir, n_jobs, verbose = _check_output(
-        dtype, cache_dir, n_jobs, verbose
-    )
+    folder = check_folder(path, "MPII")
+    image_size, as_gray = int(image_size), bool(as_gray)
+    dtype, cache_dir = _check_output(dtype, cache_dir, "load_mpii")
     file = folder / annotation_file
-    mat, annotation = _load_mat(
+    mat, annotation = read_mat(
         file, os.fspath(annotation_file), "MPII", struct_as_record=False,
         squeeze_me=True,
     )
@@ -908,7 +815,7 @@ def load_mpii(
             f"no person in {str(file)!r} matches subset={subset!r}, "
             f"single_person={single_person}, require_keypoints={require_keypoints}."
         )
-    selected = _select(len(people), indices, max_samples, "people")
+    selected = select_indices(len(people), indices, max_samples, "people")
 
     names = [os.fspath(Path("images", people[i][0])) for i in selected]
     n, n_channels = selected.size, 1 if as_gray else 3
@@ -931,13 +838,14 @@ def load_mpii(
         images=list(dict.fromkeys(names)),  # people of one image share it
         expected={
             "X": ((n, n_channels, image_size, image_size), dtype),
-            "y": ((n, 2 * _N_JOINTS), np.float64),
+            "y": ((n, 2 * N_JOINTS), np.float64),
             "heads": ((n, 4), np.float64),
         },
         build=lambda: _mpii_arrays(
             [folder / name for name in names], [people[i] for i in selected],
             image_size, as_gray, occluded, scale_factor, dtype, n_jobs, verbose,
         ),
+        stacklevel=2,  # to the user: load_mpii and its checks
     )
     X, y, heads = arrays["X"], arrays["y"], arrays["heads"]
     if return_head_boxes:
@@ -956,7 +864,7 @@ def _mpii_arrays(files, people, image_size, as_gray, occluded, scale_factor,
     X, _ = _crop_all(
         tasks, as_gray, image_size, "MPII image", dtype, n_jobs, verbose
     )
-    y = np.empty((len(people), _N_JOINTS, 2))
+    y = np.empty((len(people), N_JOINTS, 2))
     heads = np.empty((len(people), 4))
     for row, ((_, centre, _, kp, vis, head), side) in enumerate(
         zip(people, sides, strict=True)
@@ -968,7 +876,7 @@ def _mpii_arrays(files, people, image_size, as_gray, occluded, scale_factor,
         heads[row] = transform_points(
             head.reshape(2, 2), centre, side, image_size
         ).ravel()
-    return {"X": X, "y": y.reshape(len(people), 2 * _N_JOINTS), "heads": heads}
+    return {"X": X, "y": y.reshape(len(people), 2 * N_JOINTS), "heads": heads}
 
 
 if load_mpii.__doc__:  # None under python -OO; its example holds braces

@@ -7,12 +7,18 @@ their own (some sequences nearly static, others dispersed, as the MPII videos in
 Fig. 2 of the EGL++ paper).
 """
 
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._validation import check_positive_int
+from .._param_validation import (
+    POSITIVE_INT,
+    InstanceOf,
+    Interval,
+    validate_param,
+    validate_params,
+)
 
 __all__ = ["make_pose_dataset", "LSP_JOINT_NAMES"]
 
@@ -35,6 +41,8 @@ LSP_JOINT_NAMES = (
 )
 
 _N_JOINTS = 14
+_FRACTION = [Interval(Real, 0, 1, closed="both")]
+_NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
 _CHUNK = 128  # frames rendered at once; bounds memory, does not affect results
 
 # Body proportions in units of the figure height (head top to ankles when
@@ -102,40 +110,21 @@ _ORDER_LEFT_FRONT = tuple(
 )
 
 
-def _check_fraction(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a real number in [0, 1], got {value!r} "
-            f"({type(value).__name__})."
-        )
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}.")
-    return float(value)
-
-
-def _check_non_negative(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"{name} must be a non-negative real number, got {value!r} "
-            f"({type(value).__name__})."
-        )
-    if not (np.isfinite(value) and value >= 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {value}.")
-    return float(value)
-
-
 def _check_spread(spread):
-    try:
-        low, high = spread
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"spread must be a pair (low, high) of non-negative numbers, got "
-            f"{spread!r}."
-        ) from None
-    low = _check_non_negative(low, "spread[0]")
-    high = _check_non_negative(high, "spread[1]")
+    """``(low, high)`` of ``spread``, a pair of finite numbers with 0 <= low <= high."""
+    values = list(spread)
+    if len(values) != 2:
+        raise ValueError(
+            f"make_pose_dataset: spread must be a pair (low, high), got "
+            f"{len(values)} values."
+        )
+    for k, value in enumerate(values):
+        validate_param(value, f"spread[{k}]", _NON_NEGATIVE, "make_pose_dataset")
+    low, high = (float(v) for v in values)
     if low > high:
-        raise ValueError(f"spread must satisfy low <= high, got ({low}, {high}).")
+        raise ValueError(
+            f"make_pose_dataset: spread must satisfy low <= high, got ({low}, {high})."
+        )
     return low, high
 
 
@@ -327,6 +316,20 @@ def _render_backgrounds(rng, appearance, clutter, image_size):
     return backgrounds
 
 
+@validate_params({
+    "n_samples": [POSITIVE_INT],
+    "image_size": [Interval(Integral, 16, None, closed="left")],
+    "n_sequences": [POSITIVE_INT, None],
+    "spread": [InstanceOf(tuple, list, np.ndarray,
+                          description="a pair (low, high) of non-negative numbers")],
+    "occlusion": _FRACTION,
+    "truncation": _FRACTION,
+    "clutter": _NON_NEGATIVE,
+    "noise": _NON_NEGATIVE,
+    "shuffle": ["boolean"],
+    "return_sequences": ["boolean"],
+    "random_state": ["random_state", None],
+})
 def make_pose_dataset(
     n_samples=1000,
     *,
@@ -444,24 +447,18 @@ def make_pose_dataset(
     >>> sorted(set(seq.tolist()))
     [0, 1, 2, 3]
     """
-    n_samples = check_positive_int(n_samples, "n_samples")
-    image_size = check_positive_int(image_size, "image_size", minimum=16)
+    n_samples, image_size = int(n_samples), int(image_size)
     if n_sequences is None:
         n_sequences = -(-n_samples // 25)
-    else:
-        n_sequences = check_positive_int(n_sequences, "n_sequences")
-        if n_sequences > n_samples:
-            raise ValueError(
-                f"n_sequences must be in [1, n_samples={n_samples}], got {n_sequences}."
-            )
+    elif n_sequences > n_samples:
+        raise ValueError(
+            f"make_pose_dataset: n_sequences must be in [1, n_samples={n_samples}], "
+            f"got {n_sequences}."
+        )
+    n_sequences = int(n_sequences)
     spread = _check_spread(spread)
-    occlusion = _check_fraction(occlusion, "occlusion")
-    truncation = _check_fraction(truncation, "truncation")
-    clutter = _check_non_negative(clutter, "clutter")
-    noise = _check_non_negative(noise, "noise")
-    for name, value in (("shuffle", shuffle), ("return_sequences", return_sequences)):
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool, got {value!r}.")
+    occlusion, truncation = float(occlusion), float(truncation)
+    clutter, noise = float(clutter), float(noise)
     rng = check_random_state(random_state)
 
     # Sequence lengths: at least one frame each, the rest spread unevenly.

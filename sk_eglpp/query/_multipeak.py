@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._param_validation import POSITIVE_INT, StrOptions
-from ..datasets._heatmaps import _PEAK_CONSTRAINTS, heatmap_peaks
+from ..datasets._heatmaps import PEAK_CONSTRAINTS, heatmap_peaks
 from ._base import BaseQueryStrategy, shared_default
 
 __all__ = ["MultiPeakEntropyQuery", "multipeak_entropy", "heatmap_peaks"]
@@ -103,7 +103,7 @@ class MultiPeakEntropyQuery(BaseQueryStrategy):
     #: y is never read, so unannotated (NaN) joints are fine
     _allow_nan_y = True
     _parameter_constraints = {
-        **_PEAK_CONSTRAINTS,
+        **PEAK_CONSTRAINTS,
         "aggregate": [StrOptions(sorted(_AGGREGATES))],
         "batch_size": [POSITIVE_INT],
     }

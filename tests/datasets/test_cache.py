@@ -435,8 +435,9 @@ def test_clear_cache_refuses_a_foreign_lock_file(pose_folder, tmp_path):
 @pytest.mark.parametrize(
     "cache_dir, error, match",
     [
-        (False, TypeError, r"cache_dir must be None or a path .*got False \(bool\)"),
-        (3, TypeError, r"cache_dir must be None or a path .*got 3 \(int\)"),
+        (False, TypeError,
+         r"^clear_cache: cache_dir must be a path .* or None, got False \(bool\)"),
+        (3, TypeError, r"^clear_cache: cache_dir must be a path .*got 3 \(int\)"),
         ("", ValueError, "cache_dir must not be an empty path"),
     ],
 )
@@ -505,12 +506,14 @@ def test_uint8_is_rounded_float(kind, pose_folder, tmp_path):
         ({"dtype": "float64"}, ValueError, "dtype must be 'float32' or 'uint8', got"),
         ({"dtype": "pixels"}, ValueError, "dtype must be 'float32' or 'uint8', got"),
         ({"dtype": None}, TypeError, r"dtype must be .* got None \(NoneType\)"),
-        ({"cache_dir": True}, TypeError, r"cache_dir must be None, False or a path"),
+        ({"cache_dir": True}, TypeError,
+         r"cache_dir must be a path \(str or os.PathLike\), False or None, got True"),
         ({"cache_dir": 1.5}, TypeError, r"cache_dir must be .*got 1.5 \(float\)"),
         ({"cache_dir": ""}, ValueError, "cache_dir must not be an empty path"),
-        ({"n_jobs": 0}, ValueError, "n_jobs must be None or a non-zero integer"),
-        ({"n_jobs": 2.0}, TypeError, "n_jobs must be None or a non-zero integer"),
-        ({"verbose": 1}, TypeError, r"verbose must be a bool, got 1 \(int\)"),
+        ({"n_jobs": 0}, ValueError, r"n_jobs must be a non-zero int .* got 0 \(int\)"),
+        ({"n_jobs": 2.0}, TypeError, r"n_jobs must be a non-zero int .* \(float\)"),
+        ({"verbose": -1}, ValueError, r"verbose must be an int in \[0, inf\) or a"),
+        ({"verbose": "yes"}, TypeError, r"verbose must be .*got 'yes' \(str\)"),
     ],
 )
 @pytest.mark.parametrize("kind", sorted(LOADERS))

@@ -438,7 +438,7 @@ def test_unreadable_files_are_reported(tmp_path):
         load_coco_keypoints(tmp_path / "nope.json", tmp_path / "img")
     with pytest.raises(FileNotFoundError, match="images folder"):
         load_coco_keypoints(ann, tmp_path / "no-such-folder")
-    with pytest.raises(TypeError, match="annotations must be the path"):
+    with pytest.raises(TypeError, match="annotations must be a path"):
         load_coco_keypoints(3, tmp_path / "img")
     with pytest.raises(ValueError, match="crop must be one of"):
         load_coco_keypoints(ann, tmp_path / "img", crop="person")
@@ -635,7 +635,7 @@ def test_merge_refuses_to_overwrite_the_selection(tmp_path, monkeypatch):
     for output in ["./first.json", tmp_path / "out" / ".." / "first.json"]:
         with pytest.raises(ValueError, match=r"is one of the inputs \(input "):
             merge_coco_keypoints([first, second], output)
-    with pytest.raises(TypeError, match="images must be a str or os.PathLike"):
+    with pytest.raises(TypeError, match=r"images must be a path \(str or os.PathLike"):
         merge_coco_keypoints(second, tmp_path / "m.json", images=[sel])
     assert _hashes(first, second, sel) == before
 
@@ -840,7 +840,7 @@ def test_leeds_to_coco_boxes_first_annotated_and_the_list(tmp_path):
         (dict(dataset="lsp"), ValueError, "This is the other Leeds layout"),
         (dict(unannotated="out.json"), ValueError,
          "output and unannotated name one file"),
-        (dict(unannotated=3), TypeError, "unannotated must be a str or os.PathLike"),
+        (dict(unannotated=3), TypeError, "unannotated must be a path"),
     ],
 )
 def test_leeds_to_coco_bad_input(tmp_path, monkeypatch, kwargs, error, match):

@@ -274,7 +274,7 @@ def test_file_errors(lsp_folder, tmp_path_factory):
     folder, _ = lsp_folder
     with pytest.raises(FileNotFoundError, match="LSP folder .* does not exist"):
         load_lsp(folder / "nowhere")
-    with pytest.raises(TypeError, match="path must be a str or os.PathLike"):
+    with pytest.raises(TypeError, match=r"^load_lsp: path must be a path \(str or "):
         load_lsp(3)
     empty = tmp_path_factory.mktemp("empty")
     with pytest.raises(FileNotFoundError, match=r"annotation file .*joints\.mat"):
@@ -295,13 +295,13 @@ def test_file_errors(lsp_folder, tmp_path_factory):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"image_size": 0}, ValueError, "image_size must be >= 1"),
-        ({"image_size": 32.0}, TypeError, "image_size must be an integer"),
+        ({"image_size": 0}, ValueError, r"image_size must be an int in \[1, inf\)"),
+        ({"image_size": 32.0}, TypeError, r"image_size must be an int .*\(float\)"),
         ({"as_gray": "yes"}, TypeError, "as_gray must be a bool"),
-        ({"occluded": "drop"}, ValueError, "occluded must be 'keep' or 'nan'"),
-        ({"margin": -0.1}, ValueError, "margin must be finite and >= 0"),
-        ({"margin": "wide"}, TypeError, "margin must be a non-negative number"),
-        ({"max_samples": 0}, ValueError, "max_samples must be >= 1"),
+        ({"occluded": "drop"}, ValueError, r"occluded must be one of \['keep', "),
+        ({"margin": -0.1}, ValueError, r"margin must be a finite real number in \[0"),
+        ({"margin": "wide"}, TypeError, "margin must be a finite real number"),
+        ({"max_samples": 0}, ValueError, r"max_samples must be an int in \[1, inf\)"),
         ({"indices": [0, 3]}, ValueError, r"indices must be in \[0, 3\) .*got \[3\]"),
         ({"indices": [-1]}, ValueError, r"indices must be in \[0, 3\)"),
         ({"indices": [0.5]}, TypeError, "indices must be integers"),
@@ -506,12 +506,13 @@ def test_mpii_malformed_files(mpii_folder):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"subset": "val"}, ValueError, "subset must be 'train', 'test' or 'all'"),
+        ({"subset": "val"}, ValueError,
+         r"subset must be one of \['train', 'test', 'all'\]"),
         ({"single_person": 1}, TypeError, "single_person must be a bool"),
         ({"return_head_boxes": None}, TypeError, "return_head_boxes must be a bool"),
-        ({"scale_factor": 0}, ValueError, "scale_factor must be finite and > 0"),
-        ({"scale_factor": "1"}, TypeError, "scale_factor must be a positive number"),
-        ({"annotation_file": 5}, TypeError, "annotation_file must be a file name"),
+        ({"scale_factor": 0}, ValueError, r"scale_factor must be .* in \(0, inf\)"),
+        ({"scale_factor": "1"}, TypeError, "scale_factor must be a finite real number"),
+        ({"annotation_file": 5}, TypeError, "annotation_file must be a path"),
         ({"indices": [2]}, ValueError, r"indices must be in \[0, 2\) \(2 people\)"),
     ],
 )
