@@ -25,6 +25,7 @@ from sklearn.metrics import make_scorer
 
 from ._param_validation import Interval, StrOptions, validate_params
 from ._validation import as_float_array, check_keypoints
+from ._warnings import warn
 
 __all__ = ["pck", "pckh", "pck_scorer", "make_pck_scorer", "make_pckh_scorer"]
 
@@ -63,10 +64,8 @@ def _fraction_correct(y_true, y_pred, threshold, average):
             return np.where(counts > 0, correct.sum(axis=0) / counts, np.nan)
     n_annotated = annotated.sum()
     if n_annotated == 0:
-        warnings.warn(
-            "no annotated joint with a defined reference size; the score is NaN.",
-            UserWarning,
-            stacklevel=4,  # the caller of pck / pckh (through validate_params)
+        warn(
+            "no annotated joint with a defined reference size; the score is NaN."
         )
         return float("nan")
     return float(correct.sum() / n_annotated)

@@ -18,13 +18,13 @@ The computation runs in row chunks, so memory is bounded by
 is vectorised over a whole chunk.
 """
 
-import warnings
 from numbers import Real
 
 import numpy as np
 
 from ._param_validation import POSITIVE_INT, Interval, validate_params
 from ._validation import check_pool, top_k_rows
+from ._warnings import warn
 
 __all__ = ["conditional_probabilities", "top_k_neighbors"]
 
@@ -102,13 +102,11 @@ def _settings(perplexity, chunk_size, tol, max_iter, n_ref):
     perplexity = float(perplexity)
     chunk_size, tol, max_iter = int(chunk_size), float(tol), int(max_iter)
     if perplexity > n_ref:
-        warnings.warn(
+        warn(
             f"perplexity={perplexity} is larger than the number of reference "
             f"samples ({n_ref}), the largest perplexity a row can have; every "
             "row gets the uniform distribution over the reference samples "
-            "(the limit of an infinite bandwidth).",
-            UserWarning,
-            stacklevel=4,  # the caller of the public function (validate_params)
+            "(the limit of an infinite bandwidth)."
         )
     return perplexity, chunk_size, tol, max_iter
 

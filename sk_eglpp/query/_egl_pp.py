@@ -1,7 +1,6 @@
 """EGL++: expected gradient length with neighbour probabilities (Algorithm 1)."""
 
 import copy
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -9,6 +8,7 @@ import torch
 
 from .._network import as_module_input, device_of, fitted_module, render_targets
 from .._param_validation import N_JOBS, POSITIVE_INT, VERBOSE, Interval, StrOptions
+from .._warnings import warn
 from ..gradients import expected_gradient_norms, squared_gradient_norms
 from ..gradients._checks import METHODS, PARAMETER_KEYWORDS
 from ..neighbors import top_k_neighbors
@@ -235,11 +235,9 @@ class EGLPlusPlusQuery(BaseQueryStrategy):
         H_pool, H_labelled = embed_context(context, self.embedding, flatten=True)
         n_labelled = H_labelled.shape[0]
         if n_neighbors > n_labelled:
-            warnings.warn(
+            warn(
                 f"n_neighbors={n_neighbors} is larger than the labelled set "
-                f"({n_labelled} samples); using all {n_labelled} labelled samples.",
-                UserWarning,
-                stacklevel=4,
+                f"({n_labelled} samples); using all {n_labelled} labelled samples."
             )
             n_neighbors = n_labelled
 
@@ -317,13 +315,11 @@ def _effective_perplexity(perplexity, n_labelled):
     limit = max((n_labelled - 1) / 3.0, 1.0)
     if perplexity <= limit:
         return perplexity
-    warnings.warn(
+    warn(
         f"perplexity={perplexity:g} is not well below the {n_labelled} labelled "
         f"samples: the neighbour probabilities would be nearly uniform; using "
         f"perplexity={limit:.4g} = (n_labelled - 1) / 3 for this query (label "
-        "more samples or pass a smaller perplexity to silence this warning).",
-        UserWarning,
-        stacklevel=6,  # the caller of select() or __call__()
+        "more samples or pass a smaller perplexity to silence this warning)."
     )
     return limit
 
