@@ -21,26 +21,19 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
 from ._param_validation import available_device
-from ._seeding import torch_seed
 from ._version import __version__
-from .query import STRATEGIES
+from .query import STRATEGIES, get_query_tags
 from .simulation import POSE_PRESETS, TOY_PRESETS
 
 __all__ = ["main", "build_parser"]
 
-#: every strategy name of the package's registry (when the CLI was imported)
-KNOWN_STRATEGIES = tuple(STRATEGIES)
-
-#: the strategies for neural networks (what ``sk-eglpp select`` can use)
-NETWORK_STRATEGIES = tuple(
-    name for name in KNOWN_STRATEGIES if name not in ("egl_linear", "emcm")
-)
-
 REFERENCE = {"pose": "egl_pp", "toy-regression": "egl_linear"}
 SCORE_NAMES = {"pose": "PCK@0.2", "toy-regression": "RMSE"}
+
+#: the models (``QueryTags.model``) each task's strategies may score with:
+#: pose trains a network, toy-regression a linear model
+TASK_MODELS = {"pose": ("any", "network"), "toy-regression": ("any", "linear")}
 
 #: the presets of each task (the library's; ``pose_problem`` / ``toy_problem``
 #: build the experiments from them)
@@ -72,6 +65,11 @@ OVERRIDES = (
 
 def _dest(option):
     return option.lstrip("-").replace("-", "_")
+
+
+def _strategies_for(models):
+    """The registered strategy names whose tags' model is one of ``models``."""
+    return [name for name in STRATEGIES if get_query_tags(name).model in models]
 
 
 DESCRIPTION = """\
@@ -120,6 +118,12 @@ def build_parser():
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_simulate_command(commands)
+    _add_annotation_commands(commands)
+    return parser
+
+
+def _add_simulate_command(commands):
     sim = commands.add_parser(
         "simulate",
         help="run the paper's active-learning simulation and print Table 1",
@@ -167,7 +171,7 @@ def build_parser():
         f"{','.join(POSE_PRESETS['default']['strategies'])}, with --preset "
         "benchmark also mc_dropout; for toy-regression: "
         f"{','.join(TOY_PRESETS['default']['strategies'])}); available: "
-        f"{', '.join(KNOWN_STRATEGIES)}",
+        f"{', '.join(STRATEGIES)}",
     )
     sim.add_argument(
         "--reference",
@@ -249,8 +253,6 @@ def build_parser():
         "--no-progress", action="store_true", help="do not show progress bars"
     )
     _finish_command(sim, _simulate)
-    _add_annotation_commands(commands)
-    return parser
 
 
 def _finish_command(command, handler):
@@ -331,7 +333,7 @@ def _add_annotation_commands(commands):
                      help="query strategy (default: egl_pp; on the LSPET "
                      "benchmark as good as random_query, the cheaper choice: see "
                      "the user guide's Real data); one of "
-                     f"{', '.join(NETWORK_STRATEGIES)}")
+                     f"{', '.join(_strategies_for(('any', 'network')))}")
     sel.add_argument("--batch", choices=["top", "diverse", "kmeans++"],
                      default="top",
                      help="how egl_pp spends the budget: its top scores (default, "
@@ -618,17 +620,7 @@ def _settings(args, parser):
     if len(set(strategies)) != len(strategies):
         parser.error(f"--strategies names a strategy twice: {names!r}")
     for name in strategies:
-        if name in STRATEGIES:
-            continue
-        if name in KNOWN_STRATEGIES:
-            parser.error(
-                f"strategy {name!r} is not available in this installation; "
-                f"registered strategies: {', '.join(sorted(STRATEGIES))}"
-            )
-        parser.error(
-            f"unknown strategy {name!r}; expected one of "
-            f"{', '.join(sorted(STRATEGIES))}"
-        )
+        _check_strategy(name, args.task, args.strategies is None, parser)
     reference = args.reference or REFERENCE[args.task]
     if args.reference is not None and reference not in strategies:
         parser.error(
@@ -665,6 +657,28 @@ def _settings(args, parser):
     }
 
 
+def _check_strategy(name, task, from_preset, parser):
+    """Usage error for a strategy that is not registered, or whose tags say it
+    scores with a model the task does not train."""
+    try:
+        model = get_query_tags(name).model
+    except ValueError:
+        registered = ", ".join(sorted(STRATEGIES))
+        if from_preset:
+            parser.error(
+                f"strategy {name!r} is not available in this installation; "
+                f"registered strategies: {registered}"
+            )
+        parser.error(f"unknown strategy {name!r}; expected one of {registered}")
+    if model not in TASK_MODELS[task]:
+        trains = "a network" if task == "pose" else "a linear model"
+        parser.error(
+            f"strategy {name!r} scores with a {model} model and --task {task} "
+            f"trains {trains}; choose among "
+            f"{', '.join(_strategies_for(TASK_MODELS[task]))}"
+        )
+
+
 def _problem(args, s):
     """The library's problem for the options: simulate's arguments and groups."""
     from .simulation import pose_problem, toy_problem
@@ -691,61 +705,24 @@ def _problem(args, s):
 
 
 def _selection_map(out, results, estimator, X, groups, state, task, run=0):
-    """``selection_map.png``: what each strategy picked in run 0 (paper's Fig. 2).
+    """Write ``selection_map.png``: what each strategy picked in ``run``.
 
-    Pose: the pool's embeddings by run 0's base model (read back from its
-    checkpoint), coloured by synthetic video sequence; toy-regression: the
-    inputs themselves. Both projected to 2-D with PCA. One legend says what
-    the colours and the markers mean. Returns the figure (None when run 0
-    has no stored base model).
+    Pose: on the embeddings by the run's base model in the store ``state``;
+    toy-regression: on the inputs. Returns the figure (None when the store
+    holds no base model of ``run``).
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from .simulation._report import selection_map_figure
 
-    from .simulation import open_store, plot_selection_map
-
-    if task == "pose":
-        store = open_store(state)
-        if (run, None, 0) not in store.checkpoints():
-            return None
-        model = store.load_model(estimator, run)
-        with torch_seed(0):
-            embeddings = model.embed(X)
-        what = "base-model embeddings"
-    else:
-        embeddings = X
-        what = "inputs"
-    strategies = results.strategies
-    figure = Figure(figsize=(3.3 * len(strategies), 3.9))
-    FigureCanvasAgg(figure)
-    for i, strategy in enumerate(strategies):
-        cycles = sorted(
-            c for (r, s, c) in results.selected if r == run and s == strategy
-        )
-        picked = [results.selected[(run, strategy, c)] for c in cycles if c > 0]
-        ax = figure.add_subplot(1, len(strategies), i + 1)
-        plot_selection_map(
-            embeddings, {strategy: np.concatenate(picked)}, labels=groups, ax=ax
-        )
-        ax.set_title(strategy, fontsize="medium")
-        handles, _ = ax.get_legend_handles_labels()  # the pool, the selected
-        ax.legend().remove()
-    pool = "pool sample"
-    if groups is not None:
-        pool += ", coloured by its synthetic video sequence"
-    last = max(cycles)
-    during = "cycle 1" if last == 1 else f"cycles 1 to {last}"
-    figure.legend(
-        handles,
-        [pool, f"selected by the panel's strategy ({during})"],
-        loc="lower center",
-        ncol=2,
-        fontsize="small",
-        frameon=False,
+    figure = selection_map_figure(
+        results,
+        X,
+        groups=groups,
+        estimator=estimator,
+        store_path=state if task == "pose" else None,
+        run=run,
     )
-    figure.suptitle(f"run {run}: samples selected, PCA of the pool's {what}")
-    figure.tight_layout(rect=(0, 0.07, 1, 1))
-    figure.savefig(out / "selection_map.png", dpi=90)
+    if figure is not None:
+        figure.savefig(out / "selection_map.png", dpi=90)
     return figure
 
 
@@ -754,12 +731,12 @@ def _simulate(args, parser):
     from matplotlib.figure import Figure
 
     from ._threads import thread_limits
-    from .simulation import (
-        SimulationResults,
-        compare,
-        delete_store,
-        plot_learning_curves,
-        simulate,
+    from .simulation import delete_store, plot_learning_curves, simulate
+    from .simulation._report import (
+        fidelity_report,
+        reported_results,
+        table_report,
+        time_summary,
     )
 
     s = _settings(args, parser)
@@ -795,22 +772,17 @@ def _simulate(args, parser):
         n_threads=args.threads,
         verbose=0 if args.no_progress else 1,
     )
-    alternative = "greater"
-    if score_name == "RMSE":  # the scorer is the negated RMSE
-        rows = [{**row, "score": -row["score"]} for row in results.rows]
-        results = SimulationResults(rows, results.selected, results.environments)
-        alternative = "less"
-    rows = [{**row, "metric": score_name} for row in results.rows]
-    results = SimulationResults(rows, results.selected, results.environments)
-    table = compare(results, reference=s["reference"], alternative=alternative)
-    # the table, its minimal detectable differences, then where it was computed
-    text = table.to_string(score_name=score_name)
-    text += "\n\n" + results.environment_report()
+    results, alternative = reported_results(
+        results, scoring=problem.get("scoring"), metric=score_name
+    )
+    text = table_report(
+        results, reference=s["reference"], alternative=alternative, metric=score_name
+    )
     results.to_csv(out / "results.csv")
     (out / "table.txt").write_text(text + "\n", encoding="utf-8")
     written = ["results.csv", "table.txt"]
     if problem["fidelity"]:
-        fidelity = _fidelity_report(results, s["reference"])
+        fidelity = fidelity_report(results, s["reference"])
         (out / "fidelity.txt").write_text(fidelity + "\n", encoding="utf-8")
         written.append("fidelity.txt")
     figure = Figure(figsize=(6.5, 4.2))
@@ -836,7 +808,7 @@ def _simulate(args, parser):
     if problem["fidelity"]:
         print("\n" + fidelity)
     print(f"\nwrote {', '.join(str(out / name) for name in written)}")
-    print(_time_summary(results, elapsed))
+    print(time_summary(results, elapsed))
     return 0
 
 
@@ -846,16 +818,19 @@ def _select(args, parser):
     _check_device(args.device, parser)  # the rest is checked by the library
     strategy, how = args.strategy, args.strategy
     if args.batch != "top":
-        from .query import STRATEGIES, get_strategy
+        from .query import get_strategy
 
-        if strategy in STRATEGIES:  # unknown names: the library's message
-            strategy = get_strategy(strategy)
-            if "batch" not in strategy.get_params():
+        try:
+            tags = get_query_tags(strategy)
+        except ValueError:  # an unknown name: the library's message
+            tags = None
+        if tags is not None:
+            if not tags.batch:
                 parser.error(
                     f"--batch {args.batch} applies to strategies that rank "
                     f"scores (egl_pp), not to {args.strategy}"
                 )
-            strategy.set_params(batch=args.batch)
+            strategy = get_strategy(strategy).set_params(batch=args.batch)
             how = f"{args.strategy} (batch {args.batch})"
     start = time.perf_counter()
     selection = select_for_annotation(
@@ -942,42 +917,6 @@ def _merge_coco(args, parser):
         f"{len(merged['annotations'])} annotations)"
     )
     return 0
-
-
-def _time_summary(results, elapsed):
-    """One line: where the recorded time went, and this call's wall time."""
-    times = results.phase_times()
-    queries = ", ".join(f"{k} {v:.0f}" for k, v in times["query"].items())
-    return (
-        f"time: base fits {times['base_fit']:.0f} s, queries "
-        f"{sum(times['query'].values()):.0f} s ({queries}), cycle fits "
-        f"{sum(times['fit'].values()):.0f} s, as recorded over all sessions of "
-        f"this folder; this call took {elapsed:.0f} s"
-    )
-
-
-FIDELITY_TITLES = {
-    "spearman_gradient": "Spearman rho of the utilities with the true squared "
-    "gradient lengths (Eq. 4 at the real labels)",
-    "spearman_error": "Spearman rho of the utilities with the true per-sample "
-    "errors",
-    "precision": "precision of the B selected against the true top-B gradient "
-    "lengths",
-}
-
-
-def _fidelity_report(results, reference):
-    """The fidelity measures per query (labelled-set size after it), as tables."""
-    from .simulation import compare
-
-    parts = [
-        "Fidelity of each query, by the labelled-set size after it (computed "
-        "with the model that queried)"
-    ]
-    for column, title in FIDELITY_TITLES.items():
-        table = compare(results, reference=reference, column=column)
-        parts.append(f"{title}:\n" + table.to_string(precision=3, score_name=column))
-    return "\n\n".join(parts)
 
 
 if __name__ == "__main__":  # pragma: no cover

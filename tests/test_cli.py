@@ -117,6 +117,12 @@ def test_version_and_help(capsys):
         (["--task", "pose", "--data-dir", "."], "--data-dir needs --data lsp"),
         (["--task", "pose", "--device", "bogus"], "--device 'bogus' is not a torch"),
         (["--task", "pose", "--device", "meta"], "only cpu, cuda and mps"),
+        (["--task", "pose", "--strategies", "egl_pp,emcm"],
+         "strategy 'emcm' scores with a linear model and --task pose trains a "
+         "network; choose among egl_pp, random_query"),
+        (["--strategies", "egl_linear,mc_dropout"],
+         "strategy 'mc_dropout' scores with a network model and --task "
+         "toy-regression trains a linear model; choose among egl_linear, emcm"),
     ],
 )
 def test_usage_errors(args, match, capsys, tmp_path):
@@ -161,12 +167,12 @@ def _one_line_error(capsys):
 
 
 def test_unwritable_output_dir_is_one_line(monkeypatch, capsys, tmp_path):
-    from sk_eglpp.simulation._store import _Store
+    from sk_eglpp.simulation._store import StoreWriter
 
     def denied(self):
         raise PermissionError(13, "Permission denied", str(self.root / "lock"))
 
-    monkeypatch.setattr(_Store, "acquire", denied)  # root ignores chmod
+    monkeypatch.setattr(StoreWriter, "acquire", denied)  # root ignores chmod
     assert main(TOY + ["--output-dir", str(tmp_path)]) == 1
     line = _one_line_error(capsys)
     assert f"cannot read or write ({tmp_path / 'state' / 'lock'})" in line
@@ -203,6 +209,8 @@ def test_ctrl_c_exits_130_with_how_to_resume(monkeypatch, capsys, tmp_path):
 
 
 def test_unregistered_strategy_is_a_clear_error(monkeypatch, capsys, tmp_path):
+    """A preset's strategy missing from the registry is named as unavailable;
+    one the user names is an unknown strategy; both list the registered ones."""
     monkeypatch.delitem(STRATEGIES, "emcm")
     with pytest.raises(SystemExit) as exc:
         main(TOY + ["--output-dir", str(tmp_path)])
@@ -210,6 +218,27 @@ def test_unregistered_strategy_is_a_clear_error(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert "strategy 'emcm' is not available in this installation" in err
     assert "egl_linear" in err
+    with pytest.raises(SystemExit):
+        main(TOY + ["--output-dir", str(tmp_path), "--strategies", "emcm"])
+    err = capsys.readouterr().err
+    assert "unknown strategy 'emcm'; expected one of coreset, egl_linear" in err
+
+
+def test_the_strategy_lists_of_the_help_follow_the_registry_and_tags(capsys):
+    """--strategies lists every registered strategy; select's --strategy those
+    whose tags do not ask for a linear model."""
+    from sk_eglpp.query import get_query_tags
+
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"available: {', '.join(STRATEGIES)}" in text
+    with pytest.raises(SystemExit):
+        main(["select", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    network = [n for n in STRATEGIES if get_query_tags(n).model != "linear"]
+    assert f"one of {', '.join(network)}" in text
+    assert "emcm" not in text.split("one of ")[1].split(")")[0]
 
 
 def test_pool_too_small(capsys, tmp_path):

@@ -20,7 +20,14 @@ The package's modules, by concern:
 - ``_compare``: :func:`compare`, :class:`ComparisonTable`;
 - ``_plots``: :func:`plot_learning_curves`, :func:`plot_selection_map`;
 - ``_problems``: the experiments of ``sk-eglpp simulate`` as library
-  builders (:func:`pose_problem`, :func:`toy_problem` and their presets).
+  builders (:func:`pose_problem`, :func:`toy_problem` and their presets);
+- ``_report``: the report of ``sk-eglpp simulate`` (the scores as reported,
+  the tables, the time summary, the selection map);
+- ``_environment``: the environment a simulation ran in.
+
+What the modules share has names without a leading underscore; only the
+names of ``__all__`` are the public API. Networks are checkpointed with
+:mod:`sk_eglpp.models._checkpoint`.
 """
 
 from ._compare import ComparisonTable, compare

@@ -1,13 +1,14 @@
 """The paper's Table 1 from simulation results: :func:`compare`."""
 
 import math
-import numbers
 import warnings
+from numbers import Real
 
 import numpy as np
 from scipy import stats
 
-from ._results import _check_rows, _rows_of, _write_csv
+from .._param_validation import InstanceOf, Interval, StrOptions, validate_params
+from ._results import check_rows, rows_of, write_csv
 
 __all__ = ["ComparisonTable", "compare"]
 
@@ -168,7 +169,7 @@ class ComparisonTable:
             "significant",
             "mdd",
         ]
-        return _write_csv(columns, self.rows, path)
+        return write_csv(columns, self.rows, path)
 
     def to_dataframe(self):
         """The rows as a :class:`pandas.DataFrame` (pandas must be installed)."""
@@ -193,6 +194,15 @@ def _detectable(differences, alternative, alpha):
     return float(stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n))
 
 
+@validate_params(
+    {
+        "results": ["no_validation"],
+        "reference": [InstanceOf(str)],
+        "alternative": [StrOptions(["greater", "less", "two-sided"])],
+        "confidence": [Interval(Real, 0, 1, closed="neither")],
+        "column": [InstanceOf(str)],
+    }
+)
 def compare(
     results, reference="egl_pp", alternative="greater", confidence=0.9, *,
     column="score",
@@ -268,22 +278,9 @@ def compare(
     #labelled ->       10
     random_query    0.010
     """
-    if not isinstance(column, str):
-        raise TypeError(f"column must be a str, got {column!r}.")
-    rows = _check_rows(
-        list(_rows_of(results)), needed=("run", "strategy", "n_labelled", column)
+    rows = check_rows(
+        list(rows_of(results)), needed=("run", "strategy", "n_labelled", column)
     )
-    if alternative not in ("greater", "less", "two-sided"):
-        raise ValueError(
-            "alternative must be 'greater', 'less' or 'two-sided', got "
-            f"{alternative!r}."
-        )
-    if (
-        isinstance(confidence, bool)
-        or not isinstance(confidence, numbers.Real)
-        or not 0 < confidence < 1
-    ):
-        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
     strategies = list(dict.fromkeys(str(row["strategy"]) for row in rows))
     if reference not in strategies:
         raise ValueError(

@@ -2,9 +2,12 @@
 
 A simulation's results are fixed by its arguments and its seed material
 (the *entropy*); every run, strategy and cycle derives its own seed from it
-(:func:`_seed`), so results depend neither on ``n_jobs`` nor on
+(:func:`derive_seed`), so results depend neither on ``n_jobs`` nor on
 interruptions. A stored simulation is identified by canonical fingerprints
-of what changes its results (:data:`_FINGERPRINTED`).
+of what changes its results (:data:`FINGERPRINTED`).
+
+The names here are shared by the modules of the simulation package (public
+within the package, not exported).
 """
 
 import numbers
@@ -17,7 +20,8 @@ from sklearn.utils.validation import check_array
 from .._fingerprints import array_hash, describe, fingerprint
 
 
-def _check_targets(y, X, name, x_name):
+def check_targets(y, X, name, x_name):
+    """``y`` as an array with one target (row) per sample of ``X``."""
     if y is None:
         raise ValueError(f"{name} must be an array of targets, got None.")
     y = check_array(
@@ -40,26 +44,27 @@ def _check_targets(y, X, name, x_name):
 # -- seeds ------------------------------------------------------------------
 
 
-def _entropy(random_state):
+def entropy_from(random_state):
+    """The seed material of a simulation from its (checked) ``random_state``:
+    drawn for ``None``, the seed itself for an int, a draw of a RandomState."""
     if random_state is None:
         return int(np.random.SeedSequence().entropy % (2**63))
     if isinstance(random_state, numbers.Integral) and not isinstance(
         random_state, bool
     ):
-        if random_state < 0:
-            raise ValueError(f"random_state must be >= 0, got {random_state}.")
         return int(random_state)
-    rng = check_random_state(random_state)  # raises for anything else
+    rng = check_random_state(random_state)
     return int(rng.randint(np.iinfo(np.int32).max))
 
 
-def _seed(entropy, *key):
+def derive_seed(entropy, *key):
     """A 31-bit seed derived from the entropy and a key of small integers."""
     seq = np.random.SeedSequence(entropy, spawn_key=tuple(int(k) for k in key))
     return int(seq.generate_state(1, dtype=np.uint32)[0] >> 1)
 
 
-def _label_key(label):
+def label_key(label):
+    """A strategy name as a small integer (a key of its seeds and folders)."""
     return zlib.crc32(label.encode("utf-8"))
 
 
@@ -74,7 +79,7 @@ def _seeded(random_state):
 
 #: the arguments of :func:`simulate` that fix its results, each with the
 #: canonical form stored in (and compared with) a store's ``config.json``
-_FINGERPRINTED = {
+FINGERPRINTED = {
     "estimator": lambda estimator: fingerprint(describe(estimator)),
     "X": array_hash,
     "y": array_hash,
@@ -88,20 +93,20 @@ _FINGERPRINTED = {
 }
 
 
-def _config(arguments):
+def stored_config(arguments):
     """The stored configuration of a simulation from its (checked) arguments.
 
-    ``arguments`` maps at least the names of :data:`_FINGERPRINTED` to their
+    ``arguments`` maps at least the names of :data:`FINGERPRINTED` to their
     values; ``fidelity`` is added only when true, so that folders written
     before it existed resume as ``fidelity=False``.
     """
-    config = {name: form(arguments[name]) for name, form in _FINGERPRINTED.items()}
+    config = {name: form(arguments[name]) for name, form in FINGERPRINTED.items()}
     if arguments.get("fidelity"):
         config["fidelity"] = True
     return config
 
 
-def _seedable(obj):
+def seedable_params(obj):
     """Names of ``random_state`` parameters left to ``None`` (deep)."""
     if not hasattr(obj, "get_params") or isinstance(obj, type):
         return []

@@ -15,32 +15,55 @@ from sklearn.utils import check_random_state
 
 from .._fingerprints import describe, fingerprint
 from .._interrupts import Interrupts
-from .._param_validation import VERBOSE, validate_param
+from .._param_validation import (
+    N_JOBS,
+    POSITIVE_INT,
+    VERBOSE,
+    InstanceOf,
+    validate_params,
+)
 from .._seeding import torch_seed
 from .._threads import thread_limits
-from .._validation import (
-    check_bool,
-    check_n_jobs,
-    check_pool,
-    check_positive_int,
-)
+from .._validation import check_pool
 from ..diagnostics import FIDELITY_COLUMNS
 from ..query._resolve import resolve_strategies
 from ._config import (
-    _check_targets,
-    _config,
-    _entropy,
-    _label_key,
-    _seed,
-    _seedable,
+    check_targets,
+    derive_seed,
+    entropy_from,
+    label_key,
+    seedable_params,
+    stored_config,
 )
 from ._environment import by_run, current_environment, environment_id
-from ._results import COLUMNS, SimulationResults, _split_stored
-from ._store import _is_net, _net_device, _Store
+from ._results import COLUMNS, SimulationResults, split_stored
+from ._store import StoreWriter, is_net, net_device
 
 __all__ = ["simulate"]
 
 
+@validate_params(
+    {
+        "estimator": ["no_validation"],
+        "strategies": ["no_validation"],
+        "X": ["array-like"],
+        "y": ["array-like"],
+        "X_test": ["array-like"],
+        "y_test": ["array-like"],
+        "n_initial": [POSITIVE_INT],
+        "budget": [POSITIVE_INT],
+        "n_cycles": [POSITIVE_INT],
+        "n_runs": [POSITIVE_INT],
+        "scoring": [None, InstanceOf(str), callable],
+        "warm_start": ["boolean"],
+        "fidelity": ["boolean"],
+        "output_dir": [None, "path"],
+        "random_state": ["random_state", None],
+        "n_jobs": N_JOBS,
+        "n_threads": [None, POSITIVE_INT],
+        "verbose": VERBOSE,
+    }
+)
 def simulate(
     estimator,
     strategies,
@@ -127,37 +150,16 @@ def simulate(
         strategies without pool-wide utilities. Costs one forward and one
         backward pass per pool sample and query.
     output_dir : str or path-like, default=None
-        Folder that makes the simulation resumable. Every finished cycle is
-        appended at once (``runs/run-XXX.jsonl``, one JSON row per cycle with
-        the selected indices, flushed and fsynced), skorch nets are
-        checkpointed after each cycle (skorch's ``save_params``: modules,
-        criteria, optimizers and history, read back with ``load_params`` and
-        weights-only loading, plus the simple fitted attributes as JSON),
-        ``config.json`` stores a fingerprint of the estimator, strategies,
-        data and parameters, and ``environment.json`` the environment of
-        every call that wrote rows (versions, processor, CPU capability,
-        threads; each row names the one that computed it). Calling
-        :func:`simulate` again with the same folder resumes: nothing already
-        written is recomputed, and the result
-        is the one an uninterrupted call would have given. An interrupted call
-        (Ctrl-C, crash, ``kill -9``) loses at most the cycle in progress:
-        a cycle's checkpoint is written atomically, then its row is appended
-        (the commit point), and only then is the previous checkpoint deleted.
-        Resuming with a different estimator, data, ``n_initial``, ``budget``,
-        ``scoring``, ``warm_start`` or integer ``random_state``, or with a
-        strategy name bound to different parameters, raises
-        :class:`ResumeMismatchError` (a ``ValueError``); more runs, more
-        cycles or additional strategies extend what is there. The fingerprint
-        is canonical (sorted JSON of the parameters, independent of the
-        process, its hash seed and object addresses) and leaves out what does
-        not change results (``verbose``). The folder is locked for the call
-        (an OS file lock, ``lock``): a second process on the same folder gets
-        :class:`OutputDirInUseError` naming the holder's pid. A folder written
-        by a version with another store format raises
-        :class:`StoreFormatError`, a damaged file :class:`CorruptStoreError`,
-        and a folder whose ``config.json`` is not a store's (another tool's)
-        :class:`StoreError`, before anything is written there.
-        :func:`open_store` reads the folder back (also while it is written).
+        Folder that makes the simulation resumable (see Notes): every
+        finished cycle is appended to ``runs/run-XXX.jsonl`` at once, skorch
+        nets are checkpointed after each cycle, ``config.json`` holds a
+        fingerprint of the estimator, strategies, data and parameters, and
+        ``environment.json`` the environment of every call that wrote rows.
+        Calling :func:`simulate` again with the same folder resumes: nothing
+        already written is recomputed, and the result is the one an
+        uninterrupted call would have given; more runs, more cycles or
+        additional strategies extend what is there. :func:`open_store` reads
+        the folder back (also while it is written).
     random_state : int, RandomState instance or None, default=None
         Seeds everything: the initial sets, the models' ``random_state``
         parameters that are ``None``, the strategies' ``random_state``
@@ -181,9 +183,9 @@ def simulate(
         (through threadpoolctl) while a run executes, in the calling process
         or in each worker; the previous settings are restored afterwards.
         ``None`` leaves them as they are (torch's default is one thread per
-        core). One thread degrades only in proportion to the CPU a run gets
-        when other processes share the cores; see :ref:`simulation-threads`
-        for the measurements behind this default.
+        core). One thread slows a run down only in proportion to the CPU it
+        gets when other processes share the cores (see
+        :ref:`simulation-threads`).
     verbose : int, default=0
         ``0``: silent; ``1``: a tqdm progress bar (on stderr); ``2``: also one
         line per finished cycle (``True`` / ``False`` count as 1 / 0).
@@ -212,12 +214,23 @@ def simulate(
 
     Notes
     -----
-    Interrupts: run in the main thread without workers (``n_jobs=None``), the
-    first Ctrl-C stops the call at a safe point and raises
-    :class:`KeyboardInterrupt`; every finished cycle is kept and a cycle cut
-    short is never recorded (skorch's ``fit`` returns early on Ctrl-C: the
-    harness notices and discards that cycle). With workers, joblib aborts
-    them and the crash-safe write order keeps what was committed.
+    The store: an interrupted call (Ctrl-C, crash, ``kill -9``) loses at most
+    the cycle in progress. A cycle's checkpoint is written atomically, then
+    its row is appended and fsynced (the commit point), and only then is the
+    previous checkpoint deleted. A checkpoint holds what skorch's
+    ``save_params`` writes (modules, criteria, optimizers, history; read back
+    with weights-only loading) and the simple fitted attributes as JSON.
+    Resuming with a different estimator, data, ``n_initial``, ``budget``,
+    ``scoring``, ``warm_start`` or integer ``random_state``, or with a
+    strategy name bound to different parameters, raises
+    :class:`ResumeMismatchError`; the fingerprint is canonical (independent
+    of the process, its hash seed and object addresses) and leaves out what
+    does not change results (``verbose``). The folder is locked for the call
+    (an OS lock on ``lock``): a second process gets
+    :class:`OutputDirInUseError` naming the holder's pid. A folder of another
+    store format raises :class:`StoreFormatError`, a damaged file
+    :class:`CorruptStoreError`, and a ``config.json`` that is not a store's
+    :class:`StoreError`, before anything is written there.
 
     scikit-learn estimators are not checkpointed: on resume, the model of
     the last finished cycle is refitted from the stored labelled indices with
@@ -225,6 +238,12 @@ def simulate(
     strategy; no query, no score and no written row is recomputed). skorch
     callbacks whose state matters across cycles (e.g. learning-rate
     schedulers) are re-created on resume; the training history is restored.
+
+    Interrupts: run in the main thread without workers (``n_jobs=None``), the
+    first Ctrl-C stops the call at a safe point and raises
+    :class:`KeyboardInterrupt`; every finished cycle is kept and a cycle cut
+    short is never recorded. With workers, joblib aborts them and the
+    crash-safe write order keeps what was committed.
 
     Examples
     --------
@@ -240,26 +259,55 @@ def simulate(
     >>> res["n_labelled"]
     array([ 5, 10, 15,  5, 10, 15])
     """
+    X, y, X_test, y_test = _checked_data(X, y, X_test, y_test)
+    _check_protocol(estimator, scoring, X.shape[0], n_initial, budget, n_cycles)
+    labels, objects = resolve_strategies(strategies)
+    sim, recorded = _build_simulation(
+        estimator,
+        labels,
+        objects,
+        (X, y, X_test, y_test),
+        n_initial=int(n_initial),
+        budget=int(budget),
+        n_cycles=int(n_cycles),
+        scoring=scoring,
+        warm_start=bool(warm_start),
+        fidelity=bool(fidelity),
+        output_dir=output_dir,
+        random_state=random_state,
+        n_jobs=None if n_jobs is None else int(n_jobs),
+        n_threads=None if n_threads is None else int(n_threads),
+        verbose=int(verbose),
+    )
+    try:
+        outputs = _execute(sim, int(n_runs), n_jobs)
+    finally:
+        sim.bar = None
+        if sim.store is not None:
+            sim.store.release()
+    return _collect(outputs, labels, recorded)
+
+
+# -- the steps of simulate ----------------------------------------------------
+
+
+def _checked_data(X, y, X_test, y_test):
+    """The pool, its labels and the test set as C-ordered arrays, checked."""
     X = check_pool(X, name="X")
-    y = _check_targets(y, X, "y", "X")
+    y = check_targets(y, X, "y", "X")
     X_test = check_pool(X_test, name="X_test")
-    y_test = _check_targets(y_test, X_test, "y_test", "X_test")
+    y_test = check_targets(y_test, X_test, "y_test", "X_test")
     if X_test.shape[1:] != X.shape[1:]:
         raise ValueError(
             f"X and X_test must have samples of the same shape, got {X.shape[1:]} "
             f"and {X_test.shape[1:]}."
         )
     # C order: a DataFrame (often F-ordered) gives the very same results
-    X, y, X_test, y_test = map(np.ascontiguousarray, (X, y, X_test, y_test))
-    n_initial = check_positive_int(n_initial, "n_initial")
-    budget = check_positive_int(budget, "budget")
-    n_cycles = check_positive_int(n_cycles, "n_cycles")
-    n_runs = check_positive_int(n_runs, "n_runs")
-    verbose = int(validate_param(verbose, "verbose", VERBOSE, "simulate"))
-    n_jobs = check_n_jobs(n_jobs)
-    if n_threads is not None:
-        n_threads = check_positive_int(n_threads, "n_threads")
-    n_samples = X.shape[0]
+    return tuple(map(np.ascontiguousarray, (X, y, X_test, y_test)))
+
+
+def _check_protocol(estimator, scoring, n_samples, n_initial, budget, n_cycles):
+    """What the checked arguments must satisfy together."""
     needed = n_initial + n_cycles * budget
     if needed > n_samples:
         raise ValueError(
@@ -267,38 +315,54 @@ def simulate(
             f"of X, got {n_initial} + {n_cycles} * {budget} = {needed}: the pool "
             "runs out before the last query. Lower budget or n_cycles."
         )
-    if not isinstance(warm_start, bool | np.bool_):
-        raise TypeError(f"warm_start must be a bool, got {warm_start!r}.")
-    fidelity = check_bool(fidelity, "fidelity")
     if not hasattr(estimator, "fit"):
         raise TypeError(
             f"estimator must have a fit method, got {type(estimator).__name__}."
         )
-    labels, objects = resolve_strategies(strategies)
     try:
         check_scoring(estimator, scoring=scoring)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"Invalid scoring for this estimator: {exc}") from exc
 
-    # the checked arguments (the names _config reads are in _FINGERPRINTED)
-    config = _config(locals())
+
+def _build_simulation(estimator, labels, objects, data, *, n_initial, budget,
+                      n_cycles, scoring, warm_start, fidelity, output_dir,
+                      random_state, n_jobs, n_threads, verbose):
+    """The :class:`_Simulation` of the checked arguments, with its store opened
+    (and locked) when there is an ``output_dir``; and the environments recorded
+    so far (``id -> environment``)."""
+    X, y, X_test, y_test = data
+    config = stored_config(
+        {
+            "estimator": estimator,
+            "X": X,
+            "y": y,
+            "X_test": X_test,
+            "y_test": y_test,
+            "n_initial": n_initial,
+            "budget": budget,
+            "scoring": scoring,
+            "warm_start": warm_start,
+            "random_state": random_state,
+            "fidelity": fidelity,
+        }
+    )
     strategy_fps = {
         label: fingerprint(describe(obj))
         for label, obj in zip(labels, objects, strict=True)
     }
     environment = current_environment(
-        n_threads=n_threads, n_jobs=n_jobs, device=_net_device(estimator)
+        n_threads=n_threads, n_jobs=n_jobs, device=net_device(estimator)
     )
     store = None
     if output_dir is not None:
-        store = _Store(output_dir)
+        store = StoreWriter(output_dir)
         entropy = store.open(config, strategy_fps, random_state, environment)
         env_id, recorded = store.environment_id, store.environments
     else:
-        entropy = _entropy(random_state)
+        entropy = entropy_from(random_state)
         env_id = environment_id(environment)
         recorded = {env_id: environment}
-
     sim = _Simulation(
         estimator=estimator,
         labels=labels,
@@ -311,7 +375,7 @@ def simulate(
         budget=budget,
         n_cycles=n_cycles,
         scoring=scoring,
-        warm_start=bool(warm_start),
+        warm_start=warm_start,
         fidelity=fidelity,
         entropy=entropy,
         environment=env_id,
@@ -319,34 +383,40 @@ def simulate(
         n_threads=n_threads,
         verbose=verbose,
     )
+    return sim, recorded
+
+
+def _execute(sim, n_runs, n_jobs):
+    """Run the ``n_runs`` runs of ``sim``, in this process or with joblib
+    workers; the outputs of the runs, in the order they finished."""
     # work units of the progress bar: a base fit and every strategy's cycles
-    total = n_runs * (1 + len(labels) * n_cycles)
+    total = n_runs * (1 + len(sim.labels) * sim.n_cycles)
     outputs = []
-    try:
-        if n_jobs is None or n_jobs == 1:
-            with _progress(total, verbose) as bar:
-                sim.bar = bar
-                for run in range(n_runs):
-                    outputs.append(sim.run(run))
-                sim.bar = None
-        elif store is not None:
-            # the workers' progress is read from the store's rows as they land
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            initial = store.units_done(n_runs)
-            with _progress(total, verbose, initial=initial) as bar, \
-                    _watching(store, n_runs, bar):
-                for out in parallel(delayed(sim.run)(run) for run in range(n_runs)):
-                    outputs.append(out)
-        else:
-            parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-            with _progress(n_runs, verbose, unit="run") as bar:
-                for out in parallel(delayed(sim.run)(run) for run in range(n_runs)):
-                    outputs.append(out)
-                    bar.update(1)
-    finally:
-        sim.bar = None
-        if store is not None:
-            store.release()
+    if n_jobs is None or n_jobs == 1:
+        with _progress(total, sim.verbose) as bar:
+            sim.bar = bar
+            for run in range(n_runs):
+                outputs.append(sim.run(run))
+            sim.bar = None
+    elif sim.store is not None:
+        # the workers' progress is read from the store's rows as they land
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        initial = sim.store.units_done(n_runs)
+        with _progress(total, sim.verbose, initial=initial) as bar, \
+                _watching(sim.store, n_runs, bar):
+            for out in parallel(delayed(sim.run)(run) for run in range(n_runs)):
+                outputs.append(out)
+    else:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+        with _progress(n_runs, sim.verbose, unit="run") as bar:
+            for out in parallel(delayed(sim.run)(run) for run in range(n_runs)):
+                outputs.append(out)
+                bar.update(1)
+    return outputs
+
+
+def _collect(outputs, labels, recorded):
+    """The results of the runs, sorted by run, strategy (as given) and cycle."""
     rows, selected, computed_on = [], {}, {}
     order = {label: i for i, label in enumerate(labels)}
     for run_rows, run_selected, run_computed_on in outputs:
@@ -449,16 +519,80 @@ class _warning_relay:
 
 
 class _Simulation:
-    """Everything one run needs; picklable so that joblib can ship it."""
+    """Everything one run needs; picklable so that joblib can ship it.
 
-    def __init__(self, **kwargs):
-        self.__dict__.update(kwargs)
-        self.is_net = _is_net(self.estimator)
-        self.device = _net_device(self.estimator)
-        self.estimator_seedable = _seedable(self.estimator)
-        self.strategy_seedable = [_seedable(s) for s in self.strategies]
-        self.columns = COLUMNS + (FIDELITY_COLUMNS if self.fidelity else ())
+    Parameters
+    ----------
+    estimator : estimator
+        The unfitted estimator every model is cloned from.
+    labels : list of str
+        The strategies' names, in the order given.
+    strategies : list
+        The strategy objects, one per label (cloned when they are seeded).
+    X, y : ndarray
+        The pool and the oracle's labels.
+    X_test, y_test : ndarray
+        The test set.
+    n_initial, budget, n_cycles : int
+        The protocol (see :func:`simulate`).
+    scoring : str, callable or None
+        As for :func:`sklearn.metrics.check_scoring`.
+    warm_start, fidelity : bool
+        See :func:`simulate`.
+    entropy : int
+        The seed material every run, strategy and cycle derives its seed from.
+    environment : str
+        The id of this call's environment, written into every row.
+    store : StoreWriter or None
+        Where rows and checkpoints are written (``None``: nowhere).
+    n_threads : int or None
+        Torch and BLAS threads while a run executes.
+    verbose : int
+        0 silent, 1 a progress bar, 2 also a line per cycle.
+
+    Attributes
+    ----------
+    is_net : bool
+        Whether the estimator is a skorch net (checkpointed, seeded torch).
+    device : str or None
+        The net's device.
+    estimator_seedable : list of str
+        The estimator's ``random_state`` parameters that are ``None``.
+    strategy_seedable : list of list of str
+        The same for each strategy.
+    columns : tuple of str
+        The result columns (with the fidelity columns when measured).
+    bar : _progress or None
+        The progress bar while runs execute in this process.
+    """
+
+    def __init__(self, *, estimator, labels, strategies, X, y, X_test, y_test,
+                 n_initial, budget, n_cycles, scoring, warm_start, fidelity,
+                 entropy, environment, store, n_threads, verbose):
+        self.estimator = estimator
+        self.labels = labels
+        self.strategies = strategies
+        self.X, self.y = X, y
+        self.X_test, self.y_test = X_test, y_test
+        self.n_initial = n_initial
+        self.budget = budget
+        self.n_cycles = n_cycles
+        self.scoring = scoring
+        self.warm_start = warm_start
+        self.fidelity = fidelity
+        self.entropy = entropy
+        self.environment = environment
+        self.store = store
+        self.n_threads = n_threads
+        self.verbose = verbose
+        self.is_net = is_net(estimator)
+        self.device = net_device(estimator)
+        self.estimator_seedable = seedable_params(estimator)
+        self.strategy_seedable = [seedable_params(s) for s in strategies]
+        self.columns = COLUMNS + (FIDELITY_COLUMNS if fidelity else ())
         self.bar = None
+        # set by run() in the process that executes it
+        self._warnings = self._interrupts = None
 
     # models ------------------------------------------------------------------
 
@@ -516,7 +650,7 @@ class _Simulation:
     def _run(self, run):
         entropy = self.entropy
         n = self.X.shape[0]
-        base_seed = _seed(entropy, run)
+        base_seed = derive_seed(entropy, run)
         initial = np.sort(
             check_random_state(base_seed).choice(n, self.n_initial, replace=False)
         )
@@ -586,11 +720,11 @@ class _Simulation:
         stored = [
             row for label in self.labels for row in history[label][: self.n_cycles + 1]
         ]
-        return _split_stored(stored, self.columns)
+        return split_stored(stored, self.columns)
 
     def _run_strategy(self, run, label, position, rows, base):
         entropy = self.entropy
-        key = _label_key(label)
+        key = label_key(label)
         labelled = np.concatenate(
             [np.asarray(r["selected"], dtype=np.int64) for r in rows]
         )
@@ -601,7 +735,7 @@ class _Simulation:
         if last == 0:
             model = copy.deepcopy(base)
         else:
-            seed = _seed(entropy, run, key, last)
+            seed = derive_seed(entropy, run, key, last)
             model = self._restore_net(run, label, last, seed) if self.is_net else None
             if model is None:
                 # scikit-learn estimators (or a net whose checkpoint is gone):
@@ -619,7 +753,7 @@ class _Simulation:
         mask = np.ones(self.X.shape[0], dtype=bool)
         mask[labelled] = False
         for cycle in range(last + 1, self.n_cycles + 1):
-            seed = _seed(entropy, run, key, cycle)
+            seed = derive_seed(entropy, run, key, cycle)
             pool = np.flatnonzero(mask)
             strategy = strategy_template
             if seedable:

@@ -2,12 +2,21 @@
 
 import numpy as np
 
+from .._param_validation import InstanceOf, StrOptions, validate_params
 from .._validation import check_pool
-from ._results import _check_rows, _rows_of
+from ._results import check_rows, rows_of
 
 __all__ = ["plot_learning_curves", "plot_selection_map"]
 
 
+@validate_params(
+    {
+        "results": ["no_validation"],
+        "ax": ["no_validation"],
+        "ylabel": [InstanceOf(str)],
+        "title": [None, InstanceOf(str)],
+    }
+)
 def plot_learning_curves(results, ax=None, *, ylabel="score", title=None):
     """Mean +- standard deviation of the score per strategy vs labelled-set size.
 
@@ -36,7 +45,7 @@ def plot_learning_curves(results, ax=None, *, ylabel="score", title=None):
     >>> [line.get_label() for line in ax.get_lines()]
     ['a']
     """
-    rows = _check_rows(list(_rows_of(results)))
+    rows = check_rows(list(rows_of(results)))
     import matplotlib.pyplot as plt
 
     if ax is None:
@@ -67,6 +76,16 @@ def plot_learning_curves(results, ax=None, *, ylabel="score", title=None):
     return ax
 
 
+@validate_params(
+    {
+        "embeddings": ["array-like"],
+        "selected": ["no_validation"],
+        "labels": ["array-like"],
+        "method": [StrOptions(["pca", "tsne"])],
+        "ax": ["no_validation"],
+        "random_state": ["random_state", None],
+    }
+)
 def plot_selection_map(
     embeddings,
     selected,
@@ -147,7 +166,7 @@ def plot_selection_map(
 
         n_components = min(2, embeddings.shape[1], n)
         points = PCA(n_components=n_components).fit_transform(embeddings)
-    elif method == "tsne":
+    else:  # "tsne"
         from sklearn.manifold import TSNE
 
         if n < 3:
@@ -158,8 +177,6 @@ def plot_selection_map(
             init="pca",
             random_state=random_state,
         ).fit_transform(embeddings)
-    else:
-        raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}.")
     if points.shape[1] == 1:
         points = np.column_stack([points[:, 0], np.zeros(n)])
     import matplotlib.pyplot as plt

@@ -6,12 +6,18 @@ that ``simulate(**problem, output_dir=..., random_state=...)`` runs from
 Python the experiment the command line runs.
 """
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
-from .._param_validation import Interval, validate_param
-from .._validation import check_positive_int
+from .._param_validation import (
+    POSITIVE_INT,
+    InstanceOf,
+    Interval,
+    StrOptions,
+    check_params,
+    validate_params,
+)
 from ..models import LSP_FLIP_PAIRS, pose_estimator
 
 __all__ = [
@@ -39,20 +45,17 @@ POSE_PRESETS = {
         image_size=32, depth=2, n_features=8, max_epochs=8, dropout=0.0,
         gray=True, augment=False, strategies=_PAPER_STRATEGIES, fidelity=False,
     ),
-    # the selection benchmark (regime chosen from ``python -m benchmarks.regime``:
-    # sized for a base model near PCK@0.2 0.5 -- its five base models reached
-    # 0.47 -- and curves still rising over the cycles); 43 minutes on 2 cores
+    # the synthetic selection benchmark: sized for a base model near PCK@0.2
+    # 0.5 and curves still rising over the cycles; under an hour on 2 cores
     "benchmark": dict(
         n_pool=1200, n_test=300, n_initial=400, budget=200, n_cycles=3, n_runs=5,
         image_size=32, depth=1, n_features=16, max_epochs=20, dropout=0.1,
         gray=True, augment=False, strategies=_PAPER_STRATEGIES + ("mc_dropout",),
         fidelity=True,
     ),
-    # the real-data selection benchmark on LSPET (``--data lspet``), sized
-    # for under 2 hours on 2 cores (65 minutes measured); the regime was
-    # chosen from ``python -m benchmarks.lspet_regime`` before any strategy
-    # was compared (colour 64-pixel crops; no augmentation, which lowered PCK
-    # at this training length); see the user guide's "Real data"
+    # the real-data selection benchmark on LSPET (``--data lspet``): colour
+    # 64-pixel crops, no augmentation; about an hour on 2 cores (see the user
+    # guide's "Real data")
     "lspet": dict(
         n_pool=2000, n_test=1000, n_initial=500, budget=250, n_cycles=3, n_runs=5,
         image_size=64, depth=3, n_features=16, max_epochs=10, dropout=0.0,
@@ -85,16 +88,26 @@ _COUNTS = (
     "depth", "n_features", "max_epochs",
 )
 
+#: what the counts and flags of a preset may be (overrides are checked)
+_SETTING_CONSTRAINTS = {
+    **{name: [POSITIVE_INT] for name in _COUNTS},
+    **{name: ["boolean"] for name in _FLAGS},
+}
+
 #: the real pose data sets, by their name in ``pose_problem(data=...)``
 _POSE_DATA = ("synthetic", "lsp", "lspet", "mpii")
 
+#: the constraints of the arguments the problem builders share
+_STRATEGIES = [
+    None,
+    InstanceOf(str, list, tuple, dict,
+               description="a strategy name, a list or a dict of strategies"),
+]
+_DATA_SEED = [Interval(Integral, 0, 2**32 - 1, closed="both")]
 
-def _preset_settings(presets, preset, strategies, overrides):
+
+def _preset_settings(presets, preset, strategies, overrides, caller):
     """A preset's settings with the overrides applied, checked."""
-    if not isinstance(preset, str) or preset not in presets:
-        raise ValueError(
-            f"preset must be one of {sorted(presets)}, got {preset!r}."
-        )
     settings = dict(presets[preset])
     unknown = sorted(set(overrides) - set(settings))
     if unknown:
@@ -102,12 +115,14 @@ def _preset_settings(presets, preset, strategies, overrides):
             f"Unknown settings {unknown}; the presets have {sorted(settings)}."
         )
     settings.update(overrides)
+    check_params(
+        {name: settings[name] for name in _SETTING_CONSTRAINTS if name in settings},
+        _SETTING_CONSTRAINTS,
+        caller,
+    )
     for name in _COUNTS:
         if name in settings:
-            settings[name] = check_positive_int(settings[name], name)
-    for name in _FLAGS:
-        if name in settings and not isinstance(settings[name], bool | np.bool_):
-            raise TypeError(f"{name} must be a bool, got {settings[name]!r}.")
+            settings[name] = int(settings[name])
     if strategies is not None:
         settings["strategies"] = strategies
     names = settings["strategies"]
@@ -159,9 +174,7 @@ def _load_pose_data(data, data_dir, settings, max_samples, test_size,
     if data_dir is None:
         raise ValueError(f"data={data!r} needs data_dir, the data set's folder.")
     if test_size is not None:
-        test_size = float(validate_param(
-            test_size, "test_size", [Interval(Real, 0, 1, closed="neither")],
-            "pose_problem"))
+        test_size = float(test_size)
     loader = {"lsp": load_lsp, "lspet": load_lspet, "mpii": load_mpii}[data]
     loaded = loader(data_dir, image_size=settings["image_size"],
                     as_gray=settings["gray"], max_samples=max_samples)
@@ -181,6 +194,18 @@ def _load_pose_data(data, data_dir, settings, max_samples, test_size,
     return X[pool], y[pool], X[test], y[test]
 
 
+@validate_params(
+    {
+        "preset": [StrOptions(sorted(POSE_PRESETS))],
+        "strategies": _STRATEGIES,
+        "device": ["device"],
+        "random_state": _DATA_SEED,
+        "data": [StrOptions(_POSE_DATA)],
+        "data_dir": [None, "path"],
+        "max_samples": [None, POSITIVE_INT],
+        "test_size": [None, Interval(Real, 0, 1, closed="neither")],
+    }
+)
 def pose_problem(preset="default", *, strategies=None, device="cpu",
                  random_state=0, data="synthetic", data_dir=None,
                  max_samples=None, test_size=None, **overrides):
@@ -250,9 +275,9 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
     """
     from ..datasets import make_pose_dataset
 
-    if data not in _POSE_DATA:
-        raise ValueError(f"data must be one of {list(_POSE_DATA)}, got {data!r}.")
-    settings = _preset_settings(POSE_PRESETS, preset, strategies, overrides)
+    settings = _preset_settings(
+        POSE_PRESETS, preset, strategies, overrides, "pose_problem"
+    )
     if "depth" not in overrides:
         settings["depth"] = _fitting_depth(settings["depth"], settings["image_size"])
     if data == "synthetic":
@@ -289,6 +314,13 @@ def pose_problem(preset="default", *, strategies=None, device="cpu",
     return problem, sequences
 
 
+@validate_params(
+    {
+        "preset": [StrOptions(sorted(TOY_PRESETS))],
+        "strategies": _STRATEGIES,
+        "random_state": _DATA_SEED,
+    }
+)
 def toy_problem(preset="default", *, strategies=None, random_state=0, **overrides):
     """The toy regression of ``sk-eglpp simulate --task toy-regression``.
 
@@ -333,7 +365,9 @@ def toy_problem(preset="default", *, strategies=None, random_state=0, **override
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    settings = _preset_settings(TOY_PRESETS, preset, strategies, overrides)
+    settings = _preset_settings(
+        TOY_PRESETS, preset, strategies, overrides, "toy_problem"
+    )
     rng = np.random.default_rng(random_state)
     n_pool = settings["n_pool"]
     n = n_pool + settings["n_test"]

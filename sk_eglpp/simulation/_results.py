@@ -1,4 +1,9 @@
-"""The tidy results of a simulation and their CSV form."""
+"""The tidy results of a simulation and their CSV form.
+
+Besides the public :class:`SimulationResults`, the helpers :func:`write_csv`,
+:func:`rows_of`, :func:`check_rows` and :func:`split_stored` are shared by the
+modules of the simulation package (public within it, not exported).
+"""
 
 import csv
 import io
@@ -269,7 +274,7 @@ class SimulationResults:
 
     def to_csv(self, path=None):
         """Write the table as CSV to ``path``, or return it as a string."""
-        return _write_csv(self.columns, self.rows, path)
+        return write_csv(self.columns, self.rows, path)
 
     @classmethod
     def read_csv(cls, path):
@@ -285,7 +290,11 @@ class SimulationResults:
         return cls(rows)
 
 
-def _write_csv(columns, rows, path):
+def write_csv(columns, rows, path):
+    """Write ``rows`` (dicts) as CSV with ``columns`` to ``path``, or return it.
+
+    Floats are written in their shortest round-tripping form.
+    """
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
@@ -304,7 +313,7 @@ def _csv_value(value):
     return value
 
 
-def _rows_of(results):
+def rows_of(results):
     """Rows (list of dict) from results in any of the accepted forms."""
     if isinstance(results, SimulationResults):
         return results.rows
@@ -321,7 +330,8 @@ def _rows_of(results):
     )
 
 
-def _check_rows(rows, needed=("run", "strategy", "n_labelled", "score")):
+def check_rows(rows, needed=("run", "strategy", "n_labelled", "score")):
+    """``rows`` when there is one and the first has the ``needed`` columns."""
     if not rows:
         raise ValueError("results must contain at least one row, got none.")
     missing = [c for c in needed if c not in rows[0]]
@@ -332,7 +342,7 @@ def _check_rows(rows, needed=("run", "strategy", "n_labelled", "score")):
     return rows
 
 
-def _split_stored(stored, columns):
+def split_stored(stored, columns):
     """Result rows, selections and environments from rows as stored.
 
     Parameters

@@ -15,15 +15,16 @@ Every row carries the id of the environment that computed it
 store (see ``_environment``); stores written before it have neither, and
 read and resume as before.
 
-A checkpoint folder holds what skorch's ``save_params`` writes (one
+A checkpoint folder is the net checkpoint of
+:mod:`sk_eglpp.models._checkpoint`: what skorch's ``save_params`` writes (one
 ``<component>.pt`` per module, criterion and optimizer, and
 ``history.json``) plus ``attributes.json``, the simple fitted attributes the
 net sets in ``fit`` (``heatmap_size_``, ...). It is loaded with
 ``load_params`` and weights-only ``torch.load``.
 
-:class:`_Store` writes (for :func:`simulate`); :func:`open_store` returns a
-:class:`SimulationStore`, the public read API, which never writes and may
-read a store that another process is still writing.
+:class:`StoreWriter` writes (for :func:`simulate`); :func:`open_store`
+returns a :class:`SimulationStore`, the public read API, which never writes
+and may read a store that another process is still writing.
 """
 
 import contextlib
@@ -34,15 +35,16 @@ import re
 import shutil
 from pathlib import Path
 
-import numpy as np
 from sklearn.base import clone
 
-from .._files import FolderLock, atomic_folder, remove_leftovers
+from .._files import FolderLock, remove_leftovers
 from .._files import atomic_write_bytes as _atomic_write_bytes
 from .._fingerprints import describe, fingerprint
+from .._param_validation import validate_params
 from .._seeding import torch_seed
 from ..diagnostics import FIDELITY_COLUMNS
-from ._config import _entropy, _label_key, _seedable
+from ..models._checkpoint import CheckpointAttributeError, load_net, save_net
+from ._config import entropy_from, label_key, seedable_params
 from ._environment import by_run, environment_id
 from ._errors import (
     CorruptStoreError,
@@ -50,7 +52,7 @@ from ._errors import (
     StoreError,
     StoreFormatError,
 )
-from ._results import COLUMNS, SimulationResults, _split_stored
+from ._results import COLUMNS, SimulationResults, split_stored
 
 __all__ = ["SimulationStore", "open_store", "delete_store"]
 
@@ -69,9 +71,6 @@ _CONFIG_KEYS = ("format", "fingerprint", "entropy", "config", "strategies")
 #: the file of the environments the rows were computed in
 _ENVIRONMENT = "environment.json"
 
-_HISTORY = "history.json"
-_ATTRIBUTES = "attributes.json"
-
 #: attempts of :meth:`SimulationStore.load_model` at the latest cycle of a run
 #: that a running simulation keeps replacing
 _LOAD_ATTEMPTS = 5
@@ -79,7 +78,7 @@ _LOAD_ATTEMPTS = 5
 
 def _safe_name(label):
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label)[:40]
-    return f"{safe}-{_label_key(label):08x}"
+    return f"{safe}-{label_key(label):08x}"
 
 
 def _run_path(root, run):
@@ -231,107 +230,13 @@ def _contiguous(by_label):
 # -- skorch nets ----------------------------------------------------------------
 
 
-def _is_net(estimator):
+def is_net(estimator):
+    """Whether ``estimator`` is a skorch net (checkpointed by the store)."""
     try:
         from skorch import NeuralNet
     except ImportError:  # pragma: no cover - skorch is a dependency
         return False
     return isinstance(estimator, NeuralNet)
-
-
-def _components(net):
-    """Names of the net's torch modules, criteria and optimizers (``module``, ...)."""
-    import torch
-
-    return sorted(
-        key[:-1]
-        for key, value in vars(net).items()
-        if key.endswith("_")
-        and not key.startswith("_")
-        and isinstance(value, torch.nn.Module | torch.optim.Optimizer)
-    )
-
-
-def _encode_attribute(value):
-    """JSON form of a simple fitted attribute, or None when it is not simple."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, bool | int | float | str):
-        return {"value": value}
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        return {"ndarray": value.tolist(), "dtype": value.dtype.str}
-    if isinstance(value, list | tuple):
-        items = [_encode_attribute(v) for v in value]
-        if all(item is not None for item in items):
-            return {type(value).__name__: items}
-    return None
-
-
-def _decode_attribute(encoded):
-    if "value" in encoded:
-        return encoded["value"]
-    if "ndarray" in encoded:
-        return np.asarray(encoded["ndarray"], dtype=encoded["dtype"])
-    kind = "tuple" if "tuple" in encoded else "list"
-    items = [_decode_attribute(item) for item in encoded[kind]]
-    return tuple(items) if kind == "tuple" else items
-
-
-def _fsync_files(folder):
-    for path in folder.iterdir():
-        with open(path, "rb") as f:
-            os.fsync(f.fileno())
-
-
-def _owns_checkpoint_file(name):
-    """Whether ``name`` is a file that :func:`_save_net` writes."""
-    return name in (_HISTORY, _ATTRIBUTES) or name.endswith(".pt")
-
-
-def _save_net(net, folder):
-    """Write a fitted net into ``folder`` (created whole, or not at all)."""
-    components = _components(net)
-    attributes = {}
-    for key, value in vars(net).items():
-        if key.endswith("_") and not key.startswith("_") and key != "history_":
-            encoded = _encode_attribute(value)
-            if encoded is not None:
-                attributes[key] = encoded
-    with atomic_folder(folder, owns=_owns_checkpoint_file) as work:
-        net.save_params(
-            f_history=work / _HISTORY,
-            **{f"f_{name}": work / f"{name}.pt" for name in components},
-        )
-        (work / _ATTRIBUTES).write_text(json.dumps(attributes), encoding="utf-8")
-        _fsync_files(work)
-
-
-def _load_net(net, folder):
-    """Load what :func:`_save_net` wrote into the initialised ``net``.
-
-    The fitted attributes that ``initialize()`` does not create come from
-    ``attributes.json``; skorch's own are the initialised net's.
-    """
-    from ..models._regressor import check_fitted_attributes
-
-    net.set_params(torch_load_kwargs={"weights_only": True})
-    # every component's file, so that one that is missing is an error (a
-    # checkpoint being deleted), never a net left with initial weights
-    files = {f"f_{name}": folder / f"{name}.pt" for name in _components(net)}
-    net.load_params(f_history=folder / _HISTORY, **files)
-    path = folder / _ATTRIBUTES
-    attributes = json.loads(path.read_text(encoding="utf-8"))
-    for key, encoded in attributes.items():
-        if not hasattr(net, key):
-            setattr(net, key, _decode_attribute(encoded))
-    try:
-        check_fitted_attributes(net)
-    except (TypeError, ValueError) as exc:
-        raise _InvalidAttributes(f"{path} holds a value no fit sets: {exc}") from exc
-
-
-class _InvalidAttributes(ValueError):
-    """``attributes.json`` was read, but holds a value that no fit sets."""
 
 
 def _read_checkpoint(net, root, run, folder, went=None):
@@ -346,8 +251,8 @@ def _read_checkpoint(net, root, run, folder, went=None):
         f"to recompute run {run}."
     )
     try:
-        _load_net(net, folder)
-    except _InvalidAttributes as exc:
+        load_net(net, folder)
+    except CheckpointAttributeError as exc:
         raise CorruptStoreError(
             f"cannot read the checkpoint {folder} ({exc}); {advice}"
         ) from exc
@@ -361,14 +266,15 @@ def _read_checkpoint(net, root, run, folder, went=None):
     return True
 
 
-def _net_device(estimator):
-    return estimator.get_params().get("device") if _is_net(estimator) else None
+def net_device(estimator):
+    """The ``device`` parameter of a skorch net; None for other estimators."""
+    return estimator.get_params().get("device") if is_net(estimator) else None
 
 
 # -- writing ----------------------------------------------------------------------
 
 
-class _Store:
+class StoreWriter:
     """The files of a resumable simulation, as :func:`simulate` writes them.
 
     Write order, so that a crash at any point leaves a state that resumes to
@@ -458,7 +364,7 @@ class _Store:
                 _atomic_write_bytes(path, json.dumps(stored, indent=1).encode())
                 self._written("config")
         else:
-            entropy = _entropy(random_state)
+            entropy = entropy_from(random_state)
             stored = {
                 "written_by": _WRITTEN_BY,
                 "format": _FORMAT,
@@ -510,7 +416,7 @@ class _Store:
     def save_net(self, net, run, label, cycle):
         folder = _checkpoint_path(self.root, run, label, cycle)
         folder.parent.mkdir(parents=True, exist_ok=True)
-        _save_net(net, folder)
+        save_net(net, folder)
         self._written("checkpoint")
 
     def prune(self, run, label, cycle):
@@ -540,6 +446,7 @@ class _Store:
 # -- reading ----------------------------------------------------------------------
 
 
+@validate_params({"path": ["path"]})
 def open_store(path):
     """Open the folder of a simulation, finished or not, to read it.
 
@@ -588,6 +495,7 @@ def open_store(path):
     return SimulationStore(path)
 
 
+@validate_params({"path": ["path"]})
 def delete_store(path):
     """Delete the files of a simulation's store (of any store format).
 
@@ -640,7 +548,7 @@ def delete_store(path):
             f"configuration of a simulation store; {refusal}."
         )
     _parse_config(root, refusal)
-    store = _Store(root)
+    store = StoreWriter(root)
     store.acquire()
     try:
         _parse_config(root, refusal)  # still a store, now that it is locked
@@ -779,7 +687,7 @@ class SimulationStore:
             for rows in by_label.values():
                 stored.extend(rows)
         stored.sort(key=lambda r: (r["run"], order.get(r["strategy"]), r["cycle"]))
-        rows, selected, computed_on = _split_stored(stored, columns)
+        rows, selected, computed_on = split_stored(stored, columns)
         environments = by_run(_read_environments(self.path), computed_on)
         return SimulationResults(rows, selected, environments)
 
@@ -856,7 +764,7 @@ class SimulationStore:
         last finished cycle only) is told from a damaged one by the rows,
         which record the later cycle before the deletion.
         """
-        if not _is_net(estimator):
+        if not is_net(estimator):
             raise TypeError(
                 "Only skorch nets are checkpointed, got "
                 f"{type(estimator).__name__}; refit a scikit-learn estimator on "
@@ -873,10 +781,10 @@ class SimulationStore:
         for _ in range(_LOAD_ATTEMPTS):
             found, seed = self._stored_cycle(run, label, cycle)
             model = clone(estimator)
-            seedable = _seedable(model)
+            seedable = seedable_params(model)
             if seedable:
                 model.set_params(**dict.fromkeys(seedable, seed))
-            with torch_seed(seed, _net_device(model)):
+            with torch_seed(seed, net_device(model)):
                 model.initialize()
             folder = _checkpoint_path(self.path, run, label, found)
             went = functools.partial(self._went, run, label, found)

@@ -472,14 +472,14 @@ def test_warm_started_strategies_each_start_from_the_shared_base_model(net_data)
 
 def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
     """The checkpoint holds weights, optimizer state, history and attributes."""
-    from sk_eglpp.simulation._store import _load_net, _save_net
+    from sk_eglpp.models._checkpoint import load_net, save_net
 
     X, y, _, _ = net_data
     net = _net()
     torch.manual_seed(0)
     net.fit(X[:10], y[:10])
     net.extra_shape_ = (4, 4)  # a simple fitted attribute (as heatmap_size_)
-    _save_net(net, tmp_path / "c")
+    save_net(net, tmp_path / "c")
     assert sorted(p.name for p in (tmp_path / "c").iterdir()) == [
         "attributes.json",
         "criterion.pt",
@@ -488,7 +488,7 @@ def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
         "optimizer.pt",
     ]
     other = _net().initialize()
-    _load_net(other, tmp_path / "c")
+    load_net(other, tmp_path / "c")
     for a, b in zip(net.module_.parameters(), other.module_.parameters(), strict=True):
         assert torch.equal(a, b)
     assert other.optimizer_.state_dict()["state"].keys() == (
@@ -518,20 +518,29 @@ def test_net_resume_from_checkpoint_matches_warm_model(net_data, tmp_path):
         ({"strategies": [3]}, TypeError, "name, a strategy object"),
         ({"strategies": {"": max_norm}}, TypeError, "non-empty str"),
         ({"budget": 100}, ValueError, "must not exceed the 60 samples"),
-        ({"budget": 0}, ValueError, "budget must be >= 1, got 0"),
-        ({"n_initial": 0}, ValueError, "n_initial must be >= 1, got 0"),
-        ({"n_initial": 2.5}, TypeError, "n_initial must be an integer"),
-        ({"n_cycles": 0}, ValueError, "n_cycles must be >= 1"),
-        ({"n_runs": 0}, ValueError, "n_runs must be >= 1"),
-        ({"warm_start": "yes"}, TypeError, "warm_start must be a bool"),
+        ({"budget": 0}, ValueError,
+         r"simulate: budget must be an int in \[1, inf\), got 0 \(int\)\."),
+        ({"n_initial": 0}, ValueError, r"n_initial must be an int in \[1, inf\)"),
+        ({"n_initial": 2.5}, TypeError, "n_initial must be an int in .*, got 2.5"),
+        ({"n_initial": True}, TypeError, "n_initial must be an int"),
+        ({"n_cycles": 0}, ValueError, "n_cycles must be an int in"),
+        ({"n_runs": 0}, ValueError, "n_runs must be an int in"),
+        ({"warm_start": "yes"}, TypeError, "warm_start must be a bool, got 'yes'"),
+        ({"fidelity": 1}, TypeError, "fidelity must be a bool, got 1 \\(int\\)"),
         ({"scoring": "no_such_scorer"}, ValueError, "Invalid scoring"),
         ({"estimator": object()}, TypeError, "must have a fit method"),
-        ({"random_state": -1}, ValueError, "random_state must be >= 0"),
+        ({"random_state": -1}, ValueError,
+         r"random_state must be an int in \[0, 2\*\*32 - 1\]"),
+        ({"random_state": 1.5}, TypeError, "random_state must be an int"),
+        ({"scoring": 3}, TypeError, "scoring must be a str, a callable or None"),
+        ({"output_dir": 3}, TypeError, "output_dir must be a path"),
         ({"verbose": -1}, ValueError, r"verbose must be an int in \[0, inf\) or a"),
-        ({"n_jobs": 0}, ValueError, "n_jobs must be None or a non-zero integer"),
-        ({"n_jobs": "2"}, TypeError, "n_jobs must be None or a non-zero integer"),
-        ({"n_threads": 0}, ValueError, "n_threads must be >= 1, got 0"),
-        ({"n_threads": "2"}, TypeError, "n_threads must be an integer"),
+        ({"n_jobs": 0}, ValueError,
+         r"n_jobs must be a non-zero int \(-1: all CPUs\) or None"),
+        ({"n_jobs": "2"}, TypeError, "n_jobs must be a non-zero int"),
+        ({"n_threads": 0}, ValueError,
+         r"n_threads must be an int in \[1, inf\) or None, got 0"),
+        ({"n_threads": "2"}, TypeError, "n_threads must be an int in"),
     ],
 )
 def test_bad_parameters(data, kwargs, error, match):
@@ -762,9 +771,13 @@ def test_compare_unpaired_and_single_run():
     "kwargs, error, match",
     [
         ({"reference": "zzz"}, ValueError, "reference 'zzz' is not among"),
-        ({"alternative": "bigger"}, ValueError, "alternative must be"),
-        ({"confidence": 1.5}, ValueError, "confidence must be in \\(0, 1\\)"),
-        ({"confidence": 0}, ValueError, "confidence must be in"),
+        ({"reference": 3}, TypeError, "compare: reference must be a str"),
+        ({"alternative": "bigger"}, ValueError, "alternative must be one of"),
+        ({"alternative": None}, TypeError, "alternative must be one of"),
+        ({"confidence": 1.5}, ValueError,
+         r"compare: confidence must be a finite real number in \(0, 1\), got 1.5"),
+        ({"confidence": 0}, ValueError, "confidence must be a finite real number"),
+        ({"confidence": True}, TypeError, "confidence must be a finite real number"),
     ],
 )
 def test_compare_bad_input(kwargs, error, match):
@@ -845,7 +858,8 @@ def test_plot_selection_map(method):
     [
         ((np.zeros((5, 2)), {"a": [7]}), {}, "must index the 5 embeddings"),
         ((np.zeros((5, 2)), {"a": [0.5]}), {}, "integer indices"),
-        ((np.zeros((5, 2)), [0]), {"method": "umap"}, "method must be 'pca' or"),
+        ((np.zeros((5, 2)), [0]), {"method": "umap"},
+         r"plot_selection_map: method must be one of \['pca', 'tsne'\]"),
         ((np.zeros((5, 2, 2)), [0]), {}, "embeddings must be 2-D"),
         ((np.zeros((5, 2)), [0]), {"labels": [1, 2]}, "labels must have shape"),
     ],
@@ -856,7 +870,7 @@ def test_plot_selection_map_bad_input(args, kwargs, match):
 
 
 # ---------------------------------------------------------------------------
-# robustness (issue 9): frames, worker errors, registry objects, progress
+# robustness: frames, worker errors, registry objects, progress
 # ---------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ from sk_eglpp.simulation import (
     ResumeMismatchError,
     simulate,
 )
-from sk_eglpp.simulation._store import _Store
+from sk_eglpp.simulation._store import StoreWriter
 
 SCRIPT = textwrap.dedent(
     """
@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent(
     import torch
     from skorch import NeuralNetRegressor
     from sk_eglpp.simulation import simulate
-    from sk_eglpp.simulation._store import _Store
+    from sk_eglpp.simulation._store import StoreWriter
 
     torch.set_num_threads(1)
 
@@ -58,7 +58,7 @@ SCRIPT = textwrap.dedent(
                 writes[0] += 1
                 if writes[0] == int(os.environ["CRASH_AFTER_WRITE"]):
                     os._exit(7)  # dies right after this write, before the next
-            _Store._written = crash
+            StoreWriter._written = crash
         rng = np.random.default_rng(1)
         X = rng.normal(size=(60, 3)).astype(np.float32)
         y = (X @ np.float32([1.0, -2.0, 0.5]))[:, None]
@@ -226,7 +226,9 @@ def test_a_crash_after_every_write_resumes_to_the_same_result(
     """
     reference = simscript.main(None)
     events = []
-    monkeypatch.setattr(_Store, "_written", lambda self, event: events.append(event))
+    monkeypatch.setattr(
+        StoreWriter, "_written", lambda self, event: events.append(event)
+    )
     assert simscript.main(tmp_path / "all") == reference
     assert events == (
         ["config", "environment", "checkpoint", "row"]
@@ -242,10 +244,10 @@ def test_a_crash_after_every_write_resumes_to_the_same_result(
             if count[0] == k:
                 raise _Crash(event)
 
-        monkeypatch.setattr(_Store, "_written", crash)
+        monkeypatch.setattr(StoreWriter, "_written", crash)
         with pytest.raises(_Crash):
             simscript.main(out)
-        monkeypatch.setattr(_Store, "_written", lambda self, event: None)
+        monkeypatch.setattr(StoreWriter, "_written", lambda self, event: None)
         assert simscript.main(out) == reference, f"crash after write {k}"
         assert _checkpoints(out) == ["base", "cycle-0002"]
         assert not list(out.rglob("*.tmp"))
@@ -287,7 +289,7 @@ def _toy(tmp_path, **kwargs):
 def test_second_writer_is_refused(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    holder = _Store(out)
+    holder = StoreWriter(out)
     holder.acquire()
     try:
         with pytest.raises(OutputDirInUseError, match=f"pid {os.getpid()}"):
@@ -298,7 +300,7 @@ def test_second_writer_is_refused(tmp_path):
     # another process is refused too, with a one-line message
     state = tmp_path / "cli" / "state"
     state.mkdir(parents=True)
-    holder = _Store(state)
+    holder = StoreWriter(state)
     holder.acquire()
     try:
         proc = subprocess.run(

@@ -14,6 +14,7 @@ from sklearn.linear_model import LinearRegression
 from skorch import NeuralNetRegressor
 from skorch.toy import MLPModule
 
+from sk_eglpp.models._checkpoint import load_net
 from sk_eglpp.simulation import (
     POSE_PRESETS,
     TOY_PRESETS,
@@ -29,7 +30,7 @@ from sk_eglpp.simulation import (
     simulate,
     toy_problem,
 )
-from sk_eglpp.simulation._store import _load_net, _Store
+from sk_eglpp.simulation._store import StoreWriter
 
 
 def _net(**kwargs):
@@ -249,7 +250,7 @@ def test_damaged_files_are_corrupt_store_errors(data, tmp_path):
 
 def test_delete_store_waits_for_no_writer(data, tmp_path):
     _simulate(data, tmp_path, n_runs=1, n_cycles=1)
-    holder = _Store(tmp_path)
+    holder = StoreWriter(tmp_path)
     holder.acquire()
     try:
         with pytest.raises(OutputDirInUseError, match="in use by another simulation"):
@@ -485,9 +486,9 @@ def _prune_on_first_load(monkeypatch, write_cycle_2, how):
         if not loaded:
             write_cycle_2(how)
         loaded.append(folder.name)
-        return _load_net(net, folder)
+        return load_net(net, folder)
 
-    monkeypatch.setattr("sk_eglpp.simulation._store._load_net", load)
+    monkeypatch.setattr("sk_eglpp.simulation._store.load_net", load)
     return loaded
 
 
@@ -579,10 +580,21 @@ def test_toy_problem():
         toy_problem("benchmark")
     with pytest.raises(TypeError, match="Unknown settings \\['image_size'\\]"):
         toy_problem(image_size=32)
-    with pytest.raises(ValueError, match="n_runs must be >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"toy_problem: n_runs must be an int in "
+                       r"\[1, inf\), got 0"):
         toy_problem(n_runs=0)
-    with pytest.raises(TypeError, match="n_pool must be an integer"):
+    with pytest.raises(TypeError, match="n_pool must be an int in"):
         toy_problem(n_pool=2.5)
+    with pytest.raises(TypeError, match="toy_problem: fidelity must be a bool"):
+        toy_problem(fidelity=1)
+    with pytest.raises(TypeError, match="toy_problem: strategies must be a "
+                       "strategy name, a list or a dict of strategies or None"):
+        toy_problem(strategies=3)
+    with pytest.raises(ValueError, match=r"toy_problem: random_state must be an "
+                       r"int in \[0, 4294967295\], got -1"):
+        toy_problem(random_state=-1)
+    with pytest.raises(TypeError, match="preset must be one of"):
+        toy_problem(None)
 
 
 def test_pose_problem_fits_the_depth_to_the_image_size():
@@ -594,7 +606,15 @@ def test_pose_problem_fits_the_depth_to_the_image_size():
     assert problem["estimator"].get_params()["module__depth"] == 1
     with pytest.raises(ValueError, match="data must be one of"):
         pose_problem(data="coco")
+    with pytest.raises(ValueError, match="pose_problem: device must be .*not a "
+                       "torch device"):
+        pose_problem(device="tpu")
+    with pytest.raises(ValueError, match=r"test_size must be a finite real number "
+                       r"in \(0, 1\)"):
+        pose_problem(data="lsp", data_dir=".", test_size=1.0)
+    with pytest.raises(TypeError, match="data_dir must be a path"):
+        pose_problem(data="lsp", data_dir=3)
     with pytest.raises(ValueError, match="data='lsp' needs data_dir"):
         pose_problem(data="lsp")
-    with pytest.raises(ValueError, match="image_size must be >= 1"):
+    with pytest.raises(ValueError, match="pose_problem: image_size must be an int in"):
         pose_problem(image_size=0)
