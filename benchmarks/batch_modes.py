@@ -115,8 +115,8 @@ def main(argv=None):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from sk_eglpp.cli import _selection_map
     from sk_eglpp.simulation import plot_learning_curves
+    from sk_eglpp.simulation._report import selection_map_figure
 
     figure = Figure(figsize=(6.4, 4.2))
     FigureCanvasAgg(figure)
@@ -126,10 +126,12 @@ def main(argv=None):
     )
     figure.tight_layout()
     figure.savefig(out / "learning_curves.png", dpi=90)
-    _selection_map(
-        out, results, problem["estimator"], problem["X"], sequences,
-        out / "state", "pose",
+    selection_map = selection_map_figure(
+        results, problem["X"], groups=sequences, estimator=problem["estimator"],
+        store_path=out / "state",
     )
+    if selection_map is not None:
+        selection_map.savefig(out / "selection_map.png", dpi=90)
 
 
 if __name__ == "__main__":
