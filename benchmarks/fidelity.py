@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python -m benchmarks.fidelity [--seeds 0,1,2] [--n-labelled 400]
-        [--output benchmarks/fidelity.json]
+        [--only NAME,...] [--output benchmarks/fidelity.json]
 
 For each seed, a base model of the selection benchmark
 (``pose_problem("benchmark")``: 32 px synthetic images, depth-1 hourglass) is
@@ -100,6 +100,9 @@ def main(argv=None):
     parser.add_argument("--n-labelled", type=int, default=400)
     parser.add_argument("--n-instances", type=int, default=200)
     parser.add_argument("--small", action="store_true")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated names of the rows to compute (default: "
+                             "all), e.g. coreset to redo one baseline")
     parser.add_argument("--output", default="benchmarks/fidelity.json")
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -118,6 +121,8 @@ def main(argv=None):
         strategies = {**configurations(), "random_query": "random_query",
                       "coreset": "coreset", "multipeak_entropy": "multipeak_entropy",
                       "learning_loss": "learning_loss", "mc_dropout": "mc_dropout"}
+        if args.only:
+            strategies = {k: strategies[k] for k in args.only.split(",")}
         for seed in seeds:
             rows += one_seed(seed, args.n_labelled, strategies,
                              ("bottleneck", "head"), args.n_instances)
