@@ -72,14 +72,14 @@ def mc_dropout(threads=(1, 2, 4)):
     import torch
 
     from sk_eglpp import make_pose_dataset
-    from sk_eglpp.annotation import _default_estimator
+    from sk_eglpp.annotation._model import default_estimator
     from sk_eglpp.query import MCDropoutQuery
 
     X, y = make_pose_dataset(60, image_size=64, random_state=0)
     X = np.repeat(X, 3, axis=1)
     strategy = MCDropoutQuery(random_state=0)
     torch.set_num_threads(1)
-    net = _default_estimator(14, 3, 64, 1, strategy, "cpu", 0).fit(X[:20], y[:20])
+    net = default_estimator(14, 3, 64, 1, strategy, "cpu", 0).fit(X[:20], y[:20])
     rows = []
     for n in threads:
         torch.set_num_threads(n)

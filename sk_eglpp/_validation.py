@@ -1,10 +1,9 @@
-"""Input checks shared by the strategies, estimators and the simulation.
+"""Data checks: the arrays a callable receives (pools, labelled sets, keypoints).
 
 Every check raises ``ValueError`` / ``TypeError`` with a message that says what
-was expected and what was got. None of them modifies its input. Constructor
-parameters of the strategies and estimators are checked declaratively instead
-(:mod:`sk_eglpp._param_validation`); the scalar checks here serve the
-simulation, the annotation round and the data readers.
+was expected and what was got. None of them modifies its input. Parameters
+(sizes, flags, options, seeds, devices) are not checked here but by the one
+parameter-validation mechanism, :mod:`sk_eglpp._param_validation`.
 """
 
 import numbers
@@ -15,11 +14,6 @@ __all__ = [
     "check_pool",
     "check_labelled",
     "check_n_instances",
-    "check_positive_int",
-    "check_bool",
-    "check_option",
-    "check_n_jobs",
-    "check_device",
     "top_indices",
     "top_k_rows",
     "check_keypoints",
@@ -164,131 +158,6 @@ def check_labelled(X, y, *, accept_sparse=False, allow_nan_y=False):
             f"got {X.shape[0]} and {y.shape[0]}."
         )
     return X, y
-
-
-def check_positive_int(value, name, *, minimum=1):
-    """Return ``value`` as int after checking it is an integer >= ``minimum``.
-
-    Examples
-    --------
-    >>> check_positive_int(3, "n_neighbors")
-    3
-    >>> check_positive_int(0.5, "n_neighbors")
-    Traceback (most recent call last):
-    ...
-    TypeError: n_neighbors must be an integer, got 0.5 (float).
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(
-            f"{name} must be an integer, got {value!r} ({type(value).__name__})."
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}.")
-    return int(value)
-
-
-def check_bool(value, name):
-    """Return ``value`` as bool after checking it is a bool (or ``numpy.bool_``).
-
-    Examples
-    --------
-    >>> check_bool(True, "renormalize")
-    True
-    >>> check_bool("yes", "renormalize")
-    Traceback (most recent call last):
-    ...
-    TypeError: renormalize must be a bool, got 'yes' (str).
-    """
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(
-            f"{name} must be a bool, got {value!r} ({type(value).__name__})."
-        )
-    return bool(value)
-
-
-def check_option(value, name, options):
-    """Check that ``value`` is one of the strings ``options``.
-
-    A value that is not a string raises ``TypeError``, an unknown string
-    ``ValueError``.
-
-    Examples
-    --------
-    >>> check_option("exact", "method", ("exact", "lowrank"))
-    'exact'
-    >>> check_option("fast", "method", ("exact", "lowrank"))
-    Traceback (most recent call last):
-    ...
-    ValueError: method must be one of ['exact', 'lowrank'], got 'fast'.
-    """
-    if not isinstance(value, str):
-        raise TypeError(
-            f"{name} must be one of {list(options)} (a str), got {value!r} "
-            f"({type(value).__name__})."
-        )
-    if value not in options:
-        raise ValueError(f"{name} must be one of {list(options)}, got {value!r}.")
-    return value
-
-
-def check_n_jobs(n_jobs, name="n_jobs"):
-    """Check a joblib ``n_jobs``: ``None`` or a non-zero integer.
-
-    Negative values count from the number of CPUs (``-1``: all of them), as in
-    joblib.
-
-    Examples
-    --------
-    >>> check_n_jobs(-1)
-    -1
-    >>> check_n_jobs(0)
-    Traceback (most recent call last):
-    ...
-    ValueError: n_jobs must be None or a non-zero integer (-1: all CPUs), got 0.
-    """
-    if n_jobs is None:
-        return None
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral):
-        raise TypeError(
-            f"{name} must be None or a non-zero integer (-1: all CPUs), got "
-            f"{n_jobs!r} ({type(n_jobs).__name__})."
-        )
-    if n_jobs == 0:
-        raise ValueError(
-            f"{name} must be None or a non-zero integer (-1: all CPUs), got 0."
-        )
-    return int(n_jobs)
-
-
-def check_device(device, name="device"):
-    """Check a torch device: ``None``, a device string or a ``torch.device``.
-
-    Examples
-    --------
-    >>> check_device("cpu")
-    'cpu'
-    >>> check_device("gpu0")
-    Traceback (most recent call last):
-    ...
-    ValueError: device must be None, a torch.device or a device string ...
-    """
-    if device is None:
-        return None
-    import torch  # torch is only needed by the strategies that take a device
-
-    if isinstance(device, torch.device):
-        return device
-    message = (
-        f"{name} must be None, a torch.device or a device string such as 'cpu' "
-        f"or 'cuda:0', got {device!r}"
-    )
-    if not isinstance(device, str):
-        raise TypeError(f"{message} ({type(device).__name__}).")
-    try:
-        torch.device(device)
-    except (RuntimeError, ValueError) as exc:
-        raise ValueError(f"{message}.") from exc
-    return device
 
 
 def check_n_instances(n_instances, n_pool):

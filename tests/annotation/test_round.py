@@ -11,8 +11,14 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
-from sk_eglpp import EGLPlusPlusQuery, RandomQuery, select_for_annotation
+from sk_eglpp import (
+    CoreSetQuery,
+    EGLPlusPlusQuery,
+    RandomQuery,
+    select_for_annotation,
+)
 from sk_eglpp.cli import main
 from sk_eglpp.datasets import load_coco_keypoints, make_synthetic_coco
 from sk_eglpp.datasets._images import SourceImage
@@ -20,14 +26,6 @@ from sk_eglpp.models import HourglassRegressor
 
 SIZE = 32
 EPOCHS = 2
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    files = make_synthetic_coco(root / "data", n_images=70, n_annotated=30,
-                                image_size=SIZE, random_state=0)
-    return root, files
 
 
 def _hashes(*paths):
@@ -143,6 +141,30 @@ def test_ranking_and_pre_annotations_match_the_strategy(demo, tmp_path):
     assert "AnnotationSelection: 6 images, model trained on 30" in repr(selection)
 
 
+@pytest.mark.parametrize("strategy", [
+    CoreSetQuery(),
+    EGLPlusPlusQuery(n_neighbors=10, perplexity=5.0, batch="diverse"),
+], ids=["coreset", "egl_pp-diverse"])
+def test_utility_column_is_the_strategys_score_of_the_selected_rows(demo, tmp_path,
+                                                                  strategy):
+    """The utilities are the pool-wide scores the strategy returns with its
+    selection, read at the selected rows: for k-center greedy, the distance
+    to the labelled set; for a batch mode, the score before the pick."""
+    _, files = demo
+    out = tmp_path / "r"
+    selection = select_for_annotation(
+        files["images"], files["annotations"], budget=6, image_size=SIZE,
+        as_gray=True, max_epochs=1, strategy=strategy, output_dir=out, verbose=0,
+    )
+    X_lab, y_lab, pool, X_pool = _labelled_and_pool(files)
+    scores = clone(strategy).score(selection.estimator, X_pool, X_labelled=X_lab,
+                                   y_labelled=y_lab)
+    rows = [pool.index(name) for name in selection.file_name]
+    np.testing.assert_allclose(selection.utility, scores[rows], rtol=1e-6)
+    assert [float(r["utility"]) for r in _rows(out / "selection.csv")] == \
+        selection.utility.tolist()
+
+
 @pytest.mark.filterwarnings("ignore:perplexity=20 is not well below")
 def test_batch_mode_through_the_cli_and_the_library(demo, tmp_path, capsys):
     _, files = demo
@@ -199,14 +221,14 @@ def test_rerun_resumes_from_the_saved_model(demo, tmp_path, monkeypatch):
     monkeypatch.setattr(RandomQuery, "_query", interrupt)
     with pytest.raises(KeyboardInterrupt):
         select_for_annotation(files["images"], files["annotations"], **kwargs)
-    assert calls == [1] and (out / "model" / "params.pt").is_file()
+    assert calls == [1] and (out / "model" / "module.pt").is_file()
     assert not (out / "selection.csv").exists()
-    params = (out / "model" / "params.pt").read_bytes()
+    params = (out / "model" / "module.pt").read_bytes()
     monkeypatch.undo()
     monkeypatch.setattr(HourglassRegressor, "fit", counting_fit)
     first = select_for_annotation(files["images"], files["annotations"], **kwargs)
     assert calls == [1]  # the saved model was reused, not retrained
-    assert (out / "model" / "params.pt").read_bytes() == params
+    assert (out / "model" / "module.pt").read_bytes() == params
     again = select_for_annotation(files["images"], files["annotations"], **kwargs)
     assert calls == [1]
     assert again.file_name.tolist() == first.file_name.tolist()
@@ -256,8 +278,9 @@ def test_unannotated_list(demo, tmp_path):
         (dict(strategy="egl_linear"), ValueError,
          "strategy .egl_linear. scores linear"),
         (dict(image_size=36), ValueError, "image_size must be a multiple of 8"),
-        (dict(budget=0), ValueError, "budget must be >= 1"),
-        (dict(n_threads=0), ValueError, "n_threads must be >= 1"),
+        (dict(budget=0), ValueError, r"select_for_annotation: budget must be an "
+         r"int in \[1, inf\), got 0 \(int\)"),
+        (dict(n_threads=0), ValueError, r"n_threads must be an int in \[1, inf\)"),
         (dict(n_threads=1.5), TypeError, "n_threads must be"),
         (dict(previous="nowhere"), FileNotFoundError,
          "no model of a previous round in 'nowhere'"),
@@ -401,7 +424,7 @@ def test_a_model_folder_that_is_not_the_rounds_is_never_replaced(demo, tmp_path,
     monkeypatch.setattr(HourglassRegressor, "fit", lambda *a, **k: fits.append(1))
     with pytest.raises(ValueError, match="is a symbolic link, not the model folder"):
         _round(files, linked, max_epochs=2, overwrite=True)
-    assert fits == [] and (target / "params.pt").is_file()
+    assert fits == [] and (target / "module.pt").is_file()
 
 
 @pytest.mark.parametrize("where", ["annotations", "unannotated", "images",
@@ -534,8 +557,8 @@ def test_damaged_records_and_sizes_are_one_line_errors(demo, tmp_path, capsys):
     with pytest.raises(ValueError, match="round.json' holds a JSON list, not the "
                                          "record of an sk_eglpp round"):
         _round(files, r1)
-    with pytest.raises(ValueError, match=r"must be a multiple of 8 in \[8, 1024\], "
-                                         "got 80000"):
+    with pytest.raises(ValueError, match=r"image_size must be an int in \[8, 1024\] "
+                                         r"or None, got 80000"):
         _round(files, tmp_path / "r4", image_size=80000)
 
 
@@ -583,7 +606,7 @@ def test_outputs_follow_the_umask_and_leftovers_are_removed(demo, tmp_path):
     assert names == ["contact_sheet.png", "lock", "model", "notes.txt", "round.json",
                      "selection.csv", "selection.json"]
     for name in ("selection.csv", "selection.json", "contact_sheet.png",
-                 "round.json", "model/params.pt"):
+                 "round.json", "model/module.pt"):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
     assert stat.S_IMODE((out / "model").stat().st_mode) == 0o755
 
@@ -849,8 +872,8 @@ def test_bbox_pool_counts_people_and_image_crop_refuses_two(people, tmp_path):
                                          r"\(ids 10 and 11\); crop=.image. takes "
                                          "one person per image, use crop=.bbox."):
         select_for_annotation(images, file, budget=2, **kwargs)
-    with pytest.raises(ValueError, match=r"crop must be one of \['image', 'bbox'\], "
-                                         "got 'box'"):
+    with pytest.raises(ValueError, match=r"crop must be one of \['image', 'bbox'\] "
+                                         "or None, got 'box'"):
         select_for_annotation(images, file, crop="box", budget=2, **kwargs)
     with pytest.raises(TypeError, match="crop must be one of"):
         select_for_annotation(images, file, crop=1, budget=2, **kwargs)
