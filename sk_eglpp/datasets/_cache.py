@@ -52,7 +52,6 @@ import os
 import re
 import shutil
 import time
-import warnings
 import zlib
 from pathlib import Path
 
@@ -67,6 +66,7 @@ from .._files import (
 )
 from .._fingerprints import describe, fingerprint
 from .._param_validation import validate_params
+from .._warnings import warn
 
 __all__ = [
     "CACHE_FORMAT",
@@ -323,7 +323,7 @@ def _write_entry(folder, name, arrays, manifest, replace):
 
 
 def cached_arrays(cache_dir, loader, params, *, root, annotation, images,
-                  expected, build, stacklevel=1):
+                  expected, build):
     """The arrays of a loader's call, from its cache entry or ``build()``.
 
     Parameters
@@ -347,9 +347,6 @@ def cached_arrays(cache_dir, loader, params, *, root, annotation, images,
         ``{name: (shape, dtype)}`` of the arrays ``build`` returns.
     build : callable
         ``build() -> {name: array}``, the loader's own work.
-    stacklevel : int, default=1
-        Frames between the caller and the user's code, for the warnings (1:
-        the caller is the public loader).
 
     Returns
     -------
@@ -400,11 +397,9 @@ def cached_arrays(cache_dir, loader, params, *, root, annotation, images,
 
     arrays = build()
     if _changed(root, annotation, images, identities):
-        warnings.warn(
+        warn(
             f"the files of {str(root)!r} changed while {loader} read them; its "
-            "arrays are returned without being cached.",
-            UserWarning,
-            stacklevel=stacklevel + 2,
+            "arrays are returned without being cached."
         )
         return arrays
     manifest = {
@@ -426,20 +421,16 @@ def cached_arrays(cache_dir, loader, params, *, root, annotation, images,
         _write_entry(cache_dir, entry.name, arrays, manifest, damage is not None)
     except (OSError, ValueError, OutputDirInUseError) as exc:
         what = f" is damaged ({damage}) and" if damage else ""
-        warnings.warn(
+        warn(
             f"the cache entry {str(entry)!r}{what} could not be written "
             f"({type(exc).__name__}: {exc}); the arrays are returned without "
-            "being cached (cache_dir=False turns the cache off).",
-            UserWarning,
-            stacklevel=stacklevel + 2,
+            "being cached (cache_dir=False turns the cache off)."
         )
     else:
         if damage:
-            warnings.warn(
+            warn(
                 f"the cache entry {str(entry)!r} was damaged ({damage}); it was "
-                "rebuilt from the data set's files.",
-                UserWarning,
-                stacklevel=stacklevel + 2,
+                "rebuilt from the data set's files."
             )
     return arrays
 

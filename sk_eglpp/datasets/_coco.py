@@ -58,7 +58,6 @@ import json
 import math
 import numbers
 import os
-import warnings
 from numbers import Integral
 from pathlib import Path
 
@@ -72,6 +71,7 @@ from .._param_validation import (
     StrOptions,
     validate_params,
 )
+from .._warnings import warn
 from ._crops import load_samples
 from ._dataset_files import MARGIN, OCCLUDED
 from ._image_folder import IMAGE_EXTENSIONS as IMAGE_EXTENSIONS
@@ -504,11 +504,8 @@ def _fresh_id(ids):
     return next(i for i in range(len(ids) + 1) if i not in ids)
 
 
-def warn_skipped(skipped, files, cat, stacklevel=3):
-    """One UserWarning saying how many annotations were left out, and why.
-
-    ``stacklevel`` is :func:`warnings.warn`'s: 3 is the caller's caller.
-    """
+def warn_skipped(skipped, files, cat):
+    """One UserWarning saying how many annotations were left out, and why."""
     if not sum(skipped.values()):
         return
     reasons = [
@@ -516,12 +513,10 @@ def warn_skipped(skipped, files, cat, stacklevel=3):
         if skipped["other_category"] else "",
         f"{skipped['crowd']} crowd regions (iscrowd 1)" if skipped["crowd"] else "",
     ]
-    warnings.warn(
+    warn(
         f"{sum(skipped.values())} annotation(s) in "
         f"{', '.join(repr(str(f)) for f in files)} carry no keypoints of category "
-        f"{cat['name']!r} and were skipped: {', '.join(r for r in reasons if r)}.",
-        UserWarning,
-        stacklevel=stacklevel,
+        f"{cat['name']!r} and were skipped: {', '.join(r for r in reasons if r)}."
     )
 
 
@@ -654,7 +649,7 @@ def load_coco_keypoints(
     files = coco_files(annotations, "load_coco_keypoints")
     folder = ImageFolder(images_dir)
     cat, images, anns, skipped = coco_index(files, category, return_skipped=True)
-    warn_skipped(skipped, files, cat, stacklevel=4)  # past the checks' wrapper
+    warn_skipped(skipped, files, cat)
     if not anns:
         raise ValueError(
             f"no annotation of category {cat['name']!r} in "

@@ -297,7 +297,7 @@ def merge_coco_keypoints(inputs, output, *, images=None, category=None):
                 "never modified)."
             )
     cat, index, anns, skipped = coco_index(files, category, return_skipped=True)
-    warn_skipped(skipped, files, cat, stacklevel=4)  # past the checks' wrapper
+    warn_skipped(skipped, files, cat)
     keep = None
     if images is not None:
         wanted = coco_image_names(Path(images))

@@ -187,7 +187,6 @@ def _load_leeds(path, layout, params):
             "y": ((selected.size, 2 * N_JOINTS), np.float64),
         },
         build=build,
-        stacklevel=3,  # to the user: this function, load_lsp and its checks
     )
     return arrays["X"], arrays["y"]
 
@@ -845,7 +844,6 @@ def load_mpii(
             [folder / name for name in names], [people[i] for i in selected],
             image_size, as_gray, occluded, scale_factor, dtype, n_jobs, verbose,
         ),
-        stacklevel=2,  # to the user: load_mpii and its checks
     )
     X, y, heads = arrays["X"], arrays["y"], arrays["heads"]
     if return_head_boxes:
