@@ -130,6 +130,13 @@ def _add_simulate_command(commands):
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_problem_options(sim)
+    _add_run_options(sim)
+    _finish_command(sim, _simulate)
+
+
+def _add_problem_options(sim):
+    """``simulate``'s options of what is simulated: task, data, strategies, sizes."""
     sim.add_argument(
         "--task",
         choices=["pose", "toy-regression"],
@@ -186,6 +193,10 @@ def _add_simulate_command(commands):
             default=None,
             help=f"{text} (default: {_default_help(key)})",
         )
+
+
+def _add_run_options(sim):
+    """``simulate``'s options of how it runs: device, seed, jobs, output, preset."""
     sim.add_argument(
         "--device",
         default="cpu",
@@ -252,7 +263,6 @@ def _add_simulate_command(commands):
     sim.add_argument(
         "--no-progress", action="store_true", help="do not show progress bars"
     )
-    _finish_command(sim, _simulate)
 
 
 def _finish_command(command, handler):
