@@ -13,11 +13,9 @@ loss-prediction head, ``loss_module.pt``), which is still read.
 
 import hashlib
 import json
-import os
 
 from skorch.callbacks import Callback
 
-from .._files import atomic_folder
 from .._interrupts import Interrupts
 from ..models._checkpoint import load_net, owns_checkpoint_file, save_net
 from ._formats import CROPS, WRITER, check_image_size, json_text, read_object
@@ -90,17 +88,9 @@ def save_model(net, folder, info):
     is replaced only when it holds nothing but a round's files
     (:func:`owns_model_file`).
     """
-    with atomic_folder(folder, owns=owns_model_file) as work:
-        checkpoint = work / "checkpoint"
-        save_net(net, checkpoint)  # its own temporary folder lies inside work
-        for path in checkpoint.iterdir():
-            path.replace(work / path.name)
-        checkpoint.rmdir()
-        record = {**info, "format": MODEL_FORMAT, "written_by": WRITER}
-        with open(work / MODEL_INFO, "w", encoding="utf-8") as f:
-            f.write(json_text(record))
-            f.flush()
-            os.fsync(f.fileno())
+    record = {**info, "format": MODEL_FORMAT, "written_by": WRITER}
+    save_net(net, folder, owns=owns_model_file,
+             extra_files={MODEL_INFO: json_text(record)})
 
 
 def load_model(net, folder, info, shape):

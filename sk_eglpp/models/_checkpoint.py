@@ -107,7 +107,7 @@ def _fsync_files(folder):
             os.fsync(f.fileno())
 
 
-def save_net(net, folder, *, owns=None):
+def save_net(net, folder, *, owns=None, extra_files=None):
     """Write the fitted skorch ``net`` into ``folder``, whole or not at all.
 
     Parameters
@@ -122,6 +122,10 @@ def save_net(net, folder, *, owns=None):
     owns : callable, default=None
         A predicate on names: entries of an existing ``folder`` that may be
         replaced besides the checkpoint's own files.
+    extra_files : dict of str to str, default=None
+        ``{name: text}`` written beside the checkpoint, in the same atomic
+        step (the labelling round's ``model.json``); ``owns`` must accept
+        their names.
 
     Examples
     --------
@@ -151,6 +155,8 @@ def save_net(net, folder, *, owns=None):
             **{f"f_{name}": work / f"{name}.pt" for name in names},
         )
         (work / ATTRIBUTES).write_text(json.dumps(attributes), encoding="utf-8")
+        for name, text in (extra_files or {}).items():
+            (work / name).write_text(text, encoding="utf-8")
         _fsync_files(work)
 
 

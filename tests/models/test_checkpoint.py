@@ -132,3 +132,14 @@ def test_simple_attributes_round_trip(value):
                                    [1, object()]], ids=repr)
 def test_other_attributes_are_not_stored(value):
     assert encode_attribute(value) is None
+
+
+def test_extra_files_are_written_in_the_same_step(fitted, tmp_path):
+    folder = tmp_path / "model"
+    save_net(fitted, folder, owns=lambda name: name == "model.json",
+             extra_files={"model.json": '{"round": 1}\n'})
+    assert json.loads((folder / "model.json").read_text()) == {"round": 1}
+    save_net(fitted, folder, owns=lambda name: name == "model.json",
+             extra_files={"model.json": '{"round": 2}\n'})  # replaced whole
+    assert json.loads((folder / "model.json").read_text()) == {"round": 2}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
