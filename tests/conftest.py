@@ -1,8 +1,11 @@
-"""Shared fixtures: seeds, thread limits, a tiny pose problem, tiny LSP / LSPET /
-MPII folders, the pose loaders' cache folder and the optional modAL 0.4.2.1
-copy."""
+"""Shared fixtures: seeds, thread limits, tiny pose and tabular problems, tiny
+hourglass networks, a strict-numerics guard, the strategies at sizes that fit
+the tiny problems, tiny LSP / LSPET / MPII folders, the pose loaders' cache
+folder and the optional modAL 0.4.2.1 copy."""
 
+import contextlib
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -113,7 +116,9 @@ def _small_hourglass(**params):
 
 @pytest.fixture(scope="session")
 def small_hourglass():
-    """Factory of a one-stack hourglass that trains in a second on ``small_pose``."""
+    """Factory of a one-stack hourglass that trains in a second on ``small_pose``:
+    ``small_hourglass(**params)`` overrides its settings (``module__depth=2``,
+    ``module__dropout=0.2``, ...)."""
     return _small_hourglass
 
 
@@ -122,6 +127,72 @@ def fitted_small_hourglass(small_pose):
     """``small_hourglass()`` fitted on the first 8 images of ``small_pose``."""
     X, y = small_pose
     return _small_hourglass().fit(X[:8], y[:8])
+
+
+@pytest.fixture(scope="module")
+def occluded_pose():
+    """24 synthetic 32x32 pose images (X, y) with the generator's default
+    occlusion and truncation, so that some joints are not annotated (NaN)."""
+    from sk_eglpp import make_pose_dataset
+
+    return make_pose_dataset(24, image_size=32, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted_query_hourglass(occluded_pose):
+    """A two-level hourglass with dropout and a loss-prediction head, fitted on
+    the first 12 images of ``occluded_pose``: every network strategy can query
+    it (MC dropout needs the dropout, Learning Loss the head). ``clone`` it for
+    an unfitted network of the same settings."""
+    X, y = occluded_pose
+    net = _small_hourglass(module__depth=2, module__dropout=0.2, loss_prediction=True)
+    return net.fit(X[:12], y[:12])
+
+
+@pytest.fixture(scope="module")
+def tabular():
+    """30 samples (X, y) of a noisy linear function of 3 features."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 3))
+    y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=30)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def small_strategy():
+    """Factory of registered strategies sized for the tiny problems:
+    ``small_strategy(name, **params)`` is ``get_strategy(name)`` with
+    ``random_state=0`` where it has one, EGL++ with 4 neighbours and perplexity
+    2, MC dropout with 3 samples, then ``params`` set."""
+    from sk_eglpp.query import get_strategy
+
+    def make(name, **params):
+        strategy = get_strategy(name)
+        if name == "egl_pp":
+            strategy.set_params(n_neighbors=4, perplexity=2.0)
+        if name == "mc_dropout":
+            strategy.set_params(n_samples=3)
+        if "random_state" in strategy.get_params():
+            strategy.set_params(random_state=0)
+        return strategy.set_params(**params)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def strict_numerics():
+    """Factory of a context manager inside which numpy's RuntimeWarnings are
+    errors and floating-point errors other than underflow raise:
+    ``with strict_numerics(): ...``."""
+
+    @contextlib.contextmanager
+    def strict():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            with np.errstate(divide="raise", over="raise", invalid="raise"):
+                yield
+
+    return strict
 
 
 @pytest.fixture(scope="session")

@@ -42,15 +42,6 @@ def _public_callables_with_random_state():
     return found
 
 
-def _tiny_net(**params):
-    from sk_eglpp import HourglassRegressor
-
-    return HourglassRegressor(
-        module__n_features=8, module__n_stacks=1, module__depth=1,
-        module__dropout=0.2, max_epochs=1, batch_size=8, random_state=0, **params,
-    )
-
-
 def _pose():
     from sk_eglpp import make_pose_dataset
 
@@ -66,11 +57,11 @@ def _tabular():
 
 
 def _strategy_picks(cls, net=False, **params):
-    def run(tmp_path):
+    def run(tmp_path, small_hourglass):
         strategy = cls(random_state=0, **params)
         if net:
             X, y = _pose()
-            model = _tiny_net().fit(X[:8], y[:8])
+            model = small_hourglass(module__dropout=0.2).fit(X[:8], y[:8])
         else:
             X, y = _tabular()
             model = LinearRegression().fit(X[:10], y[:10])
@@ -79,13 +70,13 @@ def _strategy_picks(cls, net=False, **params):
     return run
 
 
-def _hourglass(tmp_path):
+def _hourglass(tmp_path, small_hourglass):
     X, y = _pose()
-    net = _tiny_net().fit(X[:12], y[:12])
+    net = small_hourglass(module__dropout=0.2).fit(X[:12], y[:12])
     return net.predict(X[12:]), net.embed(X[12:])
 
 
-def _bootstrap(tmp_path):
+def _bootstrap(tmp_path, small_hourglass):
     from sk_eglpp import BootstrapLinearRegressor
 
     X, y = _tabular()
@@ -93,7 +84,7 @@ def _bootstrap(tmp_path):
     return model.predict(X), model.coefs_
 
 
-def _synthetic_coco(tmp_path):
+def _synthetic_coco(tmp_path, small_hourglass):
     from sk_eglpp import make_synthetic_coco
 
     out = tmp_path / "coco"
@@ -101,7 +92,7 @@ def _synthetic_coco(tmp_path):
     return {p.name: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
 
 
-def _select_for_annotation(tmp_path):
+def _select_for_annotation(tmp_path, small_hourglass):
     from sk_eglpp import make_synthetic_coco, select_for_annotation
 
     files = make_synthetic_coco(
@@ -117,7 +108,7 @@ def _select_for_annotation(tmp_path):
     return list(selection.file_name)
 
 
-def _utility_fidelity(tmp_path):
+def _utility_fidelity(tmp_path, small_hourglass):
     from sklearn.linear_model import Ridge
 
     from sk_eglpp.diagnostics import utility_fidelity
@@ -129,14 +120,14 @@ def _utility_fidelity(tmp_path):
     return {name: sorted(m.items()) for name, m in fid.items()}
 
 
-def _select_batch(tmp_path):
+def _select_batch(tmp_path, small_hourglass):
     from sk_eglpp.query import select_batch
 
     X, _ = _tabular()
     return select_batch(np.ones(len(X)), X, 5, mode="diverse", random_state=0)
 
 
-def _simulate(tmp_path):
+def _simulate(tmp_path, small_hourglass):
     from sk_eglpp.simulation import simulate, toy_problem
 
     problem = toy_problem("quick", n_pool=60, n_test=30, n_cycles=2, n_runs=2,
@@ -148,7 +139,7 @@ def _simulate(tmp_path):
 
 
 def _problem(builder, **kwargs):
-    def run(tmp_path):
+    def run(tmp_path, small_hourglass):
         problem = builder(random_state=0, **kwargs)
         if isinstance(problem, tuple):  # pose_problem: (problem, sequences)
             problem = problem[0]
@@ -157,7 +148,7 @@ def _problem(builder, **kwargs):
     return run
 
 
-def _plot_selection_map(tmp_path):
+def _plot_selection_map(tmp_path, small_hourglass):
     import matplotlib.pyplot as plt
 
     from sk_eglpp.simulation import plot_selection_map
@@ -169,11 +160,14 @@ def _plot_selection_map(tmp_path):
     return offsets
 
 
-def _pose_dataset(tmp_path):
+def _pose_dataset(tmp_path, small_hourglass):
     return _pose()
 
 
 def _cases():
+    """Public name -> ``run(tmp_path, small_hourglass)``: a call with
+    ``random_state=0`` and its result; ``small_hourglass`` is the conftest
+    factory of tiny networks."""
     from sk_eglpp.query import (
         CoreSetQuery,
         EGLPlusPlusQuery,
@@ -252,11 +246,11 @@ def _assert_same_result(a, b):
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_global_generators_untouched_and_unread(name, tmp_path):
+def test_global_generators_untouched_and_unread(name, tmp_path, small_hourglass):
     results = []
     for seed in (1, 2):
         _seed_globals(seed)
         before = _global_states()
-        results.append(CASES[name](tmp_path / f"run-{seed}"))
+        results.append(CASES[name](tmp_path / f"run-{seed}", small_hourglass))
         _assert_same_states(before, _global_states())
     _assert_same_result(*results)

@@ -258,3 +258,10 @@ def test_nan_targets_allowed_when_not_forcing_finite(data):
     )
     with pytest.raises(ValueError, match="NaN"):
         strict.teach(X[10:12], Y_new)
+
+
+def test_active_learner_rejects_a_strategy_that_is_not_callable(tabular):
+    X, y = tabular
+    for strategy in ("egl_pp", None):
+        with pytest.raises(TypeError, match="query_strategy must be a callable"):
+            ActiveLearner(LinearRegression(), strategy, X_training=X, y_training=y)

@@ -233,3 +233,70 @@ def test_pckh_scorer_with_metadata_routing(rng):
         )["test_score"]
     est = KNeighborsRegressor(n_neighbors=2).fit(X[20:], y[20:])
     assert scores[0] == pytest.approx(pckh(y[:20], est.predict(X[:20]), boxes[:20]))
+
+
+def _noisy_keypoints():
+    """(y_true, y_pred): 4 samples of 14 joints, predictions off by about 2."""
+    rng = np.random.default_rng(1)
+    y_true = rng.uniform(0, 30, size=(4, 28))
+    return y_true, y_true + rng.normal(scale=2.0, size=y_true.shape)
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda t, p: (t, p[:2]), ValueError, "must hold the same samples and joints"),
+        (lambda t, p: (t[:, :5], p[:, :5]), ValueError, "even number of columns"),
+        (lambda t, p: (t[:0], p[:0]), ValueError, "at least one sample, got 0"),
+        (lambda t, p: (t[0], p[0]), ValueError, r"got shape \(28,\)"),
+        (lambda t, p: (np.full_like(t, np.inf), p), ValueError,
+         "y_true must be finite or NaN"),
+        (lambda t, p: (np.full(t.shape, "a", dtype=object), p), ValueError,
+         "y_true must hold numbers"),
+        (lambda t, p: (t, np.full(p.shape, "a", dtype=object)), ValueError,
+         "y_pred must hold numbers"),
+    ],
+)
+def test_pck_rejects(make, error, match):
+    with pytest.raises(error, match=match):
+        pck(*make(*_noisy_keypoints()))
+
+
+def test_pck_documented_results():
+    pd = pytest.importorskip("pandas")
+    y_true, y_pred = _noisy_keypoints()
+    expected = pck(y_true, y_pred)
+    assert pck(pd.DataFrame(y_true), pd.DataFrame(y_pred)) == expected
+    assert pck(y_true.astype(np.float32), y_pred) == pytest.approx(expected)
+    with np.errstate(all="raise"):
+        assert pck(y_true, np.full_like(y_pred, np.inf)) == 0.0  # inf: a miss
+        assert pck(y_true, np.full_like(y_pred, np.nan)) == 0.0  # NaN: a miss
+        assert pck(y_true, np.full_like(y_pred, 1e308)) == 0.0  # no overflow
+    with pytest.warns(UserWarning, match="no annotated joint"):
+        assert np.isnan(pck(np.full_like(y_true, np.nan), y_pred))
+    for alpha, error in ((0, ValueError), (float("nan"), ValueError),
+                         ("0.2", TypeError), (True, TypeError)):
+        with pytest.raises(error, match="alpha must be"):
+            pck(y_true, y_pred, alpha=alpha)
+    with pytest.raises(ValueError, match=r"torso joints must be in \[0, 13\]"):
+        pck(y_true, y_pred, torso=(0, 99))
+    with pytest.raises(
+        ValueError, match=r"^pck: average must be one of \['all', 'joints'\]"
+    ):
+        pck(y_true, y_pred, average="x")
+    with pytest.raises(TypeError, match="average must be one of"):
+        pck(y_true, y_pred, average=None)
+
+
+def test_pckh_rejects():
+    y_true, y_pred = _noisy_keypoints()
+    boxes = np.tile([0.0, 0.0, 6.0, 8.0], (4, 1))
+    assert 0.0 <= pckh(y_true, y_pred, boxes) <= 1.0
+    with pytest.raises(ValueError, match=r"head_boxes must have shape .* got \(3, 4\)"):
+        pckh(y_true, y_pred, boxes[:3])
+    with pytest.raises(ValueError, match="head_boxes must be finite or NaN"):
+        pckh(y_true, y_pred, np.full((4, 4), np.inf))
+    with pytest.raises(ValueError, match="head_boxes must hold numbers"):
+        pckh(y_true, y_pred, [["a"] * 4] * 4)
+    with pytest.warns(UserWarning, match="no annotated joint"):
+        assert np.isnan(pckh(y_true, y_pred, np.full((4, 4), np.nan)))

@@ -1,6 +1,9 @@
-"""The top-level namespace: lazy loading, and the names it publishes."""
+"""The top-level namespace: lazy loading, the names it publishes, and what
+holds for every module: files are only loaded with safe loaders."""
 
+import ast
 import importlib
+import pathlib
 import subprocess
 import sys
 
@@ -69,3 +72,41 @@ def test_min_versions_file_pins_the_declared_floors():
     for name, floor in floors.items():
         if name != "torch":
             assert pins[name].startswith(floor), (name, floor, pins[name])
+
+
+def _load_calls(tree):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            owner = owner.id if isinstance(owner, ast.Name) else None
+            yield owner, node.func.attr, node
+
+
+def test_files_are_only_loaded_with_safe_loaders():
+    """torch.load always with weights_only=True; no pickle / unsafe numpy."""
+    package = pathlib.Path(sk_eglpp.__file__).parent
+    checked = 0
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for owner, attr, node in _load_calls(tree):
+            where = f"{path.relative_to(package.parent)}:{node.lineno}"
+            keywords = {k.arg: k.value for k in node.keywords}
+            if owner == "torch" and attr == "load":
+                checked += 1
+                value = keywords.get("weights_only")
+                assert isinstance(value, ast.Constant) and value.value is True, where
+            if attr == "load_params":  # skorch: safe when its torch.load is
+                checked += 1
+                assert 'torch_load_kwargs={"weights_only": True}' in path.read_text(), (
+                    where
+                )
+            if owner in ("pickle", "cloudpickle", "dill") and attr in ("load", "loads"):
+                pytest.fail(f"unsafe {owner}.{attr} at {where}")
+            if owner == "joblib" and attr == "load":
+                pytest.fail(f"joblib.load unpickles: {where}")
+            if owner == "np" and attr == "load":
+                value = keywords.get("allow_pickle")
+                assert value is None or (
+                    isinstance(value, ast.Constant) and value.value is False
+                ), where
+    assert checked >= 2  # the simulation's checkpoints, the annotation rounds

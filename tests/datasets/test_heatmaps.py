@@ -143,3 +143,47 @@ def test_heatmap_peaks_import_paths_and_checks():
         heatmap_peaks(np.zeros((1, 4, 4)), min_distance=0)
     with pytest.raises(TypeError, match=r"^heatmap_peaks: threshold_abs must be"):
         heatmap_peaks(np.zeros((1, 4, 4)), threshold_abs="high")
+
+
+def test_bad_values_rejected_and_edges_handled():
+    with pytest.raises(ValueError, match="keypoints must be finite or NaN"):
+        keypoints_to_heatmaps([[np.inf, 1.0]], 4)
+    with pytest.raises(ValueError, match="keypoints must hold numbers"):
+        keypoints_to_heatmaps([["a", "b"]], 4)
+    with pytest.raises(ValueError, match=r"heatmap_size must be positive"):
+        keypoints_to_heatmaps([[1.0, 1.0]], 0)
+    with pytest.raises(ValueError, match="heatmaps must have shape"):
+        heatmaps_to_keypoints(np.zeros((1, 3, 3)))
+    for bad in (np.nan, np.inf, -np.inf):
+        with pytest.raises(ValueError, match="heatmaps must not contain NaN or inf"):
+            heatmaps_to_keypoints(np.full((1, 1, 3, 3), bad))
+    with pytest.raises(ValueError, match="heatmaps must hold numbers"):
+        heatmaps_to_keypoints(np.full((1, 1, 3, 3), "a"))
+    with np.errstate(all="raise"):
+        # documented: far-away joints give zero maps, empty batches decode empty
+        far = keypoints_to_heatmaps([[1e300, 1.0]], 4)
+        assert far.shape == (1, 1, 4, 4) and not far.any()
+        assert keypoints_to_heatmaps(np.zeros((0, 2)), 4).shape == (0, 1, 4, 4)
+        assert heatmaps_to_keypoints(np.zeros((0, 2, 3, 3))).shape == (0, 4)
+
+
+@pytest.mark.parametrize("sigma", (float("nan"), float("inf")))
+def test_non_finite_sigma_is_rejected(sigma):
+    with pytest.raises(ValueError, match="sigma must be a finite real number"):
+        keypoints_to_heatmaps([[1.0, 1.0]], 4, sigma=sigma)
+
+
+@pytest.mark.parametrize("sigma", (1e-300, 1e-160, 1e-3, 1e3, 1e160, 1e300))
+def test_tiny_and_huge_sigma(strict_numerics, sigma):
+    """Limits: a single hot pixel for tiny sigma, a flat map for huge sigma."""
+    keypoints = [[2.0, 1.0, np.nan, np.nan]]
+    with strict_numerics():
+        h = keypoints_to_heatmaps(keypoints, (4, 5), sigma=sigma)
+    assert h.shape == (1, 2, 4, 5) and np.all(np.isfinite(h))
+    assert h[0, 0, 1, 2] == 1.0 and not h[0, 1].any()
+    # reference: the Gaussian evaluated pixel by pixel in log space
+    v, u = np.mgrid[0:4, 0:5]
+    with np.errstate(over="ignore"):  # far pixels for tiny sigma: -inf
+        log = -0.5 * (((u - 2.0) / sigma) ** 2 + ((v - 1.0) / sigma) ** 2)
+    np.testing.assert_allclose(h[0, 0], np.exp(np.maximum(log, -745.0)),
+                               rtol=1e-6, atol=1e-30)

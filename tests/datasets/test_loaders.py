@@ -7,6 +7,10 @@ under ``images/``. Expected keypoints are computed here from the crop square's
 edges (``u = (x - left) / side * size - 0.5``), independently of the loader.
 """
 
+import ast
+import pathlib
+import sys
+
 import numpy as np
 import pytest
 import scipy.io
@@ -241,6 +245,49 @@ def test_loaders_never_write(lsp_folder, lspet_folder):
         assert _snapshot(folder) == before
 
 
+def test_loaders_never_write_to_their_folders_or_the_working_folder(
+    lsp_folder, lspet_folder, mpii_folder, tmp_path, monkeypatch
+):
+    (lsp, _), (lspet, _), (mpii, _) = lsp_folder, lspet_folder, mpii_folder
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    before = _snapshot(tmp_path)
+    outputs = [
+        load_lsp(lsp, image_size=16),
+        load_lspet(lspet, image_size=16),
+        load_mpii(mpii, image_size=16, return_head_boxes=True),
+    ]
+    with pytest.raises(ValueError):
+        load_mpii(mpii, indices=[5])
+    assert _snapshot(tmp_path) == before
+    assert list(cwd.iterdir()) == []
+    for arrays, n_samples in zip(outputs, (3, 2, 2), strict=True):
+        assert arrays[0].shape == (n_samples, 3, 16, 16)
+        assert arrays[1].shape == (n_samples, 28) and np.isfinite(arrays[1]).any()
+
+
+def test_loader_module_has_no_write_calls():
+    """The loaders' source opens nothing for writing and calls no writer.
+
+    (Tests run as root here, which ignores read-only permissions, so the
+    behaviour test above is backed by this check of the source.)
+    """
+    modules = {loader.__module__ for loader in (load_lsp, load_lspet, load_mpii)}
+    assert len(modules) == 1
+    path = pathlib.Path(sys.modules[modules.pop()].__file__)
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "open":
+            modes = [a.value for a in node.args[1:2] if isinstance(a, ast.Constant)]
+            assert all("w" not in m and "a" not in m and "+" not in m for m in modes)
+        if isinstance(node, ast.Attribute) and node.attr in (
+            "write_bytes", "write_text", "mkdir", "savemat", "imsave", "unlink",
+            "rename", "replace", "touch",
+        ):
+            pytest.fail(f"{path.name} line {node.lineno} writes: {node.attr}")
+
+
 def test_lsp_and_lspet_layouts_are_told_apart(lsp_folder, tmp_path_factory):
     folder, joints = lsp_folder
     with pytest.raises(ValueError, match=r"14 x 3 x n_images .*use load_lsp\b"):
@@ -262,6 +309,14 @@ def test_lsp_and_lspet_layouts_are_told_apart(lsp_folder, tmp_path_factory):
         ({"joints": np.zeros((2, 14, 2))}, ValueError, r"must have shape 3 x 14"),
         ({"joints": np.zeros((3, 13, 2))}, ValueError, r"got shape \(3, 13, 2\)"),
         ({"joints": np.array(["abc"])}, ValueError, "real numeric array"),
+        ({"joints": np.zeros((3, 14, 0))}, ValueError,
+         r"3 x 14 x n_images .* got shape \(3, 14, 0\)"),
+        ({"joints": np.zeros((14, 3, 2))}, ValueError,
+         "This is the other Leeds layout; use load_lspet"),
+        ({"joints": np.array(["abc"])}, ValueError,
+         "must be a real numeric array, got dtype <U3"),
+        ({"joints": np.zeros((3, 14, 2)) + 1j}, ValueError,
+         "must be a real numeric array, got dtype complex"),
     ],
 )
 def test_malformed_joints_mat(tmp_path, content, error, match):
@@ -290,6 +345,39 @@ def test_file_errors(lsp_folder, tmp_path_factory):
     (folder / "images" / "im0002.jpg").write_text("not a jpeg")
     with pytest.raises(ValueError, match=r"could not read LSP image .*im0002\.jpg"):
         load_lsp(folder)
+
+
+_V73_HEADER = (
+    b"MATLAB 7.3 MAT-file, Platform: GLNXA64".ljust(116) + b"\0" * 8 + b"\0\2IM"
+)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"", "could not read .* as a MATLAB .mat file"),
+        (b"garbage" * 20, "could not read .* as a MATLAB .mat file"),
+        (_V73_HEADER + b"\0" * 512, r"MATLAB v7.3 \(HDF5\) file"),
+    ],
+)
+@pytest.mark.parametrize("loader", (load_lsp, load_lspet))
+def test_leeds_unreadable_annotation_files(tmp_path, loader, content, match):
+    (tmp_path / "joints.mat").write_bytes(content)
+    with pytest.raises(ValueError, match=match):
+        loader(tmp_path)
+
+
+def test_path_arguments(tmp_path):
+    with pytest.raises(TypeError, match=r"path must be a path \(str or os.PathLike\)"):
+        load_mpii(3.5)
+    (tmp_path / "joints.mat").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="does not exist or is not a folder"):
+        load_lsp(tmp_path / "joints.mat")
+    (tmp_path / "dir.mat").mkdir()
+    with pytest.raises(FileNotFoundError, match="file .*dir.mat.* not found"):
+        load_mpii(tmp_path, annotation_file="dir.mat")
+    with pytest.raises(TypeError, match=r"annotation_file must be a path \(str"):
+        load_mpii(tmp_path, annotation_file=3)
 
 
 @pytest.mark.parametrize(
@@ -501,6 +589,23 @@ def test_mpii_malformed_files(mpii_folder):
         load_mpii(folder)
     with pytest.raises(FileNotFoundError, match="MPII annotation file"):
         load_mpii(folder, annotation_file="other.mat")
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        ({"X": np.zeros(1)}, r"the struct 'RELEASE' .* got variables \['X'\]"),
+        ({"RELEASE": {"foo": 1.0}}, "must be a struct with a field 'annolist'"),
+        ({"RELEASE": np.zeros(3)}, "must be a struct with a field 'annolist'"),
+        ({"RELEASE": {"annolist": np.array([1.0, 2.0]),
+                      "img_train": np.array([1.0, 1.0])}},
+         r"malformed MPII annotation .* at annolist\(1\)"),
+    ],
+)
+def test_mpii_malformed_release(tmp_path, content, match):
+    _write_release(tmp_path, content)
+    with pytest.raises(ValueError, match=match):
+        load_mpii(tmp_path)
 
 
 @pytest.mark.parametrize(

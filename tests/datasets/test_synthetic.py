@@ -241,6 +241,16 @@ def test_coverage_against_per_pixel_loop(rng):
          r"spread\[0\] must be a finite real number in \[0"),
         ({"return_sequences": "yes"}, TypeError, "return_sequences must be a bool"),
         ({"shuffle": 1}, TypeError, "shuffle must be a bool"),
+        ({"n_samples": 5.0}, TypeError, r"n_samples must be .*got 5.0"),
+        ({"n_samples": 5, "image_size": 8}, ValueError, r"image_size must .* \[16"),
+        ({"n_samples": 5, "n_sequences": 6}, ValueError,
+         r"n_sequences must be in \[1"),
+        ({"n_samples": 5, "occlusion": 1.5}, ValueError,
+         r"occlusion must .* \[0, 1\]"),
+        ({"n_samples": 5, "noise": -1.0}, ValueError,
+         r"noise must be .* in \[0, inf\)"),
+        ({"n_samples": 5, "spread": (1.0, 0.1)}, ValueError, "low <= high"),
+        ({"n_samples": 5, "shuffle": "yes"}, TypeError, "shuffle must be a bool"),
     ],
 )
 def test_invalid_parameters(kwargs, error, match):

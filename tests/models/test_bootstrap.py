@@ -7,6 +7,7 @@ import pytest
 from modAL.disagreement import max_std_sampling
 from scipy import sparse
 from sklearn.cluster import KMeans
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -224,3 +225,31 @@ def test_nan_rejected(rng):
     X[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         BootstrapLinearRegressor().fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "fit_args, error, match",
+    [
+        (lambda X, y: (np.where(X > 1, np.nan, X), y), ValueError, "contains NaN"),
+        (lambda X, y: (X[:0], y[:0]), ValueError, "Found array with 0 sample"),
+        (lambda X, y: (X, y[:3]), ValueError, "inconsistent numbers of samples"),
+        (lambda X, y: (X[:, :, None], y), ValueError, "Found array with dim 3"),
+    ],
+)
+def test_fit_rejects_bad_data(tabular, fit_args, error, match):
+    X, y = tabular
+    with pytest.raises(error, match=match):
+        BootstrapLinearRegressor().fit(*fit_args(X, y))
+
+
+def test_predict_checks_fitted_and_feature_count_and_takes_sparse(tabular):
+    X, y = tabular
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        BootstrapLinearRegressor().predict(X)
+    reg = BootstrapLinearRegressor(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="X has 2 features, but .* expecting 3"):
+        reg.predict(X[:, :2])
+    mean, std = reg.predict(sparse.coo_matrix(X), return_std=True)
+    dense_mean, dense_std = reg.predict(X, return_std=True)
+    np.testing.assert_allclose(std, dense_std)
+    np.testing.assert_allclose(mean, dense_mean)

@@ -1,10 +1,14 @@
 """HourglassRegressor: learning, reproducibility, the loss identity, Learning Loss,
 scikit-learn compatibility and input errors."""
 
+import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from scipy.stats import spearmanr
 from sklearn.base import clone
@@ -14,6 +18,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from sk_eglpp import ActiveLearner, random_query
 from sk_eglpp.datasets import (
     heatmaps_to_keypoints,
     keypoints_to_heatmaps,
@@ -21,7 +26,7 @@ from sk_eglpp.datasets import (
 )
 from sk_eglpp.metrics import pck
 from sk_eglpp.models import HourglassRegressor, StackedHourglass
-from sk_eglpp.models._regressor import _HeatmapsAndFeatures, _ranking_loss
+from sk_eglpp.models._regressor import _ranking_loss
 
 TINY = dict(
     module__n_features=8,
@@ -207,9 +212,10 @@ def test_loss_prediction_stop_epoch(tiny_data, stop, detached):
         params = list(net.module_.parameters())
         return torch.autograd.grad(loss, params, allow_unused=True)
 
+    # a training step: the pose loss plus the loss head's ranking loss
+    net.train_step_single((X_t, y_t))
+    total = [p.grad for p in net.module_.parameters()]
     net.module_.train()
-    heatmaps, features = net.module_(X_t, return_features=True)
-    total = backbone_grads(net.get_loss(_HeatmapsAndFeatures(heatmaps, features), y_t))
     heatmaps, features = net.module_(X_t, return_features=True)
     pose_only = backbone_grads(net.get_loss(heatmaps, y_t))
     same = all(
@@ -369,8 +375,6 @@ def test_errors(tiny_data):
     with pytest.raises(TypeError, match="HourglassRegressor: random_state must"):
         HourglassRegressor(**{**TINY, "random_state": "seed"}).fit(X, y)
     with pytest.raises(TypeError, match="X: Sparse data was passed"):
-        import scipy.sparse as sp
-
         net.fit(sp.csr_matrix(np.ones((3, 3))), y[:3])
     net.fit(X, y)
     with pytest.raises(ValueError, match="predict_loss needs a loss-prediction head"):
@@ -379,6 +383,138 @@ def test_errors(tiny_data):
         net.predict(np.repeat(X, 3, axis=1))
     with pytest.raises(ValueError, match="sample_weight"):
         net.score(X, y, sample_weight=np.ones(len(X)))
+
+
+def _with(X, value):
+    """A float64 copy of ``X`` whose first entry is ``value``."""
+    X = np.array(X, dtype=np.float64)
+    X.flat[0] = value
+    return X
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda X, y: (_with(X, np.nan), y), ValueError, "Input X contains NaN"),
+        (lambda X, y: (_with(X, np.inf), y), ValueError, "Input X contains infinity"),
+        (lambda X, y: (X[:0], y[:0]), ValueError, "X must contain at least one"),
+        (lambda X, y: (X[:, 0], y), ValueError, r"shape \(12, 32, 32\)"),
+        (lambda X, y: (X.reshape(12, -1), y), ValueError, "image batch of shape"),
+        (lambda X, y: (np.full(X.shape, "a", dtype=object), y), ValueError,
+         "X must hold numbers"),
+        (lambda X, y: (sp.csr_matrix(X.reshape(12, -1)), y), TypeError,
+         "X: Sparse data was passed for X, but dense data is required"),
+        (lambda X, y: (X, y[:5]), ValueError,
+         "X and y must have the same number of samples, got 12 and 5"),
+        (lambda X, y: (X, y[:, :5]), ValueError, r"2 \* n_joints.*\(12, 5\)"),
+        (lambda X, y: (X, y[:, 0]), ValueError, r"y must have shape .* \(12,\)"),
+        (lambda X, y: (X, np.where(np.isnan(y), np.inf, y)), ValueError,
+         "y must be finite or NaN"),
+        (lambda X, y: (X, np.full(y.shape, "a", dtype=object)), ValueError,
+         "y must hold numbers"),
+        (lambda X, y: (X, None), ValueError, "requires y to be passed"),
+        (lambda X, y: (X[..., :20, :20], y), ValueError, "multiples of 16"),
+    ],
+)
+def test_fit_rejects_bad_data(occluded_pose, small_hourglass, make, error, match):
+    X, y = occluded_pose
+    X_bad, y_bad = make(X[:12], y[:12])
+    with pytest.raises(error, match=match):
+        small_hourglass(module__depth=2).fit(X_bad, y_bad)
+
+
+def test_accepts_other_dtypes_and_frames(
+    fitted_query_hourglass, occluded_pose, small_hourglass
+):
+    pd = pytest.importorskip("pandas")
+    X, y = occluded_pose
+    net = fitted_query_hourglass
+    expected = net.predict(X[12:16])
+    read_only = X[12:16].copy()
+    read_only.flags.writeable = False
+    for X_in in (X[12:16].astype(np.float64), X[12:16].astype(object),
+                 X[12:16].tolist(), read_only):
+        np.testing.assert_array_equal(net.predict(X_in), expected)
+    fitted = small_hourglass(module__depth=2).fit(X[:12], pd.DataFrame(y[:12]))
+    reference = small_hourglass(module__depth=2).fit(X[:12], y[:12])
+    np.testing.assert_array_equal(fitted.predict(X[:4]), reference.predict(X[:4]))
+
+
+def test_wrong_number_of_joints_for_the_model(
+    fitted_query_hourglass, occluded_pose, small_hourglass
+):
+    X, y = occluded_pose
+    with pytest.raises(ValueError, match="y has 3 joints, but the module predicts 14"):
+        small_hourglass(module__depth=2, warm_start=True).fit(X[:8], y[:8]).fit(
+            X[:8], y[:8, :6]
+        )
+    with pytest.raises(ValueError, match="y has 3 joints, but the module predicts 14"):
+        small_hourglass(module__depth=2).fit(X[:8], y[:8]).partial_fit(
+            X[:8], y[:8, :6]
+        )
+    with pytest.raises(ValueError, match="y has 14 joints, but the module predicts 3"):
+        small_hourglass(module__depth=2, module__n_joints=3).fit(X[:8], y[:8])
+    with pytest.raises(ValueError, match=r"y_true and y_pred must hold the same"):
+        fitted_query_hourglass.score(X[:4], y[:4, :6])
+    learner = ActiveLearner(small_hourglass(module__depth=2), random_query,
+                            X_training=X[:8], y_training=y[:8],
+                            force_all_finite=False)
+    with pytest.raises(ValueError, match=r"same dimensions .* got X .* y \(6,\)"):
+        learner.teach(X[8:10], y[8:10, :6])
+
+
+def test_unfitted_methods_raise_not_fitted(occluded_pose, small_hourglass):
+    X, _ = occluded_pose
+    for method in ("predict", "predict_heatmaps", "embed", "predict_loss"):
+        net = small_hourglass(module__depth=2, loss_prediction=True)
+        with pytest.raises(NotFittedError, match="not initialized"):
+            getattr(net, method)(X[:2])
+
+
+@pytest.mark.parametrize("value", (float("nan"), float("inf")))
+def test_non_finite_real_parameters_are_rejected(occluded_pose, small_hourglass,
+                                                 value):
+    X, y = occluded_pose
+    with pytest.raises(ValueError, match="sigma must be a finite real number"):
+        small_hourglass(module__depth=2, sigma=value).fit(X[:4], y[:4])
+    for name in ("loss_prediction_margin", "loss_prediction_weight"):
+        with pytest.raises(ValueError, match=f"{name} must be a finite real"):
+            small_hourglass(module__depth=2, **{name: value}).fit(X[:4], y[:4])
+
+
+_READ_ONLY_SCRIPT = """
+import warnings
+import numpy as np
+import torch
+from sk_eglpp import HourglassRegressor, make_pose_dataset
+
+X, y = make_pose_dataset(8, image_size=16, random_state=0)
+y = y.astype(np.float32)
+X.flags.writeable = False
+y.flags.writeable = False
+warnings.simplefilter("error")  # torch's "not writable" warning included
+net = HourglassRegressor(module__n_features=4, module__n_stacks=1,
+                         module__depth=1, max_epochs=1, random_state=0)
+net.fit(X, y)
+state = torch.get_rng_state()
+net.predict(X)
+net.embed(X)
+assert torch.equal(torch.get_rng_state(), state), "prediction drew from torch's RNG"
+print("ok")
+"""
+
+
+def test_fit_and_predict_take_read_only_inputs_without_warnings():
+    """In a fresh process: torch warns about read-only arrays only once."""
+    result = subprocess.run(
+        [sys.executable, "-c", _READ_ONLY_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
 
 
 # -- scikit-learn's estimator checks ------------------------------------------

@@ -19,7 +19,9 @@ NETWORK = ["egl_pp", "multipeak_entropy", "random_query", "coreset"]
 
 
 @pytest.fixture(scope="module")
-def tabular():
+def ridge_problem():
+    """(model, X_pool, X_labelled, y_labelled): a ridge fitted on 12 of 40
+    samples of a noisy linear function, the other 28 the pool."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
     y = X @ [1.0, -2.0, 0.5] + rng.normal(scale=0.1, size=40)
@@ -35,9 +37,9 @@ def _seeded(name):
 
 
 @pytest.mark.parametrize("name", TABULAR)
-def test_return_utilities_gives_the_selection_and_every_pool_score(tabular, name):
+def test_return_utilities_gives_the_selection_and_every_pool_score(ridge_problem, name):
     """The indices equal select's; the utilities equal score's, one per sample."""
-    model, X_pool, X_lab, y_lab = tabular
+    model, X_pool, X_lab, y_lab = ridge_problem
     kwargs = dict(X_labelled=X_lab, y_labelled=y_lab)
     indices, utilities = _seeded(name).select(
         model, X_pool, n_instances=5, return_utilities=True, **kwargs
@@ -62,8 +64,8 @@ def test_return_utilities_on_a_network(fitted_small_hourglass, small_pose, name)
     assert utilities.shape == (len(X) - 8,) and np.all(np.isfinite(utilities))
 
 
-def test_top_selection_takes_the_largest_utilities(tabular):
-    model, X_pool, X_lab, y_lab = tabular
+def test_top_selection_takes_the_largest_utilities(ridge_problem):
+    model, X_pool, X_lab, y_lab = ridge_problem
     indices, utilities = get_strategy("egl_linear").select(
         model, X_pool, n_instances=6, return_utilities=True,
         X_labelled=X_lab, y_labelled=y_lab,
@@ -73,15 +75,15 @@ def test_top_selection_takes_the_largest_utilities(tabular):
 
 @pytest.mark.parametrize("bad, error", [(1, TypeError), ("yes", TypeError),
                                         (None, TypeError)])
-def test_return_utilities_must_be_a_bool(tabular, bad, error):
-    model, X_pool, _, _ = tabular
+def test_return_utilities_must_be_a_bool(ridge_problem, bad, error):
+    model, X_pool, _, _ = ridge_problem
     with pytest.raises(error, match=r"^RandomQuery: return_utilities must be a bool"):
         get_strategy("random_query").select(model, X_pool, return_utilities=bad)
 
 
-def test_shared_default_instances_return_utilities_without_keeping_them(tabular):
+def test_shared_default_instances_return_utilities_without_keeping_them(ridge_problem):
     """The module-level instances keep no diagnostics, but still return them."""
-    model, X_pool, X_lab, y_lab = tabular
+    model, X_pool, X_lab, y_lab = ridge_problem
     _, utilities = STRATEGIES["egl_linear"].select(
         model, X_pool, n_instances=2, return_utilities=True,
         X_labelled=X_lab, y_labelled=y_lab,
@@ -91,8 +93,8 @@ def test_shared_default_instances_return_utilities_without_keeping_them(tabular)
         STRATEGIES["egl_linear"].scores_  # noqa: B018
 
 
-def test_select_with_utilities_for_objects_and_bare_callables(tabular):
-    model, X_pool, X_lab, y_lab = tabular
+def test_select_with_utilities_for_objects_and_bare_callables(ridge_problem):
+    model, X_pool, X_lab, y_lab = ridge_problem
 
     def first_rows(learner, X, n_instances=1, **kwargs):
         return np.arange(n_instances), np.zeros(n_instances)  # modAL 0.4.2 form
@@ -164,3 +166,25 @@ def test_tags_of_a_user_strategy_and_a_bare_callable():
 def test_get_query_tags_rejects(bad, error, match):
     with pytest.raises(error, match=match):
         get_query_tags(bad)
+
+
+@pytest.mark.parametrize(
+    "name, error, match",
+    [
+        ("nope", ValueError, r"Unknown strategy 'nope'; expected one of \["),
+        ("EGL_PP", ValueError, "Unknown strategy 'EGL_PP'"),
+        ("", ValueError, "Unknown strategy ''"),
+        (3, TypeError, "strategy name must be a str, got int"),
+        (None, TypeError, "strategy name must be a str, got NoneType"),
+    ],
+)
+def test_unknown_strategy_names(name, error, match):
+    with pytest.raises(error, match=match):
+        get_strategy(name)
+
+
+def test_every_listed_name_gives_a_fresh_copy():
+    for name in STRATEGIES:
+        strategy = get_strategy(name)
+        assert strategy is not STRATEGIES[name]
+        assert type(strategy) is type(STRATEGIES[name])

@@ -301,3 +301,33 @@ def test_distances_beyond_float64_raise():
     with pytest.raises(ValueError, match="exceed the float64 range"):
         CoreSetQuery().select(LinearRegression(), X[:2], 1,
                               X_labelled=X[2:], y_labelled=[0.0])
+
+
+def test_never_repeats_a_sample_when_all_embeddings_coincide(
+    fitted_query_hourglass, occluded_pose, strict_numerics
+):
+    X, y = occluded_pose
+    X_pool = np.repeat(X[:1], 6, axis=0)
+    strategy = CoreSetQuery(random_state=0)
+    with strict_numerics():
+        idx = strategy.select(fitted_query_hourglass, X_pool, 6, X_labelled=X[:1],
+                              y_labelled=y[:1])
+    np.testing.assert_array_equal(idx, np.arange(6))  # ties: lowest index first
+    # zero up to float32 convolutions, whose rounding depends on the batch size
+    np.testing.assert_allclose(strategy.pick_distances_, 0.0, atol=1e-5)
+    assert strategy.covering_radius_ <= 1e-5
+
+
+@pytest.mark.parametrize("scale", (1e-12, 1e12))
+def test_selection_is_scale_invariant(tabular, strict_numerics, scale):
+    X, y = tabular
+    model = LinearRegression().fit(X[:10], y[:10])
+    strategy = CoreSetQuery(random_state=0)
+    expected = strategy.select(model, X[10:], 8, X_labelled=X[:10],
+                               y_labelled=y[:10])
+    radius = strategy.covering_radius_
+    with strict_numerics():
+        got = strategy.select(model, X[10:] * scale, 8, X_labelled=X[:10] * scale,
+                              y_labelled=y[:10])
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_allclose(strategy.covering_radius_, radius * scale, rtol=1e-9)

@@ -2,6 +2,7 @@
 
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -13,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch import NeuralNetRegressor
 
-from sk_eglpp import ActiveLearner, EGLPlusPlusQuery, egl_pp
+from sk_eglpp import ActiveLearner, EGLPlusPlusQuery, StackedHourglass, egl_pp
 from sk_eglpp._testing import per_pair_norms
 
 
@@ -540,3 +541,59 @@ def test_perplexity_lowered_for_small_labelled_sets(friedman, fitted_net):
         one = EGLPlusPlusQuery(n_neighbors=1)
         one.score(fitted_net, X_pool, X_labelled=X_lab[:1], y_labelled=y_lab[:1])
     np.testing.assert_allclose(one.probabilities_, 1.0)
+
+
+# -- the strategy's own checks on the hourglass fitted for every strategy ----------
+
+
+def test_fewer_labels_than_neighbours_warns_and_uses_all(
+    fitted_query_hourglass, occluded_pose
+):
+    X, y = occluded_pose
+    strategy = EGLPlusPlusQuery(n_neighbors=30, perplexity=2.0, random_state=0)
+    with pytest.warns(UserWarning, match="n_neighbors=30 is larger than the labelled"):
+        idx = strategy.select(fitted_query_hourglass, X[12:20], 2,
+                              X_labelled=X[:3], y_labelled=y[:3])
+    assert len(set(idx.tolist())) == 2
+
+
+def test_rejects_targets_of_the_wrong_width(fitted_query_hourglass, occluded_pose):
+    X, y = occluded_pose
+    strategy = EGLPlusPlusQuery(n_neighbors=4, perplexity=2.0, random_state=0)
+    X_lab, y_lab, X_pool = X[:12], y[:12], X[12:20]
+    with pytest.raises(ValueError, match="shape"):
+        strategy.select(fitted_query_hourglass, X_pool, 1, X_labelled=X_lab,
+                        y_labelled=y_lab[:, :6])
+    with pytest.raises(ValueError, match=r"y of shape .* even number .*\(12, 5\)"):
+        strategy.select(fitted_query_hourglass, X_pool, 1, X_labelled=X_lab,
+                        y_labelled=y_lab[:, :5])
+
+
+class FailingHourglass(StackedHourglass):
+    """Raises inside the gradient pass (the joblib task) when ``fail`` is set."""
+
+    fail = False
+
+    def forward(self, x, return_features=False):
+        if self.fail and torch.is_grad_enabled():
+            raise ArithmeticError(f"failing on a batch of {x.shape[0]}")
+        return super().forward(x, return_features=return_features)
+
+
+@pytest.mark.parametrize("n_jobs", (1, 2))
+def test_error_in_a_worker_surfaces_as_the_original_error(
+    occluded_pose, small_hourglass, n_jobs
+):
+    X, y = occluded_pose
+    failing = small_hourglass(module=FailingHourglass, module__depth=2,
+                              module__dropout=0.2)
+    failing.fit(X[:12], y[:12])
+    failing.module_.fail = True
+    strategy = EGLPlusPlusQuery(n_neighbors=4, perplexity=2.0, random_state=0,
+                                batch_size=2, n_jobs=n_jobs)
+    kwargs = dict(X_labelled=X[:12], y_labelled=y[:12])
+    with joblib.parallel_config(backend="threading"):  # no process start-up
+        with pytest.raises(ArithmeticError, match="failing on a batch of"):
+            strategy.select(failing, X[12:20], 2, **kwargs)
+        failing.module_.fail = False  # and the next query works normally
+        assert np.isfinite(strategy.score(failing, X[12:20], **kwargs)).all()

@@ -10,7 +10,6 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sk_eglpp import (
     ActiveLearner,
-    HourglassRegressor,
     LearningLossQuery,
     learning_loss,
     make_pose_dataset,
@@ -102,24 +101,15 @@ def test_bad_inputs():
 # -- with the stacked-hourglass regressor ------------------------------------
 
 
-def tiny_hourglass(**params):
-    params = {
-        "module__n_features": 8, "module__n_stacks": 1, "module__depth": 1,
-        "max_epochs": 1, "batch_size": 8, "random_state": 0, **params,
-    }
-    return HourglassRegressor(**params)
-
-
 @pytest.fixture(scope="module")
 def pose_data():
     return make_pose_dataset(160, image_size=32, random_state=0)
 
 
-def test_hourglass_without_loss_head_is_rejected(pose_data):
-    X, y = pose_data
-    net = tiny_hourglass().fit(X[:8], y[:8])
+def test_hourglass_without_loss_head_is_rejected(small_pose, fitted_small_hourglass):
+    X, _ = small_pose
     with pytest.raises(ValueError, match="loss_prediction=True"):
-        LearningLossQuery().score(net, X[8:12])
+        LearningLossQuery().score(fitted_small_hourglass, X[8:12])
 
 
 def test_unannotated_joints_in_the_labelled_set_are_accepted():
@@ -131,7 +121,7 @@ def test_unannotated_joints_in_the_labelled_set_are_accepted():
     assert scores.shape == (5,)
 
 
-def test_predicted_losses_rank_correlate_with_true_losses(pose_data):
+def test_predicted_losses_rank_correlate_with_true_losses(pose_data, small_hourglass):
     """Held-out Spearman correlation > 0.3 (seed 0: about 0.65).
 
     96 training images (32 x 32), 15 epochs, one-stack hourglass with 8
@@ -139,8 +129,8 @@ def test_predicted_losses_rank_correlate_with_true_losses(pose_data):
     """
     X, y = pose_data
     X_train, y_train, X_test, y_test = X[:96], y[:96], X[96:], y[96:]
-    net = tiny_hourglass(loss_prediction=True, max_epochs=15, lr=3e-3,
-                         batch_size=16).fit(X_train, y_train)
+    net = small_hourglass(loss_prediction=True, max_epochs=15, lr=3e-3,
+                          batch_size=16).fit(X_train, y_train)
     heatmaps = net.predict_heatmaps(X_test, all_stacks=True)
     targets, weights = net.render_targets(y_test)
     true_losses = sum(

@@ -497,3 +497,53 @@ def test_unfitted_bootstrap_regressor(rng):
     with pytest.raises(NotFittedError):
         egl_linear.score(BootstrapLinearRegressor(), X_pool,
                          X_labelled=X_lab, y_labelled=y_lab)
+
+
+@pytest.mark.parametrize("name", ("egl_linear", "emcm"))
+def test_linear_strategies_need_a_fitted_linear_model(tabular, small_strategy, name):
+    X, y = tabular
+    X_lab, y_lab, X_pool = X[:10], y[:10], X[10:]
+    strategy = small_strategy(name)
+    model = LinearRegression().fit(X_lab, y_lab)
+    kwargs = dict(X_labelled=X_lab, y_labelled=y_lab)
+    with pytest.raises(NotFittedError, match="LinearRegression instance is not fitted"):
+        strategy.select(LinearRegression(), X_pool, 1, **kwargs)
+    with pytest.raises(TypeError, match="needs a linear model exposing coef_"):
+        strategy.select(StandardScaler().fit(X_lab), X_pool, 1, **kwargs)
+    with pytest.raises(ValueError, match="coef_ must have 2 features"):
+        strategy.select(model, X_pool[:, :2], 1, X_labelled=X_lab[:, :2],
+                        y_labelled=y_lab)
+    with pytest.raises(ValueError, match=r"1 output\(s\) per sample but y_labelled"):
+        strategy.select(model, X_pool, 1, X_labelled=X_lab,
+                        y_labelled=np.c_[y_lab, y_lab])
+    with pytest.raises(ValueError, match="y_labelled contains NaN"):
+        strategy.select(model, X_pool, 1, X_labelled=X_lab,
+                        y_labelled=np.r_[np.nan, y_lab[1:]])
+
+
+@pytest.mark.parametrize("name", ("egl_linear", "emcm"))
+def test_exact_targets_give_zero_scores_and_lowest_indices(
+    tabular, small_strategy, strict_numerics, name
+):
+    """A noiseless linear truth: every learner equals f_z, nothing to gain.
+
+    The documented sensible result: all scores are (numerically) zero and
+    ties go to the lowest indices.
+    """
+    X, _ = tabular
+    y = X @ [2.0, 0.0, -1.0] + 4.0
+    model = LinearRegression().fit(X[:10], y[:10])
+    strategy = small_strategy(name)
+    with strict_numerics():
+        scores = strategy.score(model, X[10:], X_labelled=X[:10], y_labelled=y[:10])
+    assert np.all(scores <= 1e-12 * (1 + np.abs(y).max()) ** 2)
+    constant = np.full(10, 3.0)
+    model = LinearRegression().fit(X[:10], constant)
+    with strict_numerics():
+        scores = strategy.score(model, X[10:], X_labelled=X[:10], y_labelled=constant)
+        idx = strategy.select(model, X[10:], 3, X_labelled=X[:10],
+                              y_labelled=constant)
+    np.testing.assert_allclose(scores, 0.0, atol=1e-12)  # round-off only
+    assert len(set(idx.tolist())) == 3
+    if np.all(scores == 0):
+        np.testing.assert_array_equal(idx, [0, 1, 2])

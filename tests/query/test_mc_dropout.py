@@ -217,28 +217,10 @@ def test_bad_inputs(fitted_net, data):
 # -- with the stacked-hourglass regressor ------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hourglass_data():
-    from sk_eglpp import make_pose_dataset
-
-    return make_pose_dataset(
-        40, image_size=32, occlusion=0.0, truncation=0.0, random_state=0
-    )
-
-
-def tiny_hourglass(**params):
-    from sk_eglpp import HourglassRegressor
-
-    params = {
-        "module__n_features": 8, "module__n_stacks": 2, "module__depth": 1,
-        "max_epochs": 1, "batch_size": 8, "random_state": 0, **params,
-    }
-    return HourglassRegressor(**params)
-
-
-def test_hourglass_dropout_off_on_and_state(hourglass_data):
-    X, y = hourglass_data
-    net = tiny_hourglass().fit(X[:8], y[:8])  # module__dropout=0 by default
+def test_hourglass_dropout_off_on_and_state(small_pose, small_hourglass):
+    X, y = small_pose
+    # module__dropout=0 by default
+    net = small_hourglass(module__n_stacks=2).fit(X[:8], y[:8])
     with pytest.raises(ValueError, match="module__dropout"):
         MCDropoutQuery().score(net, X[8:])
     before = {k: v.clone() for k, v in net.module_.state_dict().items()}

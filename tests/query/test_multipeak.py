@@ -218,3 +218,24 @@ def test_hourglass_scores_equal_slow_reference_on_its_heatmaps(
         heatmaps, min_distance=2, n_peaks=5, threshold_rel=0.1, threshold_abs=None
     )
     np.testing.assert_allclose(scores, expected, rtol=1e-10)
+
+
+def test_flat_and_tied_heatmaps(strict_numerics):
+    """Constant maps have no peak (entropy 0); k equal peaks give log(k)."""
+
+    class Heatmaps:
+        def __init__(self, maps):
+            self.maps = maps
+
+        def predict_heatmaps(self, X):
+            return self.maps[np.asarray(X, dtype=int)[:, 0]]
+
+    maps = np.zeros((4, 2, 9, 9))
+    maps[1] = 1e-12  # constant, tiny
+    maps[2] = 1e12  # constant, huge
+    maps[3, :, 1, 1] = maps[3, :, 7, 7] = maps[3, :, 1, 7] = 1e12  # 3 equal peaks
+    strategy = MultiPeakEntropyQuery()
+    X_pool = np.arange(4.0)[:, None]
+    with strict_numerics():
+        scores = strategy.score(Heatmaps(maps), X_pool)
+    np.testing.assert_allclose(scores, [0.0, 0.0, 0.0, 2 * np.log(3)])

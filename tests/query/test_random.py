@@ -86,3 +86,13 @@ def test_bad_inputs():
         random_query.score(LinearRegression(), np.zeros((4, 1)), X_labelled=[[1.0]])
     with pytest.raises(TypeError, match=r"random_state must be an int in \[0,"):
         RandomQuery(random_state="seed").score(None, np.zeros((4, 1)))
+
+
+def test_random_query_ignores_the_labelled_set_as_documented(tabular):
+    """RandomQuery documents that it reads neither model nor labelled data."""
+    X, y = tabular
+    model = LinearRegression().fit(X[:10], y[:10])
+    strategy = RandomQuery(random_state=0)
+    expected = strategy.select(None, X[10:], 3)
+    got = strategy.select(model, X[10:], 3, X_labelled=X[:10], y_labelled=y[:2])
+    np.testing.assert_array_equal(got, expected)
