@@ -11,6 +11,8 @@ the routine beside it. Nothing here is used by the package itself.
   of every output against the pair's target).
 - :func:`brute_force_k_center`: k-center greedy recomputing every
   nearest-centre distance from scratch.
+- :class:`TwoStackNet`: a small network with every layer kind the gradient
+  engines treat apart (here so that worker processes can import it by name).
 """
 
 import copy
@@ -22,6 +24,7 @@ from torch import nn
 
 __all__ = [
     "FAST_TYPES",
+    "TwoStackNet",
     "brute_force_k_center",
     "fast_parameters",
     "per_pair_norms",
@@ -187,3 +190,29 @@ def brute_force_k_center(Z_pool, Z_lab, n_instances, first=None):
         centres.append(list(Z_pool[best]))
     radius = max(nearest(i) for i in range(n_pool))
     return np.array(chosen), radius
+
+
+class TwoStackNet(nn.Module):
+    """Small conv net with BatchNorm, returning two 'stacks' of heatmaps."""
+
+    def __init__(self, n_joints=3):
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(1, 6, 3, padding=1),
+            nn.BatchNorm2d(6),
+            nn.ReLU(inplace=True),
+        )
+        self.down = nn.Conv2d(6, 8, 3, stride=2, padding=1, groups=2)
+        self.bn = nn.BatchNorm2d(8)
+        self.up = nn.ConvTranspose2d(8, 6, 3, stride=2, padding=1, output_padding=1)
+        self.head1 = nn.Conv2d(6, n_joints, 1)
+        self.head2 = nn.Conv2d(6, n_joints, 3, padding=1, bias=False)
+        self.dropout = nn.Dropout(0.5)
+
+    def forward(self, x):
+        h = self.stem(x)
+        low = torch.relu(self.bn(self.down(h)))
+        h2 = self.up(low)
+        h2 += h  # in-place on a layer output
+        out1 = self.head1(self.dropout(h2))
+        return [out1, self.head2(h2) + out1]

@@ -17,6 +17,7 @@ import json
 from skorch.callbacks import Callback
 
 from .._interrupts import Interrupts
+from .._progress import progress_bar
 from ..models._checkpoint import load_net, owns_checkpoint_file, save_net
 from ._formats import CROPS, WRITER, check_image_size, json_text, read_object
 
@@ -207,10 +208,8 @@ class _EpochBar(Callback):
         self.total = total
 
     def on_train_begin(self, net, **kwargs):
-        from tqdm.auto import tqdm
-
-        self.bar_ = tqdm(total=self.total, desc="training", unit="epoch",
-                         leave=False)
+        self.bar_ = progress_bar(True, total=self.total, desc="training",
+                                 unit="epoch", leave=False)
 
     def on_epoch_end(self, net, **kwargs):
         self.bar_.update(1)

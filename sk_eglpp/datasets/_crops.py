@@ -15,6 +15,7 @@ keypoints back to the source images.
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._progress import progress
 from ._image_folder import ImageFolder
 from ._images import SourceImage, outside_to_nan, transform_points
 
@@ -91,14 +92,6 @@ def _check_record_size(image, record, listed):
     )
 
 
-def _progress(iterable, verbose, desc, total=None):
-    if not verbose:
-        return iterable
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, desc=desc, total=total, leave=False)
-
-
 def sample_meta(category, records, annotation_ids, crops, boxes):
     """The ``meta`` of :func:`load_coco_keypoints` for samples of ``records``.
 
@@ -147,9 +140,8 @@ def load_pool(folder, cat, records, boxes, image_size, as_gray, margin,
     X = np.empty((n, 1 if as_gray else 3, image_size, image_size), dtype=np.float32)
     crops, bboxes = np.empty((n, 3)), np.full((n, 4), np.nan)
     rows, annotation_ids = [], []
-    for record, its_boxes in zip(
-        _progress(records, verbose, "reading images"), boxes, strict=True
-    ):
+    reading = progress(records, verbose, desc="reading images", leave=False)
+    for record, its_boxes in zip(reading, boxes, strict=True):
         image = _read_checked(folder, record, as_gray)
         record["height"], record["width"] = image.height, image.width
         for aid, box in its_boxes or [(-1, None)]:
@@ -192,7 +184,8 @@ def load_samples(folder, cat, images, anns, image_size, as_gray, crop, margin,
     y = np.empty((n, n_joints, 2))
     crops, records = np.empty((n, 3)), []
     cached, image = None, None
-    for row, ann in enumerate(_progress(anns, verbose, "reading images")):
+    reading = progress(anns, verbose, desc="reading images", leave=False)
+    for row, ann in enumerate(reading):
         record = dict(images[ann["file_name"]])
         if ann["file_name"] != cached:
             image = _read_checked(folder, record, as_gray)

@@ -72,6 +72,7 @@ from .._param_validation import (
     StrOptions,
     validate_params,
 )
+from .._progress import progress_bar
 from ._cache import cached_arrays, check_cache_dir
 from ._dataset_files import (
     MARGIN,
@@ -254,11 +255,8 @@ def _crop_all(tasks, as_gray, image_size, label, dtype, n_jobs, verbose):
         delayed(_crop_rows)(tasks[rows], as_gray, image_size, label, dtype)
         for rows in batches
     )
-    bar = None
-    if verbose:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n, desc="reading images", unit="image", leave=False)
+    bar = progress_bar(verbose, total=n, desc="reading images", unit="image",
+                       leave=False)
     try:
         for rows, (pixels, part) in zip(batches, parts, strict=True):
             X[rows], squares[rows] = pixels, part

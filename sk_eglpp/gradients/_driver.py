@@ -30,6 +30,7 @@ from .._param_validation import (
     StrOptions,
     validate_params,
 )
+from .._progress import progress
 from ._backprop import Problem
 from ._checks import (
     METHODS,
@@ -309,11 +310,7 @@ def _compute(
     else:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator")
         parts = parallel(tasks)
-        if verbose:
-            from tqdm.auto import tqdm
-
-            parts = tqdm(parts, total=n_tasks, desc="gradient norms")
-        parts = list(parts)
+        parts = list(progress(parts, verbose, total=n_tasks, desc="gradient norms"))
     return np.concatenate(parts)
 
 

@@ -22,6 +22,7 @@ from .._param_validation import (
     InstanceOf,
     validate_params,
 )
+from .._progress import progress_bar
 from .._seeding import torch_seed
 from .._threads import thread_limits
 from .._validation import check_pool
@@ -436,13 +437,8 @@ class _progress:
         self.initial = initial
 
     def __enter__(self):
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.total, unit=self.unit, desc="simulate",
-                            initial=self.initial)
-        else:
-            self.bar = None
+        self.bar = progress_bar(self.verbose, total=self.total, desc="simulate",
+                                unit=self.unit, initial=self.initial)
         return self
 
     def set_done(self, n):
