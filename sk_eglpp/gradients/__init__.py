@@ -11,19 +11,10 @@ are propagated backwards together.
 
 Two exact engines implement this:
 
-* **layerwise** (used when every selected parameter is the weight or bias of a
-  ``Linear``, ``Conv1d/2d/3d`` or ``ConvTranspose1d/2d/3d`` module): a batch of
-  inputs goes forward once; forward hooks keep every selected layer's input
-  activation; one batched backward pass (``torch.autograd.grad`` under
-  ``torch.func.vmap``) gives, for every input and every target, the gradient
-  with respect to every selected layer's output.
-  A layer's weight gradient for one (input, target) pair is ``G^T A`` (``A``:
-  the layer input unfolded to ``(positions, fan_in)``, ``G``: the output
-  gradient ``(positions, fan_out)``), so its squared norm is computed per layer,
-  per sample, without whole-model per-sample gradients ever existing: either
-  explicitly (``||G^T A||_F^2``) or by the Gram "ghost norm" identity
-  ``<A A^T, G G^T>`` whose activation Gram ``A A^T`` is shared by the K
-  targets, whichever costs fewer operations for the layer's shape.
+* **layerwise** (every selected parameter is the weight or bias of a
+  ``Linear``, ``Conv1d/2d/3d`` or ``ConvTranspose1d/2d/3d`` module): per-layer
+  squared norms from each layer's input activations and output gradients,
+  without whole-model per-sample gradients ever existing (``_layerwise``);
 * **per-input** (any other selection, e.g. ``"all"`` with BatchNorm affine
   parameters): one input at a time, one forward pass, and the K gradients with
   respect to the parameters themselves from one batched backward pass.
