@@ -89,7 +89,9 @@ def get_strategy(name):
     from sklearn.base import clone
 
     if not isinstance(name, str):
-        raise TypeError(f"strategy name must be a str, got {type(name).__name__}.")
+        raise TypeError(
+            f"get_strategy: name must be a str, got {name!r} ({type(name).__name__})."
+        )
     if name not in STRATEGIES:
         raise ValueError(
             f"Unknown strategy {name!r}; expected one of {sorted(STRATEGIES)}."

@@ -22,6 +22,7 @@ from sklearn.metrics import pairwise_distances_argmin_min, pairwise_distances_ch
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state, gen_batches
 
+from .._param_validation import POSITIVE_INT, StrOptions, validate_params
 from .._validation import check_n_instances, top_indices
 
 __all__ = ["BATCH_MODES", "select_batch", "diversity_scale", "information_density"]
@@ -133,6 +134,15 @@ def information_density(Z, Z_labelled=None):
     return np.clip(total / (n_pool - 1), 0.0, 1.0)
 
 
+@validate_params({
+    "scores": ["array-like"],
+    "Z": ["array-like", None],
+    "n_instances": ["no_validation"],  # against the pool: check_n_instances
+    "mode": [StrOptions(BATCH_MODES)],
+    "Z_labelled": ["array-like", None],
+    "random_state": ["random_state", None],
+    "chunk_size": [POSITIVE_INT],
+})
 def select_batch(scores, Z, n_instances, *, mode="top", Z_labelled=None,
                  random_state=None, chunk_size=1024):
     """Choose ``n_instances`` pool samples from their utilities.
@@ -189,8 +199,6 @@ def select_batch(scores, Z, n_instances, *, mode="top", Z_labelled=None,
     >>> select_batch(u, Z, 2, mode="diverse", Z_labelled=np.array([[2.0]]))[0]
     array([0, 2])
     """
-    if mode not in BATCH_MODES:
-        raise ValueError(f"batch must be one of {list(BATCH_MODES)}, got {mode!r}.")
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim != 1:
         raise ValueError(f"scores must be 1-D, got shape {scores.shape}.")

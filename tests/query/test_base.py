@@ -174,8 +174,8 @@ def test_get_query_tags_rejects(bad, error, match):
         ("nope", ValueError, r"Unknown strategy 'nope'; expected one of \["),
         ("EGL_PP", ValueError, "Unknown strategy 'EGL_PP'"),
         ("", ValueError, "Unknown strategy ''"),
-        (3, TypeError, "strategy name must be a str, got int"),
-        (None, TypeError, "strategy name must be a str, got NoneType"),
+        (3, TypeError, r"get_strategy: name must be a str, got 3 \(int\)"),
+        (None, TypeError, r"name must be a str, got None \(NoneType\)"),
     ],
 )
 def test_unknown_strategy_names(name, error, match):

@@ -167,8 +167,10 @@ def test_bad_utilities_and_mode():
     Z = np.zeros((3, 1))
     with pytest.raises(ValueError, match="non-negative utilities.*-1"):
         select_batch(np.array([1.0, -1.0, 0.0]), Z, 2, mode="diverse")
-    with pytest.raises(ValueError, match="batch must be one of"):
+    with pytest.raises(ValueError, match=r"^select_batch: mode must be one of"):
         select_batch(np.ones(3), Z, 2, mode="spread")
+    with pytest.raises(TypeError, match=r"^select_batch: mode must be .*got 3 \(int\)"):
+        select_batch(np.ones(3), Z, 2, mode=3)
 
 
 def test_scale_and_density_against_brute_force(rng):
