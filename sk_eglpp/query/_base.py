@@ -73,6 +73,14 @@ class QueryTags:
         Whether scipy sparse pools are accepted.
     needs_labelled : bool
         Whether the strategy reads the labelled set.
+
+    Examples
+    --------
+    >>> from sk_eglpp.query import STRATEGIES, QueryTags, get_query_tags
+    >>> QueryTags().model
+    'any'
+    >>> sorted(n for n in STRATEGIES if get_query_tags(n).model == "linear")
+    ['egl_linear', 'emcm']
     """
 
     model: str = "any"
