@@ -103,6 +103,21 @@ _DTYPE = [InstanceOf(str, type, np.dtype,
 #: ``cache_dir``: None, False or a path (True is refused by check_cache_dir)
 _CACHE_DIR = [None, "path", InstanceOf(bool, np.bool_, description="False")]
 
+#: the parameters of load_lsp and load_lspet (same signature)
+_LEEDS_PARAMETERS = {
+    "path": ["path"],
+    "image_size": [POSITIVE_INT],
+    "as_gray": ["boolean"],
+    "occluded": OCCLUDED,
+    "margin": MARGIN,
+    "indices": ["array-like", None],
+    "max_samples": [POSITIVE_INT, None],
+    "dtype": _DTYPE,
+    "cache_dir": _CACHE_DIR,
+    "n_jobs": N_JOBS,
+    "verbose": VERBOSE,
+}
+
 
 def _check_output(dtype, cache_dir, caller):
     """``(dtype name, cache folder or None)``: what the tables cannot check."""
@@ -310,19 +325,7 @@ _OUTPUT_DOC = """dtype : {"float32", "uint8"}, default="float32"
 """
 
 
-@validate_params({
-    "path": ["path"],
-    "image_size": [POSITIVE_INT],
-    "as_gray": ["boolean"],
-    "occluded": OCCLUDED,
-    "margin": MARGIN,
-    "indices": ["array-like", None],
-    "max_samples": [POSITIVE_INT, None],
-    "dtype": _DTYPE,
-    "cache_dir": _CACHE_DIR,
-    "n_jobs": N_JOBS,
-    "verbose": VERBOSE,
-})
+@validate_params(_LEEDS_PARAMETERS)
 def load_lsp(
     path,
     *,
@@ -407,19 +410,7 @@ def load_lsp(
     ))
 
 
-@validate_params({
-    "path": ["path"],
-    "image_size": [POSITIVE_INT],
-    "as_gray": ["boolean"],
-    "occluded": OCCLUDED,
-    "margin": MARGIN,
-    "indices": ["array-like", None],
-    "max_samples": [POSITIVE_INT, None],
-    "dtype": _DTYPE,
-    "cache_dir": _CACHE_DIR,
-    "n_jobs": N_JOBS,
-    "verbose": VERBOSE,
-})
+@validate_params(_LEEDS_PARAMETERS)
 def load_lspet(
     path,
     *,

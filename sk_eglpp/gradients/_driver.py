@@ -314,22 +314,23 @@ def _compute(
     return np.concatenate(parts)
 
 
-@validate_params(
-    {
-        "module": [InstanceOf(nn.Module, description="a torch.nn.Module")],
-        "X": ["array-like"],
-        "target_bank": ["array-like"],
-        "neighbor_indices": ["array-like"],
-        "weight_bank": ["array-like", None],
-        "parameters": [StrOptions(PARAMETER_KEYWORDS), callable, "iterable"],
-        "batch_size": [POSITIVE_INT],
-        "n_jobs": N_JOBS,
-        "device": ["device"],
-        "method": [ExactMethod()],
-        "reduction": [StrOptions(REDUCTIONS)],
-        "verbose": VERBOSE,
-    }
-)
+#: the parameters both public functions take, checked alike
+_SHARED_PARAMETERS = {
+    "module": [InstanceOf(nn.Module, description="a torch.nn.Module")],
+    "X": ["array-like"],
+    "target_bank": ["array-like"],
+    "neighbor_indices": ["array-like"],
+    "weight_bank": ["array-like", None],
+    "parameters": [StrOptions(PARAMETER_KEYWORDS), callable, "iterable"],
+    "batch_size": [POSITIVE_INT],
+    "n_jobs": N_JOBS,
+    "device": ["device"],
+    "reduction": [StrOptions(REDUCTIONS)],
+    "verbose": VERBOSE,
+}
+
+
+@validate_params({**_SHARED_PARAMETERS, "method": [ExactMethod()]})
 def squared_gradient_norms(
     module,
     X,
@@ -492,24 +493,12 @@ def squared_gradient_norms(
     )
 
 
-@validate_params(
-    {
-        "module": [InstanceOf(nn.Module, description="a torch.nn.Module")],
-        "X": ["array-like"],
-        "target_bank": ["array-like"],
-        "neighbor_indices": ["array-like"],
-        "probabilities": ["array-like"],
-        "weight_bank": ["array-like", None],
-        "parameters": [StrOptions(PARAMETER_KEYWORDS), callable, "iterable"],
-        "batch_size": [POSITIVE_INT],
-        "n_jobs": N_JOBS,
-        "device": ["device"],
-        "method": [StrOptions(METHODS)],
-        "energy": [Interval(Real, 0, 1, closed="right")],
-        "reduction": [StrOptions(REDUCTIONS)],
-        "verbose": VERBOSE,
-    }
-)
+@validate_params({
+    **_SHARED_PARAMETERS,
+    "probabilities": ["array-like"],
+    "method": [StrOptions(METHODS)],
+    "energy": [Interval(Real, 0, 1, closed="right")],
+})
 def expected_gradient_norms(
     module,
     X,
