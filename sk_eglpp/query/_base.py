@@ -747,12 +747,21 @@ class BaseQueryStrategy(ParamValidationMixin, BaseEstimator):
         )
 
 
+def _takes_return_utilities(strategy):
+    """Whether ``strategy.select`` has ``return_utilities`` (a subclass may not)."""
+    try:
+        return "return_utilities" in inspect.signature(strategy.select).parameters
+    except (TypeError, ValueError):  # pragma: no cover - exotic callables
+        return False
+
+
 def select_with_utilities(strategy, learner, X_pool, n_instances, **kwargs):
     """Indices a strategy selects, and every pool sample's utility when it has one.
 
     A :class:`BaseQueryStrategy` gives its utilities
-    (``select(..., return_utilities=True)``); any other object with ``select``,
-    or a bare callable in modAL's convention, gives the indices and ``None``.
+    (``select(..., return_utilities=True)``); any other object with ``select``
+    (or a subclass whose own ``select`` lacks ``return_utilities``), or a bare
+    callable in modAL's convention, gives the indices and ``None``.
     ``kwargs`` are passed on (``X_labelled``, ``y_labelled``).
 
     Returns
@@ -774,7 +783,7 @@ def select_with_utilities(strategy, learner, X_pool, n_instances, **kwargs):
     >>> select_with_utilities(lambda learner, X, n_instances: [0], model, X, 1)
     ([0], None)
     """
-    if isinstance(strategy, BaseQueryStrategy):
+    if isinstance(strategy, BaseQueryStrategy) and _takes_return_utilities(strategy):
         return strategy.select(
             learner, X_pool, n_instances=n_instances, return_utilities=True, **kwargs
         )

@@ -188,3 +188,17 @@ def test_every_listed_name_gives_a_fresh_copy():
         strategy = get_strategy(name)
         assert strategy is not STRATEGIES[name]
         assert type(strategy) is type(STRATEGIES[name])
+
+
+def test_a_subclass_overriding_select_without_utilities_still_selects(ridge_problem):
+    """An older user subclass whose select lacks return_utilities keeps working."""
+    from sk_eglpp.query import RandomQuery
+
+    class OwnSelect(RandomQuery):
+        def select(self, learner, X_pool, n_instances=1, **kwargs):
+            return super().select(learner, X_pool, n_instances=n_instances, **kwargs)
+
+    model, X_pool, _, _ = ridge_problem
+    indices, utilities = select_with_utilities(OwnSelect(random_state=0), model,
+                                               X_pool, 3)
+    assert indices.shape == (3,) and utilities is None
