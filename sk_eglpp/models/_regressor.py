@@ -686,6 +686,7 @@ class HourglassRegressor(ParamValidationMixin, NeuralNetRegressor):
         >>> net.heatmap_size_for((64, 48))
         (16, 12)
         """
+        self.check_is_fitted(["module_"])  # initialised: NotFittedError otherwise
         stride = getattr(self.module_, "stride", 4)
         return tuple(int(s) // stride for s in image_size)
 

@@ -789,6 +789,11 @@ def select_with_utilities(strategy, learner, X_pool, n_instances, **kwargs):
         )
     if hasattr(strategy, "select"):
         return strategy.select(learner, X_pool, n_instances=n_instances, **kwargs), None
+    if not callable(strategy):
+        raise TypeError(
+            "strategy must be a strategy object with select() or a callable, got "
+            f"{type(strategy).__name__}."
+        )
     result = strategy(learner, X_pool, n_instances=n_instances, **kwargs)
     if isinstance(result, tuple) and len(result) == 2:
         result = result[0]

@@ -469,6 +469,8 @@ def test_unfitted_methods_raise_not_fitted(occluded_pose, small_hourglass):
         net = small_hourglass(module__depth=2, loss_prediction=True)
         with pytest.raises(NotFittedError, match="not initialized"):
             getattr(net, method)(X[:2])
+    with pytest.raises(NotFittedError, match="not initialized"):
+        small_hourglass().heatmap_size_for((32, 32))
 
 
 @pytest.mark.parametrize("value", (float("nan"), float("inf")))

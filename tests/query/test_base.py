@@ -202,3 +202,10 @@ def test_a_subclass_overriding_select_without_utilities_still_selects(ridge_prob
     indices, utilities = select_with_utilities(OwnSelect(random_state=0), model,
                                                X_pool, 3)
     assert indices.shape == (3,) and utilities is None
+
+
+def test_select_with_utilities_rejects_what_cannot_select(ridge_problem):
+    model, X_pool, _, _ = ridge_problem
+    with pytest.raises(TypeError, match="strategy must be a strategy object with "
+                                        r"select\(\) or a callable, got int"):
+        select_with_utilities(3, model, X_pool, 1)
